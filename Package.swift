@@ -1,0 +1,69 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// The folders follow the data: ITCH (wire) → Feed (session) → Book → Encoding, glued by
+// QuotecastCore. Capture and Synth feed that core from files; the CLI drives it.
+let coreSwiftSettings: [SwiftSetting] = []
+
+let package = Package(
+  name: "quotecast",
+  products: [
+    .executable(name: "quotecast", targets: ["quotecast"]),
+    .library(name: "QuotecastCore", targets: ["QuotecastCore"]),
+    .library(name: "ITCH", targets: ["ITCH"]),
+    .library(name: "Capture", targets: ["Capture"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: [
+    // System libraries and C/C++ shims.
+    .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+    .target(
+      name: "CQuotecastSchema",
+      path: "Sources/CQuotecastSchema"
+    ),
+
+    // The core: no I/O.
+    .target(name: "ITCH", path: "Sources/ITCH", swiftSettings: coreSwiftSettings),
+    .target(name: "Feed", dependencies: ["ITCH"], path: "Sources/Feed", swiftSettings: coreSwiftSettings),
+    .target(name: "Book", dependencies: ["ITCH"], path: "Sources/Book", swiftSettings: coreSwiftSettings),
+    .target(
+      name: "Encoding", dependencies: ["ITCH", "Book", "CQuotecastSchema"], path: "Sources/Encoding",
+      swiftSettings: coreSwiftSettings),
+    .target(
+      name: "QuotecastCore", dependencies: ["ITCH", "Feed", "Book", "Encoding"], path: "Sources/QuotecastCore",
+      swiftSettings: coreSwiftSettings),
+
+    // Files in and out, and synthetic days.
+    .target(name: "Capture", dependencies: ["CZlib"], path: "Sources/Capture"),
+    .target(name: "Synth", dependencies: ["ITCH"], path: "Sources/Synth"),
+
+    .executableTarget(
+      name: "quotecast",
+      dependencies: [
+        "QuotecastCore", "Capture", "Synth",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Sources/quotecast"
+    ),
+
+    // Test support: a per-thread malloc counter interposed on glibc's allocator.
+    .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
+    .testTarget(name: "ITCHTests", dependencies: ["ITCH"], path: "Tests/ITCHTests"),
+    .testTarget(name: "FeedTests", dependencies: ["Feed", "ITCH"], path: "Tests/FeedTests"),
+    .testTarget(
+      name: "BookTests", dependencies: ["Book", "ITCH", "Synth", "CMallocCounter"], path: "Tests/BookTests"),
+    .testTarget(
+      name: "EncodingTests", dependencies: ["Encoding", "Book", "ITCH", "CQuotecastSchema"],
+      path: "Tests/EncodingTests"),
+    .testTarget(name: "CaptureTests", dependencies: ["Capture"], path: "Tests/CaptureTests"),
+    .testTarget(name: "SynthTests", dependencies: ["Synth", "ITCH"], path: "Tests/SynthTests"),
+    .testTarget(
+      name: "CoreTests",
+      dependencies: ["QuotecastCore", "Capture", "Synth", "CQuotecastSchema", "CMallocCounter"],
+      path: "Tests/CoreTests"),
+  ],
+  swiftLanguageModes: [.v5],
+  cxxLanguageStandard: .cxx17
+)

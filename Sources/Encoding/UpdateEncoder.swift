@@ -1,0 +1,317 @@
+import Book
+import CQuotecastSchema
+import ITCH
+
+/// Which channel carries an instrument: `locate % channels`. The rule is published in every
+/// instrument definition (its `channel` field), so subscribers never have to know it.
+public struct ChannelPlan: Equatable, Sendable {
+  public let channels: Int
+
+  public init(channels: Int) {
+    precondition(channels >= 1 && channels <= 1024, "channels must be 1...1024")
+    self.channels = channels
+  }
+
+  @inlinable @inline(__always)
+  public func channel(for locate: UInt16) -> UInt16 { UInt16(truncatingIfNeeded: Int(locate) % channels) }
+}
+
+public struct EncoderConfig: Sendable, Equatable {
+  public var channels = 1
+  /// Largest FlatBuffers packet, which is the UDP payload of one datagram.
+  public var maxDatagramBytes = 1400
+  /// Levels per side in a full-book snapshot.
+  public var snapshotDepth = 10
+  /// Finished packets waiting for the caller (bytes); the core drains after every input packet.
+  public var outputArenaBytes = 4 << 20
+
+  public init() {}
+
+  public func problems() -> [String] {
+    var problems: [String] = []
+    if channels < 1 || channels > 1024 { problems.append("channels: must be 1...1024, got \(channels)") }
+    if maxDatagramBytes < 512 || maxDatagramBytes > 65507 {
+      problems.append("maxDatagramBytes: must be 512...65507, got \(maxDatagramBytes)")
+    }
+    if snapshotDepth < 1 || snapshotDepth > 1000 {
+      problems.append("snapshotDepth: must be 1...1000, got \(snapshotDepth)")
+    } else if UpdateEncoder.snapshotBound(depth: snapshotDepth) + QC_PACKET_OVERHEAD_MAX_BYTES
+      > maxDatagramBytes
+    {
+      problems.append("snapshotDepth: a \(snapshotDepth)-level snapshot does not fit in \(maxDatagramBytes) bytes")
+    }
+    if outputArenaBytes < maxDatagramBytes * 4 {
+      problems.append("outputArenaBytes: must hold at least 4 datagrams")
+    }
+    return problems
+  }
+}
+
+public struct EncoderCounters: Equatable, Sendable {
+  public var packets: UInt64 = 0
+  public var updates: UInt64 = 0
+  public var bytes: UInt64 = 0
+  public init() {}
+}
+
+/// Packs book events into one FlatBuffers packet per channel. A packet closes when the next
+/// update might not fit, and every open packet closes at `flush` (the end of each input packet:
+/// latency first, never waiting for more). Finished packets collect in a preallocated arena
+/// until the caller takes them with `forEachPacket` and `clearOutput`.
+public final class UpdateEncoder {
+  public let config: EncoderConfig
+  public let plan: ChannelPlan
+  @usableFromInline let encoders: UnsafeMutablePointer<OpaquePointer>
+  /// Next packet sequence per channel (from 1).
+  @usableFromInline let nextSequence: UnsafeMutablePointer<UInt64>
+  @usableFromInline let output: UnsafeMutableRawPointer
+  /// (channel, offset, length) triples of finished packets.
+  @usableFromInline let outputIndex: UnsafeMutablePointer<(UInt16, Int32, Int32)>
+  @usableFromInline let outputIndexCapacity: Int
+  @usableFromInline let state: UnsafeMutablePointer<State>
+  @usableFromInline let bidLevels: UnsafeMutablePointer<PriceLevel>
+  @usableFromInline let askLevels: UnsafeMutablePointer<PriceLevel>
+
+  @usableFromInline
+  struct State {
+    @usableFromInline var outputUsed = 0
+    @usableFromInline var outputCount = 0
+    var counters = EncoderCounters()
+    /// The packet timestamp for packets closed during the current batch.
+    @usableFromInline var nowNs: UInt64 = 0
+  }
+
+  public init(config: EncoderConfig) {
+    precondition(config.problems().isEmpty, "invalid EncoderConfig: \(config.problems())")
+    self.config = config
+    plan = ChannelPlan(channels: config.channels)
+    encoders = .allocate(capacity: config.channels)
+    for channel in 0..<config.channels {
+      guard let encoder = qc_encoder_create(config.maxDatagramBytes * 2) else { fatalError("out of memory") }
+      (encoders + channel).initialize(to: encoder)
+    }
+    nextSequence = .allocate(capacity: config.channels)
+    nextSequence.initialize(repeating: 1, count: config.channels)
+    output = .allocate(byteCount: config.outputArenaBytes, alignment: 16)
+    outputIndexCapacity = config.outputArenaBytes / 64
+    outputIndex = .allocate(capacity: outputIndexCapacity)
+    state = .allocate(capacity: 1)
+    state.initialize(to: State())
+    bidLevels = .allocate(capacity: config.snapshotDepth)
+    askLevels = .allocate(capacity: config.snapshotDepth)
+  }
+
+  deinit {
+    for channel in 0..<config.channels { qc_encoder_destroy(encoders[channel]) }
+    encoders.deallocate()
+    nextSequence.deallocate()
+    output.deallocate()
+    outputIndex.deallocate()
+    state.deallocate()
+    bidLevels.deallocate()
+    askLevels.deallocate()
+  }
+
+  public var counters: EncoderCounters { state.pointee.counters }
+  /// The sequence number the channel's next packet will carry.
+  public func nextSequence(channel: UInt16) -> UInt64 { nextSequence[Int(channel)] }
+
+  static func snapshotBound(depth: Int) -> Int {
+    QC_SNAPSHOT_UPDATE_BASE_MAX_BYTES + 2 * depth * QC_SNAPSHOT_LEVEL_BYTES
+  }
+
+  /// Room the caller must leave in the output arena before encoding one more input packet's worth.
+  public var outputBytesFree: Int { config.outputArenaBytes - state.pointee.outputUsed }
+
+  // MARK: Encoding
+
+  /// Sets the timestamp stamped on packets closed from now on.
+  @inlinable public func setClock(nowNs: UInt64) { state.pointee.nowNs = nowNs }
+
+  /// Encodes events in order. `books` supplies nothing but is where status messages came from.
+  public func encode(_ events: UnsafeBufferPointer<BookEvent>) {
+    for event in events { encode(event) }
+  }
+
+  public func encode(_ event: BookEvent) {
+    switch event.kind {
+    case .level:
+      let encoder = reserve(channel: plan.channel(for: event.locate), bytes: QC_STRUCT_UPDATE_MAX_BYTES)
+      qc_encoder_add_level(
+        encoder, event.upstreamSequence, event.timestampNs, event.locate, event.side, event.code, event.levelIndex,
+        event.price, event.shares, event.orders)
+    case .trade:
+      let encoder = reserve(channel: plan.channel(for: event.locate), bytes: QC_STRUCT_UPDATE_MAX_BYTES)
+      qc_encoder_add_trade(
+        encoder, event.upstreamSequence, event.timestampNs, event.locate, event.code, event.side, event.crossType,
+        event.price, event.shares, event.matchNumber)
+    case .tradeBreak:
+      // A break names only a match number: every channel gets it.
+      for channel in 0..<plan.channels {
+        let encoder = reserve(channel: UInt16(channel), bytes: QC_STRUCT_UPDATE_MAX_BYTES)
+        qc_encoder_add_trade_break(encoder, event.upstreamSequence, event.timestampNs, event.matchNumber)
+      }
+    case .status:
+      encodeStatus(event)
+    case .definition:
+      encodeDefinition(event)
+    }
+  }
+
+  func encodeStatus(_ event: BookEvent) {
+    guard let message = event.message else { return }
+    let sequence = event.upstreamSequence
+    let timestampNs = event.timestampNs
+    let bound = QC_STRUCT_UPDATE_MAX_BYTES
+    switch event.code {
+    case StockTradingAction.type:
+      let action = StockTradingAction(message)
+      qc_encoder_add_trading_state(
+        reserve(channel: plan.channel(for: event.locate), bytes: bound), sequence, timestampNs, event.locate,
+        action.tradingState, action.reason)
+    case OperationalHalt.type:
+      let halt = OperationalHalt(message)
+      qc_encoder_add_operational_halt(
+        reserve(channel: plan.channel(for: event.locate), bytes: bound), sequence, timestampNs, event.locate,
+        halt.marketCode, halt.haltAction)
+    case RegSHORestriction.type:
+      qc_encoder_add_reg_sho(
+        reserve(channel: plan.channel(for: event.locate), bytes: bound), sequence, timestampNs, event.locate,
+        RegSHORestriction(message).action)
+    case LULDAuctionCollar.type:
+      let collar = LULDAuctionCollar(message)
+      qc_encoder_add_luld_collar(
+        reserve(channel: plan.channel(for: event.locate), bytes: bound), sequence, timestampNs, event.locate,
+        collar.referencePrice, collar.upperPrice, collar.lowerPrice, collar.collarExtension)
+    case NOII.type:
+      let noii = NOII(message)
+      qc_encoder_add_imbalance(
+        reserve(channel: plan.channel(for: event.locate), bytes: bound), sequence, timestampNs, event.locate,
+        noii.pairedShares, noii.imbalanceShares, noii.farPrice, noii.nearPrice, noii.currentReferencePrice,
+        noii.imbalanceDirection, noii.crossType, noii.priceVariationIndicator)
+    case SystemEvent.type:
+      // Market-wide: every channel.
+      let code = SystemEvent(message).eventCode
+      for channel in 0..<plan.channels {
+        qc_encoder_add_system_event(reserve(channel: UInt16(channel), bytes: bound), sequence, timestampNs, code)
+      }
+    case MWCBStatus.type:
+      let level = MWCBStatus(message).breachedLevel
+      for channel in 0..<plan.channels {
+        qc_encoder_add_market_wide_breaker(
+          reserve(channel: UInt16(channel), bytes: bound), sequence, timestampNs, level)
+      }
+    default:
+      break
+    }
+  }
+
+  func encodeDefinition(_ event: BookEvent) {
+    guard let message = event.message else { return }
+    let directory = StockDirectory(message)
+    let channel = plan.channel(for: event.locate)
+    // The symbol's 8 bytes, trailing spaces trimmed, read straight from the message.
+    let symbolBytes = message + 11
+    var symbolLength = 8
+    while symbolLength > 0 && loadByte(symbolBytes, symbolLength - 1) == 0x20 { symbolLength -= 1 }
+    var definition = qc_definition(
+      symbol: symbolBytes.assumingMemoryBound(to: CChar.self), symbol_length: symbolLength,
+      round_lot_size: directory.roundLotSize, etp_leverage_factor: directory.etpLeverageFactor, locate: event.locate,
+      channel: channel, issue_sub_type: directory.issueSubType, market_category: directory.marketCategory,
+      financial_status: directory.financialStatus, issue_classification: directory.issueClassification,
+      round_lots_only: directory.roundLotsOnly, authenticity: directory.authenticity,
+      short_sale_threshold: directory.shortSaleThreshold, ipo_flag: directory.ipoFlag,
+      luld_tier: directory.luldReferencePriceTier, etp_flag: directory.etpFlag, inverse: directory.inverseIndicator)
+    let encoder = reserve(channel: channel, bytes: QC_DEFINITION_UPDATE_MAX_BYTES)
+    qc_encoder_add_definition(encoder, event.upstreamSequence, event.timestampNs, &definition)
+  }
+
+  /// Encodes a full-book snapshot of one instrument into `channel` (its own, or a snapshot channel).
+  public func encodeSnapshot(
+    of books: OrderBooks, locate: UInt16, into channel: UInt16, upstreamSequence: UInt64, timestampNs: UInt64,
+    lastChannelSequence: UInt64
+  ) {
+    let depth = config.snapshotDepth
+    let bidCount = books.topLevels(locate: locate, side: .bid, depth: depth, into: bidLevels)
+    let askCount = books.topLevels(locate: locate, side: .ask, depth: depth, into: askLevels)
+    let encoder = reserve(channel: channel, bytes: Self.snapshotBound(depth: depth))
+    bidLevels.withMemoryRebound(to: qc_book_level.self, capacity: depth) { bids in
+      askLevels.withMemoryRebound(to: qc_book_level.self, capacity: depth) { asks in
+        qc_encoder_add_snapshot(
+          encoder, upstreamSequence, timestampNs, locate, UInt16(depth), books.tradingState(locate: locate), bids,
+          bidCount, asks, askCount, lastChannelSequence)
+      }
+    }
+  }
+
+  /// The channel's encoder with room for `bytes` more; closes the open packet first if needed.
+  @inline(__always)
+  func reserve(channel: UInt16, bytes: Int) -> OpaquePointer {
+    let encoder = encoders[Int(channel)]
+    let count = Int(qc_encoder_count(encoder))
+    if count > 0 {
+      let projected =
+        qc_encoder_size(encoder) + bytes + 4 * (count + 1) + QC_PACKET_OVERHEAD_MAX_BYTES
+      if projected > config.maxDatagramBytes || count + 1 >= QC_MAX_UPDATES_PER_PACKET {
+        close(channel: channel)
+      }
+    }
+    return encoder
+  }
+
+  /// Closes every channel's open packet (the end of an input packet).
+  public func flush() {
+    for channel in 0..<plan.channels where qc_encoder_count(encoders[channel]) > 0 {
+      close(channel: UInt16(channel))
+    }
+  }
+
+  /// Closes one channel's packet even if empty: an empty packet is a heartbeat carrying the sequence.
+  public func closePacket(channel: UInt16) { close(channel: channel) }
+
+  func close(channel: UInt16) {
+    let encoder = encoders[Int(channel)]
+    let updates = qc_encoder_count(encoder)
+    let sequence = nextSequence[Int(channel)]
+    var length = 0
+    let bytes = qc_encoder_finish(encoder, channel, sequence, state.pointee.nowNs, &length)!
+    let offset = (state.pointee.outputUsed + 7) & ~7
+    if offset + length <= config.outputArenaBytes && state.pointee.outputCount < outputIndexCapacity {
+      (output + offset).copyMemory(from: bytes, byteCount: length)
+      outputIndex[state.pointee.outputCount] = (channel, Int32(offset), Int32(length))
+      state.pointee.outputCount += 1
+      state.pointee.outputUsed = offset + length
+    } else {
+      preconditionFailure("output arena overflow: the caller must drain before outputBytesFree runs out")
+    }
+    nextSequence[Int(channel)] = sequence + 1
+    state.pointee.counters.packets &+= 1
+    state.pointee.counters.updates &+= UInt64(updates)
+    state.pointee.counters.bytes &+= UInt64(length)
+    qc_encoder_reset(encoder)
+  }
+
+  // MARK: Output
+
+  @inlinable public var pendingPackets: Int { state.pointee.outputCount }
+
+  /// Hands each finished packet, in the order closed, to `body`.
+  @inlinable
+  public func forEachPacket(_ body: (UInt16, UnsafeRawBufferPointer) throws -> Void) rethrows {
+    for index in 0..<state.pointee.outputCount {
+      let (channel, offset, length) = outputIndex[index]
+      try body(channel, UnsafeRawBufferPointer(start: output + Int(offset), count: Int(length)))
+    }
+  }
+
+  @inlinable public func clearOutput() {
+    state.pointee.outputCount = 0
+    state.pointee.outputUsed = 0
+  }
+}
+
+/// Checks bytes with the FlatBuffers C++ Verifier (structure and file identifier).
+public func verifyPacket(_ bytes: UnsafeRawBufferPointer) -> Bool {
+  guard let base = bytes.baseAddress else { return false }
+  return qc_verify_packet(base.assumingMemoryBound(to: UInt8.self), bytes.count) == 1
+}

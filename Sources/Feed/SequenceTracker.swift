@@ -1,0 +1,112 @@
+import ITCH
+
+/// Counters a session keeps. Stable names: they are exported as they are.
+public struct SessionCounters: Equatable, Sendable {
+  public var packets: UInt64 = 0
+  public var heartbeats: UInt64 = 0
+  public var endOfSession: UInt64 = 0
+  /// Datagrams shorter than the 20-byte header.
+  public var shortPackets: UInt64 = 0
+  /// Packets from a session other than the one adopted.
+  public var unknownSession: UInt64 = 0
+  /// Gap events, and the number of messages they skipped.
+  public var gaps: UInt64 = 0
+  public var gapMessages: UInt64 = 0
+  /// Packets wholly seen before, and messages skipped because they were seen before.
+  public var duplicatePackets: UInt64 = 0
+  public var duplicateMessages: UInt64 = 0
+  /// Block framing problems inside a packet (the valid prefix is still delivered).
+  public var truncatedBlocks: UInt64 = 0
+  public var countMismatches: UInt64 = 0
+  public var trailingBytes: UInt64 = 0
+
+  public init() {}
+}
+
+/// What to do with a packet's messages.
+@frozen public enum Admission: Equatable {
+  /// Deliver the packet's messages, skipping the first `skip` (already delivered before).
+  case deliver(skip: Int)
+  /// Nothing to deliver (heartbeat, end of session, duplicate, foreign session, short).
+  case drop
+}
+
+/// Per-session sequencing for one MoldUDP64 stream: adopts the first session it sees (or the
+/// one configured), tracks the next expected sequence, and counts gaps and duplicates. A gap
+/// is counted and the packet delivered: recovery belongs to the layer above.
+public struct SequenceTracker {
+  public private(set) var session: MoldSessionID?
+  /// The sequence number of the next message not yet delivered.
+  public private(set) var expectedSequence: UInt64 = 1
+  public private(set) var ended = false
+  public var counters = SessionCounters()
+
+  public init(session: MoldSessionID? = nil, expectedSequence: UInt64 = 1) {
+    self.session = session
+    self.expectedSequence = expectedSequence
+  }
+
+  /// Classifies one datagram. `nil` packet means it was shorter than a header.
+  public mutating func admit(_ packet: MoldPacket?) -> Admission {
+    guard let packet else {
+      counters.shortPackets &+= 1
+      return .drop
+    }
+    let packetSession = packet.session
+    if let session {
+      if session != packetSession {
+        counters.unknownSession &+= 1
+        return .drop
+      }
+    } else {
+      session = packetSession
+    }
+    counters.packets &+= 1
+    let sequence = packet.sequenceNumber
+    if packet.isEndOfSession {
+      counters.endOfSession &+= 1
+      ended = true
+      noteGap(upTo: sequence)
+      return .drop
+    }
+    if packet.isHeartbeat {
+      counters.heartbeats &+= 1
+      noteGap(upTo: sequence)
+      return .drop
+    }
+    let count = UInt64(packet.messageCount)
+    let last = sequence &+ count  // one past the packet's last message
+    if last <= expectedSequence {
+      counters.duplicatePackets &+= 1
+      counters.duplicateMessages &+= count
+      return .drop
+    }
+    var skip = 0
+    if sequence < expectedSequence {
+      skip = Int(expectedSequence - sequence)
+      counters.duplicateMessages &+= UInt64(skip)
+    } else {
+      noteGap(upTo: sequence)
+    }
+    expectedSequence = last
+    return .deliver(skip: skip)
+  }
+
+  /// Records what the block iterator found wrong in a delivered packet.
+  public mutating func noteFraming(_ anomaly: MoldBlockIterator.Anomaly) {
+    switch anomaly {
+    case .none: break
+    case .truncatedLength, .blockPastEnd: counters.truncatedBlocks &+= 1
+    case .fewerBlocksThanCounted: counters.countMismatches &+= 1
+    case .trailingBytes: counters.trailingBytes &+= 1
+    }
+  }
+
+  mutating func noteGap(upTo sequence: UInt64) {
+    if sequence > expectedSequence {
+      counters.gaps &+= 1
+      counters.gapMessages &+= sequence - expectedSequence
+      expectedSequence = sequence
+    }
+  }
+}

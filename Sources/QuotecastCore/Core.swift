@@ -1,0 +1,100 @@
+@_exported import Book
+@_exported import Encoding
+@_exported import Feed
+@_exported import ITCH
+
+/// Where finished packets go: a socket, a pcap, a test's array.
+public protocol PacketSink {
+  mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer)
+}
+
+public struct CoreConfig: Sendable, Equatable {
+  public var books = BookConfig()
+  public var encoder = EncoderConfig()
+
+  public init() {}
+
+  public func problems() -> [String] { books.problems() + encoder.problems() }
+}
+
+/// The whole no-I/O pipeline for one MoldUDP64 stream: session → decode → books → encode.
+/// Live sockets, capture replay, fuzzing and benchmarks all call `process`.
+public final class QuotecastCore {
+  public let config: CoreConfig
+  public let books: OrderBooks
+  public let encoder: UpdateEncoder
+  @usableFromInline let trackerStorage: UnsafeMutablePointer<SequenceTracker>
+
+  public init(config: CoreConfig) {
+    self.config = config
+    books = OrderBooks(config: config.books)
+    encoder = UpdateEncoder(config: config.encoder)
+    trackerStorage = .allocate(capacity: 1)
+    trackerStorage.initialize(to: SequenceTracker())
+  }
+
+  deinit {
+    trackerStorage.deinitialize(count: 1)
+    trackerStorage.deallocate()
+  }
+
+  public var session: SequenceTracker { trackerStorage.pointee }
+
+  /// Runs one MoldUDP64 datagram through the pipeline and hands every packet it produced to
+  /// `sink` before returning: a packet never waits for the next input.
+  public func process<Sink: PacketSink>(moldPacket bytes: UnsafeRawBufferPointer, nowNs: UInt64, into sink: inout Sink)
+  {
+    let packet = MoldPacket(bytes)
+    guard case .deliver(let skip) = trackerStorage.pointee.admit(packet), let packet else { return }
+    encoder.setClock(nowNs: nowNs)
+    var blocks = packet.blocks
+    var sequence = packet.sequenceNumber
+    var toSkip = skip
+    while let message = blocks.next() {
+      if toSkip > 0 {
+        toSkip -= 1
+      } else {
+        books.apply(message, sequence: sequence)
+        if books.eventRoom < OrderBooks.maxEventsPerMessage { drainEvents(into: &sink) }
+      }
+      sequence &+= 1
+    }
+    trackerStorage.pointee.noteFraming(blocks.anomaly)
+    drainEvents(into: &sink)
+    encoder.flush()
+    drainOutput(into: &sink)
+  }
+
+  /// Publishes a full-book snapshot of every active instrument on `channel` (the end of a replay,
+  /// or a snapshot cycle), each stamped with its own channel's last sequence.
+  public func publishSnapshots<Sink: PacketSink>(
+    channel: UInt16, upstreamSequence: UInt64, nowNs: UInt64, into sink: inout Sink
+  ) {
+    encoder.setClock(nowNs: nowNs)
+    for locate in books.activeLocates {
+      let ownChannel = encoder.plan.channel(for: locate)
+      encoder.encodeSnapshot(
+        of: books, locate: locate, into: channel, upstreamSequence: upstreamSequence, timestampNs: nowNs,
+        lastChannelSequence: encoder.nextSequence(channel: ownChannel) - 1)
+      if encoder.outputBytesFree < config.encoder.maxDatagramBytes * 4 { drainOutput(into: &sink) }
+    }
+    encoder.flush()
+    drainOutput(into: &sink)
+  }
+
+  @inline(__always)
+  func drainEvents<Sink: PacketSink>(into sink: inout Sink) {
+    // Each event adds at most one bounded update, so a datagram's worth of room per event suffices.
+    if encoder.outputBytesFree < (books.pendingEvents + 1) * 256 + config.encoder.maxDatagramBytes * 2 {
+      drainOutput(into: &sink)
+    }
+    encoder.encode(books.events)
+    books.clearEvents()
+  }
+
+  @inline(__always)
+  func drainOutput<Sink: PacketSink>(into sink: inout Sink) {
+    encoder.forEachPacket { channel, packet in sink.send(channel: channel, packet: packet) }
+    encoder.clearOutput()
+  }
+}

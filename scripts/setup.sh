@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything quotecast needs on a fresh Debian 12 machine. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(liburing-dev libflatbuffers-dev flatbuffers-compiler zlib1g-dev python3-venv)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Python tools for the interop tests and the itch-book comparison, in a venv under the repo.
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+if ! .venv/bin/python -c 'import flatbuffers' 2>/dev/null; then
+  .venv/bin/pip install -q --disable-pip-version-check 'flatbuffers>=23'
+fi
+if [ "${QUOTECAST_WITH_ITCH_BOOK:-0}" = 1 ] && ! .venv/bin/python -c 'import itch_book' 2>/dev/null; then
+  .venv/bin/pip install -q --disable-pip-version-check itch-book
+fi
+echo "setup: ok"
