@@ -12,6 +12,7 @@ let package = Package(
     .library(name: "QuotecastCore", targets: ["QuotecastCore"]),
     .library(name: "ITCH", targets: ["ITCH"]),
     .library(name: "Capture", targets: ["Capture"]),
+    .library(name: "QuotecastClient", targets: ["QuotecastClient"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -35,6 +36,9 @@ let package = Package(
       name: "QuotecastCore", dependencies: ["ITCH", "Feed", "Book", "Encoding"], path: "Sources/QuotecastCore",
       swiftSettings: coreSwiftSettings),
 
+    // Subscribers: zero-copy packet views.
+    .target(name: "QuotecastClient", path: "Sources/QuotecastClient"),
+
     // Files in and out, and synthetic days.
     .target(name: "Capture", dependencies: ["CZlib"], path: "Sources/Capture"),
     .target(name: "Synth", dependencies: ["ITCH"], path: "Sources/Synth"),
@@ -50,18 +54,19 @@ let package = Package(
 
     // Test support: a per-thread malloc counter interposed on glibc's allocator.
     .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "ITCHTests", dependencies: ["ITCH"], path: "Tests/ITCHTests"),
     .testTarget(name: "FeedTests", dependencies: ["Feed", "ITCH"], path: "Tests/FeedTests"),
     .testTarget(
-      name: "BookTests", dependencies: ["Book", "ITCH", "Synth", "CMallocCounter"], path: "Tests/BookTests"),
+      name: "BookTests", dependencies: ["Book", "ITCH", "Synth", "CMallocCounter", "TestSupport"], path: "Tests/BookTests"),
     .testTarget(
-      name: "EncodingTests", dependencies: ["Encoding", "Book", "ITCH", "CQuotecastSchema"],
+      name: "EncodingTests", dependencies: ["Encoding", "Book", "ITCH", "CQuotecastSchema", "QuotecastClient", "TestSupport"],
       path: "Tests/EncodingTests"),
     .testTarget(name: "CaptureTests", dependencies: ["Capture"], path: "Tests/CaptureTests"),
     .testTarget(name: "SynthTests", dependencies: ["Synth", "ITCH"], path: "Tests/SynthTests"),
     .testTarget(
       name: "CoreTests",
-      dependencies: ["QuotecastCore", "Capture", "Synth", "CQuotecastSchema", "CMallocCounter"],
+      dependencies: ["QuotecastCore", "QuotecastClient", "Capture", "Synth", "CQuotecastSchema", "CMallocCounter", "TestSupport"],
       path: "Tests/CoreTests"),
   ],
   swiftLanguageModes: [.v5],

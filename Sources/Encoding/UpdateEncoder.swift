@@ -71,6 +71,8 @@ public final class UpdateEncoder {
   @usableFromInline let state: UnsafeMutablePointer<State>
   @usableFromInline let bidLevels: UnsafeMutablePointer<PriceLevel>
   @usableFromInline let askLevels: UnsafeMutablePointer<PriceLevel>
+  /// The same levels in the C layout the encoder takes (Swift's PriceLevel layout is its own).
+  @usableFromInline let wireLevels: UnsafeMutablePointer<qc_book_level>
 
   @usableFromInline
   struct State {
@@ -85,13 +87,14 @@ public final class UpdateEncoder {
     precondition(config.problems().isEmpty, "invalid EncoderConfig: \(config.problems())")
     self.config = config
     plan = ChannelPlan(channels: config.channels)
-    encoders = .allocate(capacity: config.channels)
-    for channel in 0..<config.channels {
+    // Channels 0..<channels carry incrementals; one more, `snapshotChannel`, carries snapshots.
+    encoders = .allocate(capacity: config.channels + 1)
+    for channel in 0...config.channels {
       guard let encoder = qc_encoder_create(config.maxDatagramBytes * 2) else { fatalError("out of memory") }
       (encoders + channel).initialize(to: encoder)
     }
-    nextSequence = .allocate(capacity: config.channels)
-    nextSequence.initialize(repeating: 1, count: config.channels)
+    nextSequence = .allocate(capacity: config.channels + 1)
+    nextSequence.initialize(repeating: 1, count: config.channels + 1)
     output = .allocate(byteCount: config.outputArenaBytes, alignment: 16)
     outputIndexCapacity = config.outputArenaBytes / 64
     outputIndex = .allocate(capacity: outputIndexCapacity)
@@ -99,10 +102,11 @@ public final class UpdateEncoder {
     state.initialize(to: State())
     bidLevels = .allocate(capacity: config.snapshotDepth)
     askLevels = .allocate(capacity: config.snapshotDepth)
+    wireLevels = .allocate(capacity: config.snapshotDepth * 2)
   }
 
   deinit {
-    for channel in 0..<config.channels { qc_encoder_destroy(encoders[channel]) }
+    for channel in 0...config.channels { qc_encoder_destroy(encoders[channel]) }
     encoders.deallocate()
     nextSequence.deallocate()
     output.deallocate()
@@ -110,9 +114,12 @@ public final class UpdateEncoder {
     state.deallocate()
     bidLevels.deallocate()
     askLevels.deallocate()
+    wireLevels.deallocate()
   }
 
   public var counters: EncoderCounters { state.pointee.counters }
+  /// The channel id snapshot packets carry: one past the last incremental channel.
+  public var snapshotChannel: UInt16 { UInt16(plan.channels) }
   /// The sequence number the channel's next packet will carry.
   public func nextSequence(channel: UInt16) -> UInt64 { nextSequence[Int(channel)] }
 
@@ -234,14 +241,20 @@ public final class UpdateEncoder {
     let depth = config.snapshotDepth
     let bidCount = books.topLevels(locate: locate, side: .bid, depth: depth, into: bidLevels)
     let askCount = books.topLevels(locate: locate, side: .ask, depth: depth, into: askLevels)
-    let encoder = reserve(channel: channel, bytes: Self.snapshotBound(depth: depth))
-    bidLevels.withMemoryRebound(to: qc_book_level.self, capacity: depth) { bids in
-      askLevels.withMemoryRebound(to: qc_book_level.self, capacity: depth) { asks in
-        qc_encoder_add_snapshot(
-          encoder, upstreamSequence, timestampNs, locate, UInt16(depth), books.tradingState(locate: locate), bids,
-          bidCount, asks, askCount, lastChannelSequence)
-      }
+    let wireBids = wireLevels
+    let wireAsks = wireLevels + depth
+    for index in 0..<bidCount {
+      wireBids[index] = qc_book_level(
+        price: bidLevels[index].price, orders: bidLevels[index].orders, shares: bidLevels[index].shares)
     }
+    for index in 0..<askCount {
+      wireAsks[index] = qc_book_level(
+        price: askLevels[index].price, orders: askLevels[index].orders, shares: askLevels[index].shares)
+    }
+    let encoder = reserve(channel: channel, bytes: Self.snapshotBound(depth: depth))
+    qc_encoder_add_snapshot(
+      encoder, upstreamSequence, timestampNs, locate, UInt16(depth), books.tradingState(locate: locate), wireBids,
+      bidCount, wireAsks, askCount, lastChannelSequence)
   }
 
   /// The channel's encoder with room for `bytes` more; closes the open packet first if needed.
@@ -261,7 +274,7 @@ public final class UpdateEncoder {
 
   /// Closes every channel's open packet (the end of an input packet).
   public func flush() {
-    for channel in 0..<plan.channels where qc_encoder_count(encoders[channel]) > 0 {
+    for channel in 0...plan.channels where qc_encoder_count(encoders[channel]) > 0 {
       close(channel: UInt16(channel))
     }
   }

@@ -65,6 +65,25 @@ public final class QuotecastCore {
     drainOutput(into: &sink)
   }
 
+  /// Session, decode and books only: events are discarded (for `book` and for benchmarks).
+  public func applyToBooks(moldPacket bytes: UnsafeRawBufferPointer) {
+    let packet = MoldPacket(bytes)
+    guard case .deliver(let skip) = trackerStorage.pointee.admit(packet), let packet else { return }
+    var blocks = packet.blocks
+    var sequence = packet.sequenceNumber
+    var toSkip = skip
+    while let message = blocks.next() {
+      if toSkip > 0 {
+        toSkip -= 1
+      } else {
+        books.apply(message, sequence: sequence)
+        books.clearEvents()
+      }
+      sequence &+= 1
+    }
+    trackerStorage.pointee.noteFraming(blocks.anomaly)
+  }
+
   /// Publishes a full-book snapshot of every active instrument on `channel` (the end of a replay,
   /// or a snapshot cycle), each stamped with its own channel's last sequence.
   public func publishSnapshots<Sink: PacketSink>(

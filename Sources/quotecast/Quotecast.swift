@@ -1,0 +1,58 @@
+import ArgumentParser
+import QuotecastCore
+
+@main
+struct Quotecast: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "quotecast",
+    abstract: "Low-latency NASDAQ TotalView-ITCH 5.0 market data fan-out gateway.",
+    subcommands: [DemoCommand.self, GenCommand.self, ReplayCommand.self, BookCommand.self, BenchCoreCommand.self],
+    defaultSubcommand: nil
+  )
+}
+
+/// Options shared by commands that run the core.
+struct CoreOptions: ParsableArguments {
+  @Option(help: "Number of incremental channels instruments are partitioned across (locate % channels).")
+  var channels = 1
+
+  @Option(help: "Price levels per side published in level updates.")
+  var depth = 10
+
+  @Option(help: "Largest output packet (UDP payload bytes).")
+  var datagramBytes = 1400
+
+  @Option(help: "Levels per side in full-book snapshots.")
+  var snapshotDepth = 10
+
+  @Option(help: "Messages per MoldUDP64 packet when framing a day file (its packets close output packets).")
+  var messagesPerPacket = 20
+
+  @Option(help: "Live orders the books preallocate for.")
+  var maxLiveOrders = 1 << 21
+
+  @Option(help: "Live price levels the books preallocate for.")
+  var maxLevels = 1 << 19
+
+  @Option(help: "Order references above this are rejected (caps the reference index).")
+  var maxOrderReference: UInt64 = (1 << 32) - 1
+
+  func coreConfig() throws -> CoreConfig {
+    var config = CoreConfig()
+    config.books.publishedDepth = depth
+    config.books.maxLiveOrders = maxLiveOrders
+    config.books.maxLevels = maxLevels
+    config.books.maxOrderReference = maxOrderReference
+    config.encoder.channels = channels
+    config.encoder.maxDatagramBytes = datagramBytes
+    config.encoder.snapshotDepth = snapshotDepth
+    var problems = config.problems()
+    if messagesPerPacket < 1 || messagesPerPacket > 4096 {
+      problems.append("messagesPerPacket: must be 1...4096, got \(messagesPerPacket)")
+    }
+    if !problems.isEmpty {
+      throw ValidationError("invalid options:\n  " + problems.joined(separator: "\n  "))
+    }
+    return config
+  }
+}

@@ -1,0 +1,215 @@
+import ArgumentParser
+import Capture
+import Glibc
+import QuotecastCore
+
+/// Channel n multicasts to 239.255.10.(n+1):31001; the snapshot channel to 239.255.11.1:31002.
+enum DefaultGroups {
+  static let sourceAddress: UInt32 = 0x7F00_0001
+  static let sourcePort: UInt16 = 31000
+  static let incrementalPort: UInt16 = 31001
+  static let snapshotPort: UInt16 = 31002
+  static func incremental(channel: UInt16) -> UInt32 { 0xEFFF_0A01 &+ UInt32(channel) }
+  static let snapshot: UInt32 = 0xEFFF_0B01
+}
+
+/// Writes every packet as the UDP/IPv4 datagram the gateway would multicast.
+struct PcapSink: PacketSink {
+  let writer: PcapWriter
+  let snapshotChannel: UInt16
+  var timestampNs: UInt64 = 0
+  var error: Error?
+  var packets: UInt64 = 0
+
+  mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) {
+    guard error == nil else { return }
+    let isSnapshot = channel == snapshotChannel
+    do {
+      try writer.write(
+        timestampNs: timestampNs, sourceAddress: DefaultGroups.sourceAddress, sourcePort: DefaultGroups.sourcePort,
+        destinationAddress: isSnapshot ? DefaultGroups.snapshot : DefaultGroups.incremental(channel: channel),
+        destinationPort: isSnapshot ? DefaultGroups.snapshotPort : DefaultGroups.incrementalPort, payload: packet)
+      packets += 1
+    } catch {
+      self.error = error
+    }
+  }
+}
+
+struct DiscardSink: PacketSink {
+  var packets: UInt64 = 0
+  mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) { packets += 1 }
+}
+
+struct ReplayCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "replay",
+    abstract: "Run the whole core on a day file or capture as fast as it can, writing what the gateway would send.")
+
+  @Argument(help: "A NASDAQ day file (plain or .gz) or a pcap/pcapng capture of MoldUDP64.")
+  var input: String
+
+  @Option(name: .shortAndLong, help: "Write every output packet, as UDP/IPv4 to the channel groups, into this pcap.")
+  var output: String?
+
+  @OptionGroup var core: CoreOptions
+
+  @Option(help: "Only read capture datagrams sent to this UDP port.")
+  var port: UInt16?
+
+  @Flag(help: "After the input, publish a full-book snapshot of every instrument on the snapshot channel.")
+  var snapshots = false
+
+  @Option(help: "Write every book, to the published depth, as JSON to this file.")
+  var booksJSON: String?
+
+  @Flag(help: "Print nothing but errors.")
+  var quiet = false
+
+  func run() throws {
+    let config = try core.coreConfig()
+    let pipeline = QuotecastCore(config: config)
+    var summary = InputSummary()
+    let startNs = monotonicNowNs()
+    var lastTimestampNs: UInt64 = 0
+    var packetsOut: UInt64 = 0
+    if let output {
+      let writer = try PcapWriter(path: output)
+      var sink = PcapSink(writer: writer, snapshotChannel: pipeline.encoder.snapshotChannel)
+      summary = try FeedInput.forEachDatagram(
+        path: input, messagesPerPacket: core.messagesPerPacket, udpPort: port
+      ) { datagram, timestampNs in
+        sink.timestampNs = timestampNs
+        lastTimestampNs = timestampNs
+        pipeline.process(moldPacket: datagram, nowNs: timestampNs, into: &sink)
+        if let error = sink.error { throw error }
+      }
+      if snapshots {
+        pipeline.publishSnapshots(
+          channel: pipeline.encoder.snapshotChannel, upstreamSequence: pipeline.session.expectedSequence - 1,
+          nowNs: lastTimestampNs, into: &sink)
+      }
+      if let error = sink.error { throw error }
+      try writer.close()
+      packetsOut = sink.packets
+    } else {
+      var sink = DiscardSink()
+      summary = try FeedInput.forEachDatagram(
+        path: input, messagesPerPacket: core.messagesPerPacket, udpPort: port
+      ) { datagram, timestampNs in
+        lastTimestampNs = timestampNs
+        pipeline.process(moldPacket: datagram, nowNs: timestampNs, into: &sink)
+      }
+      if snapshots {
+        pipeline.publishSnapshots(
+          channel: pipeline.encoder.snapshotChannel, upstreamSequence: pipeline.session.expectedSequence - 1,
+          nowNs: lastTimestampNs, into: &sink)
+      }
+      packetsOut = sink.packets
+    }
+    let elapsedNs = monotonicNowNs() - startNs
+    if let booksJSON {
+      try writeBooksJSON(pipeline.books, depth: config.books.publishedDepth, path: booksJSON)
+    }
+    if !quiet {
+      print(
+        ReplayReport(
+          input: input, summary: summary, pipeline: pipeline, packetsOut: packetsOut, elapsedNs: elapsedNs
+        ).text)
+    }
+  }
+}
+
+func writeBooksJSON(_ books: OrderBooks, depth: Int, path: String) throws {
+  let body = books.activeLocates.map { bookJSON(books, locate: $0, depth: depth) }.joined(separator: ",\n  ")
+  let text = "{\"depth\":\(depth),\"books\":[\n  \(body)\n]}\n"
+  guard let file = fopen(path, "w") else {
+    throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))")
+  }
+  defer { fclose(file) }
+  guard fputs(text, file) >= 0 else { throw ValidationError("cannot write \(path)") }
+}
+
+/// The summary `replay` prints: messages by type, every anomaly counter, books, throughput.
+struct ReplayReport {
+  let input: String
+  let summary: InputSummary
+  let pipeline: QuotecastCore
+  let packetsOut: UInt64
+  let elapsedNs: UInt64
+
+  static func grouped(_ value: UInt64) -> String {
+    let digits = String(value)
+    var out = ""
+    for (index, character) in digits.enumerated() {
+      if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
+      out.append(character)
+    }
+    return out
+  }
+
+  var text: String {
+    let books = pipeline.books
+    let session = pipeline.session.counters
+    var lines: [String] = []
+    let format =
+      switch summary.format {
+      case .dayFile: "day file"
+      case .pcap: "pcap"
+      case .pcapng: "pcapng"
+      }
+    lines.append("input      \(input) (\(format)): \(Self.grouped(summary.datagrams)) MoldUDP64 packets")
+    let byType = ITCHMessageType.all.compactMap { type -> String? in
+      let count = books.messages(ofType: type)
+      return count > 0 ? "\(Character(Unicode.Scalar(type))) \(Self.grouped(count))" : nil
+    }
+    lines.append("messages   \(Self.grouped(books.counters.messages)) decoded: " + byType.joined(separator: "  "))
+    var anomalies: [String] = []
+    for (name, value) in books.counters.anomalies where value > 0 { anomalies.append("\(name) \(value)") }
+    let sessionAnomalies: [(String, UInt64)] = [
+      ("short_packets", session.shortPackets), ("unknown_session", session.unknownSession), ("gaps", session.gaps),
+      ("gap_messages", session.gapMessages), ("duplicate_packets", session.duplicatePackets),
+      ("duplicate_messages", session.duplicateMessages), ("truncated_blocks", session.truncatedBlocks),
+      ("count_mismatches", session.countMismatches), ("trailing_bytes", session.trailingBytes),
+    ]
+    for (name, value) in sessionAnomalies where value > 0 { anomalies.append("\(name) \(value)") }
+    if books.eventsDropped > 0 { anomalies.append("events_dropped \(books.eventsDropped)") }
+    let capture = summary.capture.description
+    if !capture.isEmpty && capture != "none" { anomalies.append("capture: \(capture)") }
+    lines.append("anomalies  " + (anomalies.isEmpty ? "none" : anomalies.joined(separator: ", ")))
+    lines.append(
+      "session    packets \(Self.grouped(session.packets)), heartbeats \(session.heartbeats), "
+        + "end of session \(session.endOfSession > 0 || summary.endOfSession ? "seen" : "not seen")")
+    let active = books.activeLocates.count
+    lines.append(
+      "books      \(active) instruments, \(Self.grouped(UInt64(books.liveOrders))) live orders, "
+        + "\(Self.grouped(UInt64(books.liveLevels))) price levels")
+    let encoded = pipeline.encoder.counters
+    lines.append(
+      "output     \(Self.grouped(encoded.packets)) packets, \(Self.grouped(encoded.updates)) updates, "
+        + "\(Self.grouped(encoded.bytes)) bytes on \(pipeline.encoder.plan.channels) channel(s)")
+    let seconds = Double(elapsedNs) / 1e9
+    let messages = Double(books.counters.messages)
+    let rate = seconds > 0 ? messages / seconds : 0
+    let nsPerMessage = messages > 0 ? Double(elapsedNs) / messages : 0
+    lines.append(
+      "throughput \(Self.grouped(UInt64(rate))) msg/s, \(String(format1: nsPerMessage)) ns/msg "
+        + "(\(String(format3: seconds)) s wall, file read and output included)")
+    return lines.joined(separator: "\n")
+  }
+}
+
+extension String {
+  init(format1 value: Double) { self = Self.fixed(value, digits: 1) }
+  init(format3 value: Double) { self = Self.fixed(value, digits: 3) }
+
+  static func fixed(_ value: Double, digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let scaled = (value * scale).rounded()
+    let whole = Int(scaled / scale)
+    var fraction = String(Int(abs(scaled).truncatingRemainder(dividingBy: scale)))
+    while fraction.count < digits { fraction = "0" + fraction }
+    return digits == 0 ? "\(whole)" : "\(whole).\(fraction)"
+  }
+}

@@ -1,0 +1,249 @@
+import Book
+import ITCH
+import TestSupport
+import XCTest
+
+func smallConfig(depth: Int = 10) -> BookConfig {
+  var config = BookConfig()
+  config.maxLocates = 16
+  config.maxLiveOrders = 10_000
+  config.maxLevels = 10_000
+  config.levelArenaEntries = 1 << 16
+  config.maxOrderReference = 1 << 20
+  config.maxReferencePages = 64
+  config.publishedDepth = depth
+  return config
+}
+
+func level(_ price: UInt32, _ shares: UInt64, _ orders: UInt32) -> PriceLevel {
+  PriceLevel(price: price, shares: shares, orders: orders)
+}
+
+final class BookRuleTests: XCTestCase {
+  func testAddsBuildSortedLevelsBothSides() {
+    let books = OrderBooks(config: smallConfig())
+    _ = books.applyCollecting(Message.add(1, 1, "B", 100, 10_000))
+    _ = books.applyCollecting(Message.add(1, 2, "B", 200, 10_100))
+    _ = books.applyCollecting(Message.add(1, 3, "B", 50, 10_000))
+    _ = books.applyCollecting(Message.add(1, 4, "S", 300, 10_300))
+    _ = books.applyCollecting(Message.add(1, 5, "S", 10, 10_200))
+    XCTAssertEqual(books.levels(locate: 1, side: .bid), [level(10_100, 200, 1), level(10_000, 150, 2)])
+    XCTAssertEqual(books.levels(locate: 1, side: .ask), [level(10_200, 10, 1), level(10_300, 300, 1)])
+    XCTAssertEqual(books.liveOrders, 5)
+    XCTAssertEqual(books.invariantViolations(), [])
+  }
+
+  func testLevelEventsCarryIndexAggregateAndSequence() {
+    let books = OrderBooks(config: smallConfig())
+    var events = books.applyCollecting(Message.add(3, 1, "B", 100, 10_000), sequence: 41)
+    XCTAssertEqual(events.count, 1)
+    XCTAssertEqual(events[0].kind, .level)
+    XCTAssertEqual(events[0].code, BookEvent.LevelAction.new.rawValue)
+    XCTAssertEqual(events[0].locate, 3)
+    XCTAssertEqual(events[0].levelIndex, 0)
+    XCTAssertEqual(events[0].upstreamSequence, 41)
+    XCTAssertEqual(events[0].timestampNs, 34_200_000_000_000)
+    events = books.applyCollecting(Message.add(3, 2, "B", 100, 10_100))
+    XCTAssertEqual(events.map(\.levelIndex), [0])
+    XCTAssertEqual(events[0].code, BookEvent.LevelAction.new.rawValue)
+    events = books.applyCollecting(Message.add(3, 3, "B", 5, 10_000))
+    XCTAssertEqual(events[0].code, BookEvent.LevelAction.change.rawValue)
+    XCTAssertEqual(events[0].levelIndex, 1)
+    XCTAssertEqual(events[0].shares, 105)
+    XCTAssertEqual(events[0].orders, 2)
+  }
+
+  func testExecuteTradesAtRestingPriceThenChangesLevel() {
+    let books = OrderBooks(config: smallConfig())
+    _ = books.applyCollecting(Message.add(1, 7, "S", 100, 10_500))
+    let events = books.applyCollecting(Message.execute(1, 7, 40, match: 99))
+    XCTAssertEqual(events.map(\.kind), [.trade, .level])
+    XCTAssertEqual(events[0].price, 10_500)
+    XCTAssertEqual(events[0].shares, 40)
+    XCTAssertEqual(events[0].matchNumber, 99)
+    XCTAssertEqual(events[0].side, BookSide.ask.rawValue)
+    XCTAssertEqual(events[0].code, BookEvent.TradeKind.execution.rawValue)
+    XCTAssertEqual(events[1].shares, 60)
+    XCTAssertEqual(books.levels(locate: 1, side: .ask), [level(10_500, 60, 1)])
+  }
+
+  func testExecuteWithPricePrintsOnlyWhenPrintable() {
+    let books = OrderBooks(config: smallConfig())
+    _ = books.applyCollecting(Message.add(1, 7, "B", 100, 10_500))
+    var events = books.applyCollecting(Message.executeWithPrice(1, 7, 10, price: 10_400, printable: true))
+    XCTAssertEqual(events.map(\.kind), [.trade, .level])
+    XCTAssertEqual(events[0].price, 10_400)
+    XCTAssertEqual(events[0].code, BookEvent.TradeKind.executionWithPrice.rawValue)
+    events = books.applyCollecting(Message.executeWithPrice(1, 7, 10, price: 10_400, printable: false))
+    XCTAssertEqual(events.map(\.kind), [.level])
+    XCTAssertEqual(books.levels(locate: 1, side: .bid), [level(10_500, 80, 1)])
+  }
+
+  func testUnknownReferencesChangeNothing() {
+    let books = OrderBooks(config: smallConfig())
+    _ = books.applyCollecting(Message.add(1, 1, "B", 100, 10_000))
+    for message in [Message.execute(1, 9, 1), Message.cancel(1, 9, 1), Message.delete(1, 9)] {
+      XCTAssertEqual(books.applyCollecting(message).count, 0)
+    }
+    XCTAssertEqual(books.counters.unknownReference, 3)
+    XCTAssertEqual(books.applyCollecting(Message.replace(1, 9, 10, 100, 10_000)).count, 0)
+    XCTAssertEqual(books.counters.unknownReplaceReference, 1)
+    XCTAssertEqual(books.liveOrders, 1)
+    XCTAssertEqual(books.levels(locate: 1, side: .bid), [level(10_000, 100, 1)])
+  }
+
+  func testOverExecutionAndOverCancelClampAndRemove() {
+    let books = OrderBooks(config: smallConfig())
+    _ = books.applyCollecting(Message.add(1, 1, "B", 100, 10_000))
+    _ = books.applyCollecting(Message.add(1, 2, "B", 100, 10_000))
+    let events = books.applyCollecting(Message.execute(1, 1, 500))
+    XCTAssertEqual(events[0].shares, 100, "the trade reports the shares that existed")
+    XCTAssertEqual(books.counters.clampedExecutions, 1)
+    _ = books.applyCollecting(Message.cancel(1, 2, 101))
+    XCTAssertEqual(books.counters.clampedCancels, 1)
+    XCTAssertEqual(books.liveOrders, 0)
+    XCTAssertEqual(books.levels(locate: 1, side: .bid), [])
+    XCTAssertEqual(books.invariantViolations(), [])
+  }
+
+  func testRejectedAdds() {
+    let books = OrderBooks(config: smallConfig())
+    XCTAssertEqual(books.applyCollecting(Message.add(1, 1, "B", 0, 10_000)).count, 0)
+    XCTAssertEqual(books.applyCollecting(Message.add(1, 2, "B", 10, 0)).count, 0)
+    XCTAssertEqual(books.applyCollecting(Message.add(1, 3, "Z", 10, 10)).count, 0)
+    XCTAssertEqual(books.applyCollecting(Message.add(1, (1 << 20) + 1, "B", 10, 10)).count, 0)
+    XCTAssertEqual(books.applyCollecting(Message.add(16, 4, "B", 10, 10)).count, 0)
+    let counters = books.counters
+    XCTAssertEqual(counters.zeroShareAdds, 1)
+    XCTAssertEqual(counters.zeroPriceAdds, 1)
+    XCTAssertEqual(counters.badSide, 1)
+    XCTAssertEqual(counters.referenceBeyondCap, 1)
+    XCTAssertEqual(counters.locateBeyondCap, 1)
+    XCTAssertEqual(books.liveOrders, 0)
+  }
+
+  func testAddOntoLiveReferenceEvictsFirst() {
+    let books = OrderBooks(config: smallConfig())
+    _ = books.applyCollecting(Message.add(1, 5, "B", 100, 10_000))
+    let events = books.applyCollecting(Message.add(1, 5, "S", 30, 10_100))
+    XCTAssertEqual(events.map(\.code), [BookEvent.LevelAction.delete.rawValue, BookEvent.LevelAction.new.rawValue])
+    XCTAssertEqual(books.counters.addsOnLiveReference, 1)
+    XCTAssertEqual(books.levels(locate: 1, side: .bid), [])
+    XCTAssertEqual(books.levels(locate: 1, side: .ask), [level(10_100, 30, 1)])
+  }
+
+  func testReplaceKeepsSideAndLocateAndMovesPrice() {
+    let books = OrderBooks(config: smallConfig())
+    _ = books.applyCollecting(Message.add(2, 1, "S", 100, 10_000))
+    // The header names locate 3, but the order lives on locate 2.
+    _ = books.applyCollecting(Message.replace(3, 1, 2, 70, 10_200))
+    XCTAssertEqual(books.counters.locateMismatches, 1)
+    XCTAssertEqual(books.levels(locate: 2, side: .ask), [level(10_200, 70, 1)])
+    XCTAssertEqual(books.levels(locate: 3, side: .ask), [])
+    // The old reference is gone, the new one is live.
+    _ = books.applyCollecting(Message.delete(2, 1))
+    XCTAssertEqual(books.counters.unknownReference, 1)
+    _ = books.applyCollecting(Message.delete(2, 2))
+    XCTAssertEqual(books.liveOrders, 0)
+  }
+
+  func testSamePriceReplaceIsOneChange() {
+    let books = OrderBooks(config: smallConfig())
+    _ = books.applyCollecting(Message.add(1, 1, "B", 100, 10_000))
+    _ = books.applyCollecting(Message.add(1, 2, "B", 50, 10_000))
+    let events = books.applyCollecting(Message.replace(1, 1, 3, 20, 10_000))
+    XCTAssertEqual(events.count, 1)
+    XCTAssertEqual(events[0].code, BookEvent.LevelAction.change.rawValue)
+    XCTAssertEqual(events[0].shares, 70)
+    XCTAssertEqual(events[0].orders, 2)
+    XCTAssertEqual(books.invariantViolations(), [])
+  }
+
+  func testReplaceWithInvalidNewOrderRemovesTheOriginal() {
+    let books = OrderBooks(config: smallConfig())
+    _ = books.applyCollecting(Message.add(1, 1, "B", 100, 10_000))
+    _ = books.applyCollecting(Message.replace(1, 1, 2, 0, 10_100))
+    XCTAssertEqual(books.counters.zeroShareAdds, 1)
+    XCTAssertEqual(books.liveOrders, 0)
+  }
+
+  func testDeletingInsideDepthPullsTheNextLevelIntoView() {
+    let books = OrderBooks(config: smallConfig(depth: 2))
+    for (reference, price) in [(1, 10_000), (2, 9_900), (3, 9_800)] {
+      _ = books.applyCollecting(Message.add(1, UInt64(reference), "B", 100, UInt32(price)))
+    }
+    let events = books.applyCollecting(Message.delete(1, 1))
+    XCTAssertEqual(events.count, 2)
+    XCTAssertEqual(events[0].code, BookEvent.LevelAction.delete.rawValue)
+    XCTAssertEqual(events[0].levelIndex, 0)
+    XCTAssertEqual(events[1].code, BookEvent.LevelAction.new.rawValue)
+    XCTAssertEqual(events[1].levelIndex, 1)
+    XCTAssertEqual(events[1].price, 9_800)
+    // Below the published depth nothing is said.
+    XCTAssertEqual(books.applyCollecting(Message.add(1, 4, "B", 1, 9_700)).count, 0)
+  }
+
+  func testStatusIsTrackedAndBooksKeepUpdatingDuringHalts() {
+    let books = OrderBooks(config: smallConfig())
+    _ = books.applyCollecting(Message.directory(4, "MSFT"))
+    XCTAssertEqual(books.symbol(locate: 4), Symbol("MSFT"))
+    XCTAssertEqual(books.locate(of: Symbol("MSFT")), 4)
+    let events = books.applyCollecting(Message.tradingAction(4, "H"))
+    XCTAssertEqual(events.map(\.kind), [.status])
+    XCTAssertEqual(events[0].code, UInt8(ascii: "H"))
+    XCTAssertNotNil(events[0].message)
+    XCTAssertEqual(books.tradingState(locate: 4), UInt8(ascii: "H"))
+    XCTAssertEqual(books.applyCollecting(Message.add(4, 1, "B", 100, 10_000)).count, 1)
+    XCTAssertEqual(books.levels(locate: 4, side: .bid), [level(10_000, 100, 1)])
+  }
+
+  func testUnknownTypesAndWrongLengthsAreCountedNotParsed() {
+    let books = OrderBooks(config: smallConfig())
+    XCTAssertEqual(books.applyCollecting([UInt8(ascii: "Z"), 0, 1]).count, 0)
+    XCTAssertEqual(books.applyCollecting(Array(Message.add(1, 1, "B", 100, 10_000).dropLast())).count, 0)
+    XCTAssertEqual(books.applyCollecting(Message.add(1, 1, "B", 100, 10_000) + [0]).count, 0)
+    XCTAssertEqual(books.applyCollecting([]).count, 0)
+    XCTAssertEqual(books.counters.unknownMessageType, 1)
+    XCTAssertEqual(books.counters.badMessageLength, 3)
+    XCTAssertEqual(books.liveOrders, 0)
+  }
+
+  func testPoolsAreBoundedAndRecover() {
+    var config = smallConfig()
+    config.maxLiveOrders = 4
+    let books = OrderBooks(config: config)
+    for reference in 1...6 { _ = books.applyCollecting(Message.add(1, UInt64(reference), "B", 10, 100)) }
+    XCTAssertEqual(books.liveOrders, 4)
+    XCTAssertEqual(books.counters.orderCapacityExhausted, 2)
+    _ = books.applyCollecting(Message.delete(1, 1))
+    _ = books.applyCollecting(Message.add(1, 7, "B", 10, 100))
+    XCTAssertEqual(books.liveOrders, 4)
+    XCTAssertEqual(books.invariantViolations(), [])
+  }
+
+  func testReferencePagesAreRecycled() {
+    var config = smallConfig()
+    config.maxReferencePages = 2
+    config.referencePageShift = 6
+    let books = OrderBooks(config: config)
+    // Walk references across many 64-entry pages, never holding more than a few orders.
+    for reference in stride(from: UInt64(1), to: 5_000, by: 1) {
+      _ = books.applyCollecting(Message.add(1, reference, "S", 10, 100 + UInt32(reference % 7)))
+      if reference > 3 { _ = books.applyCollecting(Message.delete(1, reference - 3)) }
+    }
+    XCTAssertEqual(books.counters.referencePagesExhausted, 0)
+    XCTAssertLessThanOrEqual(books.liveReferencePages, 2)
+    XCTAssertEqual(books.liveOrders, 3)
+    XCTAssertEqual(books.invariantViolations(), [])
+  }
+
+  func testConfigProblemsNameTheKey() {
+    var config = BookConfig()
+    config.publishedDepth = 0
+    config.maxLocates = 70_000
+    let problems = config.problems()
+    XCTAssertTrue(problems.contains { $0.hasPrefix("publishedDepth:") })
+    XCTAssertTrue(problems.contains { $0.hasPrefix("maxLocates:") })
+    XCTAssertEqual(BookConfig().problems(), [])
+  }
+}

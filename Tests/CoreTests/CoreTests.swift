@@ -1,0 +1,172 @@
+import CMallocCounter
+import QuotecastClient
+import QuotecastCore
+import Synth
+import TestSupport
+import XCTest
+
+/// A synthetic day framed into MoldUDP64 datagrams, all in memory.
+func syntheticDatagrams(messages: Int, symbols: Int, seed: UInt64, perPacket: Int = 20) -> [[UInt8]] {
+  var day = SyntheticDay(config: SyntheticDayConfig(messages: messages, symbols: symbols, seed: seed))
+  var packetizer = MoldPacketizer(session: MoldSessionID("QUOTECAST"), maxMessagesPerPacket: perPacket)
+  let buffer = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+  defer { buffer.deallocate() }
+  var datagrams: [[UInt8]] = []
+  while let length = day.next(into: buffer) {
+    if packetizer.wouldOverflow(messageBytes: length) { packetizer.flush { datagrams.append(Array($0)) } }
+    packetizer.append(UnsafeRawBufferPointer(start: buffer, count: length))
+  }
+  packetizer.flush { datagrams.append(Array($0)) }
+  return datagrams
+}
+
+struct CollectingSink: PacketSink {
+  var packets: [(channel: UInt16, bytes: [UInt8])] = []
+  mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) { packets.append((channel, Array(packet))) }
+}
+
+struct CountingSink: PacketSink {
+  var packets = 0
+  var bytes = 0
+  mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) {
+    packets += 1
+    bytes += packet.count
+  }
+}
+
+func coreConfig(channels: Int = 3, depth: Int = 10) -> CoreConfig {
+  var config = CoreConfig()
+  config.books.maxLiveOrders = 1 << 18
+  config.books.maxLevels = 1 << 17
+  config.books.levelArenaEntries = 1 << 20
+  config.books.maxReferencePages = 1024
+  config.books.publishedDepth = depth
+  config.encoder.channels = channels
+  return config
+}
+
+/// A subscriber's view rebuilt only from decoded packets: depth-limited sides per locate.
+struct Subscriber {
+  let depth: Int
+  var sides: [UInt16: [[FeedBookLevel]]] = [:]
+  var nextSequence: [UInt16: UInt64] = [:]
+  var symbols: [UInt16: String] = [:]
+  var problems: [String] = []
+
+  mutating func receive(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { raw in
+      guard let packet = PacketView(raw) else {
+        problems.append("undecodable packet")
+        return
+      }
+      let expected = nextSequence[packet.channel, default: 1]
+      if packet.sequence != expected { problems.append("channel \(packet.channel) sequence \(packet.sequence) != \(expected)") }
+      nextSequence[packet.channel] = packet.sequence + 1
+      for index in 0..<packet.updateCount {
+        guard let update = packet.update(at: index) else {
+          problems.append("bad update")
+          continue
+        }
+        if let definition = update.definition { symbols[definition.locate] = definition.symbol }
+        guard let level = update.level else { continue }
+        var book = sides[level.locate] ?? [[], []]
+        let side = Int(level.side)
+        let index = Int(level.levelIndex)
+        let value = FeedBookLevel(price: level.price, orders: level.orders, shares: level.shares)
+        switch level.action {
+        case 0:
+          if index > book[side].count { problems.append("New beyond end") } else { book[side].insert(value, at: index) }
+          if book[side].count > depth { book[side].removeLast() }
+        case 1:
+          if index < book[side].count { book[side][index] = value } else { problems.append("Change beyond end") }
+        default:
+          if index < book[side].count { book[side].remove(at: index) } else { problems.append("Delete beyond end") }
+        }
+        sides[level.locate] = book
+      }
+    }
+  }
+}
+
+final class CoreTests: XCTestCase {
+  func run(_ datagrams: [[UInt8]], config: CoreConfig) -> (QuotecastCore, CollectingSink) {
+    let core = QuotecastCore(config: config)
+    var sink = CollectingSink()
+    for (index, datagram) in datagrams.enumerated() {
+      datagram.withUnsafeBytes { core.process(moldPacket: $0, nowNs: UInt64(index), into: &sink) }
+    }
+    return (core, sink)
+  }
+
+  func testSubscriberRebuildsEveryBookFromThePackets() {
+    let datagrams = syntheticDatagrams(messages: 150_000, symbols: 40, seed: 3)
+    let config = coreConfig(channels: 3, depth: 5)
+    let (core, sink) = run(datagrams, config: config)
+    var subscriber = Subscriber(depth: 5)
+    for packet in sink.packets {
+      XCTAssertLessThanOrEqual(packet.bytes.count, config.encoder.maxDatagramBytes)
+      packet.bytes.withUnsafeBytes { XCTAssertTrue(verifyPacket($0)) }
+      subscriber.receive(packet.bytes)
+    }
+    XCTAssertEqual(subscriber.problems, [])
+    let books = core.books
+    XCTAssertEqual(books.counters.messages, 150_000)
+    XCTAssertEqual(books.eventsDropped, 0)
+    XCTAssertGreaterThan(books.liveOrders, 1000)
+    var compared = 0
+    for locate in books.activeLocates {
+      XCTAssertEqual(subscriber.symbols[locate], books.symbol(locate: locate)?.description)
+      for side in [BookSide.bid, .ask] {
+        let expected = books.levels(locate: locate, side: side, depth: 5).map {
+          FeedBookLevel(price: $0.price, orders: $0.orders, shares: $0.shares)
+        }
+        XCTAssertEqual(subscriber.sides[locate]?[Int(side.rawValue)] ?? [], expected, "locate \(locate) \(side)")
+        compared += expected.count
+      }
+    }
+    XCTAssertGreaterThan(compared, 200)
+    XCTAssertEqual(books.invariantViolations(), [])
+  }
+
+  func testSameInputGivesTheSameBytes() {
+    let datagrams = syntheticDatagrams(messages: 40_000, symbols: 20, seed: 9)
+    let first = run(datagrams, config: coreConfig()).1.packets
+    let second = run(datagrams, config: coreConfig()).1.packets
+    XCTAssertEqual(first.count, second.count)
+    XCTAssertTrue(zip(first, second).allSatisfy { $0.channel == $1.channel && $0.bytes == $1.bytes })
+    XCTAssertGreaterThan(first.count, 1000)
+  }
+
+  func testDuplicatedAndReorderedDatagramsAreHarmless() {
+    let datagrams = syntheticDatagrams(messages: 20_000, symbols: 10, seed: 4)
+    var noisy: [[UInt8]] = []
+    for (index, datagram) in datagrams.enumerated() {
+      noisy.append(datagram)
+      if index % 7 == 0 { noisy.append(datagram) }
+      if index % 11 == 0, index > 0 { noisy.append(datagrams[index - 1]) }
+    }
+    let (clean, _) = run(datagrams, config: coreConfig())
+    let (duplicated, _) = run(noisy, config: coreConfig())
+    XCTAssertGreaterThan(duplicated.session.counters.duplicatePackets, 100)
+    for locate in clean.books.activeLocates {
+      XCTAssertEqual(clean.books.levels(locate: locate, side: .bid), duplicated.books.levels(locate: locate, side: .bid))
+      XCTAssertEqual(clean.books.levels(locate: locate, side: .ask), duplicated.books.levels(locate: locate, side: .ask))
+    }
+  }
+
+  /// The whole core, decode through encode and hand-off, allocates nothing per packet once warm.
+  func testSteadyStateProcessAllocatesNothing() {
+    let datagrams = syntheticDatagrams(messages: 120_000, symbols: 30, seed: 12)
+    let core = QuotecastCore(config: coreConfig())
+    var sink = CountingSink()
+    var before: UInt64 = 0
+    // An index loop: in debug builds `enumerated()` itself allocates per element.
+    for index in datagrams.indices {
+      if index == datagrams.count / 2 { before = qc_thread_allocations() }
+      datagrams[index].withUnsafeBytes { core.process(moldPacket: $0, nowNs: UInt64(index), into: &sink) }
+    }
+    let allocations = qc_thread_allocations() - before
+    XCTAssertEqual(allocations, 0, "allocations over \(datagrams.count / 2) packets")
+    XCTAssertGreaterThan(sink.packets, 1000)
+  }
+}
