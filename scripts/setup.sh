@@ -21,10 +21,8 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-if ! .venv/bin/python -c 'import flatbuffers, pytest' 2>/dev/null; then
-  .venv/bin/pip install -q --disable-pip-version-check 'flatbuffers>=23' 'pytest>=7'
-fi
-if [ "${QUOTECAST_WITH_ITCH_BOOK:-0}" = 1 ] && ! .venv/bin/python -c 'import itch_book' 2>/dev/null; then
-  .venv/bin/pip install -q --disable-pip-version-check itch-book
+# flatbuffers: the non-Swift reader; itch-book: the independent reference book and benchmark peer.
+if ! .venv/bin/python -c 'import flatbuffers, pytest, itch_book' 2>/dev/null; then
+  .venv/bin/pip install -q --disable-pip-version-check 'flatbuffers>=23' 'pytest>=7' 'itch-book>=0.2.1'
 fi
 echo "setup: ok"

@@ -16,7 +16,15 @@ public struct ChannelPlan: Equatable, Sendable {
   public func channel(for locate: UInt16) -> UInt16 { UInt16(truncatingIfNeeded: Int(locate) % channels) }
 }
 
+/// How packets are laid out. Both write the same schema; `flatbuffers` (libflatbuffers through
+/// CQuotecastSchema) is the reference, `handLaid` the measured-faster default.
+public enum EncoderBackend: String, Sendable, Equatable, CaseIterable {
+  case handLaid = "hand-laid"
+  case flatbuffers
+}
+
 public struct EncoderConfig: Sendable, Equatable {
+  public var backend = EncoderBackend.handLaid
   public var channels = 1
   /// Largest FlatBuffers packet, which is the UDP payload of one datagram.
   public var maxDatagramBytes = 1400
@@ -62,6 +70,8 @@ public final class UpdateEncoder {
   public let config: EncoderConfig
   public let plan: ChannelPlan
   @usableFromInline let encoders: UnsafeMutablePointer<OpaquePointer>
+  @usableFromInline let laid: UnsafeMutablePointer<LaidPacketWriter>
+  @usableFromInline let handLaid: Bool
   /// Next packet sequence per channel (from 1).
   @usableFromInline let nextSequence: UnsafeMutablePointer<UInt64>
   @usableFromInline let output: UnsafeMutableRawPointer
@@ -72,7 +82,7 @@ public final class UpdateEncoder {
   @usableFromInline let bidLevels: UnsafeMutablePointer<PriceLevel>
   @usableFromInline let askLevels: UnsafeMutablePointer<PriceLevel>
   /// The same levels in the C layout the encoder takes (Swift's PriceLevel layout is its own).
-  @usableFromInline let wireLevels: UnsafeMutablePointer<qc_book_level>
+  @usableFromInline let wireLevels: UnsafeMutablePointer<PriceLevelWire>
 
   @usableFromInline
   struct State {
@@ -93,6 +103,11 @@ public final class UpdateEncoder {
       guard let encoder = qc_encoder_create(config.maxDatagramBytes * 2) else { fatalError("out of memory") }
       (encoders + channel).initialize(to: encoder)
     }
+    handLaid = config.backend == .handLaid
+    laid = .allocate(capacity: config.channels + 1)
+    for channel in 0...config.channels {
+      (laid + channel).initialize(to: LaidPacketWriter(maxDatagramBytes: config.maxDatagramBytes))
+    }
     nextSequence = .allocate(capacity: config.channels + 1)
     nextSequence.initialize(repeating: 1, count: config.channels + 1)
     output = .allocate(byteCount: config.outputArenaBytes, alignment: 16)
@@ -106,8 +121,12 @@ public final class UpdateEncoder {
   }
 
   deinit {
-    for channel in 0...config.channels { qc_encoder_destroy(encoders[channel]) }
+    for channel in 0...config.channels {
+      qc_encoder_destroy(encoders[channel])
+      laid[channel].release()
+    }
     encoders.deallocate()
+    laid.deallocate()
     nextSequence.deallocate()
     output.deallocate()
     outputIndex.deallocate()
@@ -141,22 +160,44 @@ public final class UpdateEncoder {
   }
 
   public func encode(_ event: BookEvent) {
+    let sequence = event.upstreamSequence
+    let timestampNs = event.timestampNs
     switch event.kind {
     case .level:
-      let encoder = reserve(channel: plan.channel(for: event.locate), bytes: QC_STRUCT_UPDATE_MAX_BYTES)
-      qc_encoder_add_level(
-        encoder, event.upstreamSequence, event.timestampNs, event.locate, event.side, event.code, event.levelIndex,
-        event.price, event.shares, event.orders)
+      let channel = plan.channel(for: event.locate)
+      if handLaid {
+        let writer = reserveLaid(channel: channel, .level, payloadBytes: 24)
+        writer.pointee.addLevel(
+          sequence, timestampNs, locate: event.locate, side: event.side, action: event.code, index: event.levelIndex,
+          price: event.price, shares: event.shares, orders: event.orders)
+      } else {
+        qc_encoder_add_level(
+          reserve(channel: channel, bytes: QC_STRUCT_UPDATE_MAX_BYTES), sequence, timestampNs, event.locate,
+          event.side, event.code, event.levelIndex, event.price, event.shares, event.orders)
+      }
     case .trade:
-      let encoder = reserve(channel: plan.channel(for: event.locate), bytes: QC_STRUCT_UPDATE_MAX_BYTES)
-      qc_encoder_add_trade(
-        encoder, event.upstreamSequence, event.timestampNs, event.locate, event.code, event.side, event.crossType,
-        event.price, event.shares, event.matchNumber)
+      let channel = plan.channel(for: event.locate)
+      if handLaid {
+        let writer = reserveLaid(channel: channel, .trade, payloadBytes: 32)
+        writer.pointee.addTrade(
+          sequence, timestampNs, locate: event.locate, kind: event.code, side: event.side, crossType: event.crossType,
+          price: event.price, shares: event.shares, matchNumber: event.matchNumber)
+      } else {
+        qc_encoder_add_trade(
+          reserve(channel: channel, bytes: QC_STRUCT_UPDATE_MAX_BYTES), sequence, timestampNs, event.locate,
+          event.code, event.side, event.crossType, event.price, event.shares, event.matchNumber)
+      }
     case .tradeBreak:
       // A break names only a match number: every channel gets it.
-      for channel in 0..<plan.channels {
-        let encoder = reserve(channel: UInt16(channel), bytes: QC_STRUCT_UPDATE_MAX_BYTES)
-        qc_encoder_add_trade_break(encoder, event.upstreamSequence, event.timestampNs, event.matchNumber)
+      for channelIndex in 0..<plan.channels {
+        let channel = UInt16(channelIndex)
+        if handLaid {
+          reserveLaid(channel: channel, .tradeBreak, payloadBytes: 8).pointee.addTradeBreak(
+            sequence, timestampNs, matchNumber: event.matchNumber)
+        } else {
+          qc_encoder_add_trade_break(
+            reserve(channel: channel, bytes: QC_STRUCT_UPDATE_MAX_BYTES), sequence, timestampNs, event.matchNumber)
+        }
       }
     case .status:
       encodeStatus(event)
@@ -169,44 +210,82 @@ public final class UpdateEncoder {
     guard let message = event.message else { return }
     let sequence = event.upstreamSequence
     let timestampNs = event.timestampNs
+    let locate = event.locate
+    let channel = plan.channel(for: locate)
     let bound = QC_STRUCT_UPDATE_MAX_BYTES
     switch event.code {
     case StockTradingAction.type:
       let action = StockTradingAction(message)
-      qc_encoder_add_trading_state(
-        reserve(channel: plan.channel(for: event.locate), bytes: bound), sequence, timestampNs, event.locate,
-        action.tradingState, action.reason)
+      if handLaid {
+        reserveLaid(channel: channel, .tradingState, payloadBytes: 8).pointee.addTradingState(
+          sequence, timestampNs, locate: locate, state: action.tradingState, reason: action.reason)
+      } else {
+        qc_encoder_add_trading_state(
+          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, action.tradingState, action.reason)
+      }
     case OperationalHalt.type:
       let halt = OperationalHalt(message)
-      qc_encoder_add_operational_halt(
-        reserve(channel: plan.channel(for: event.locate), bytes: bound), sequence, timestampNs, event.locate,
-        halt.marketCode, halt.haltAction)
+      if handLaid {
+        reserveLaid(channel: channel, .operationalHalt, payloadBytes: 4).pointee.addOperationalHalt(
+          sequence, timestampNs, locate: locate, marketCode: halt.marketCode, action: halt.haltAction)
+      } else {
+        qc_encoder_add_operational_halt(
+          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, halt.marketCode, halt.haltAction)
+      }
     case RegSHORestriction.type:
-      qc_encoder_add_reg_sho(
-        reserve(channel: plan.channel(for: event.locate), bytes: bound), sequence, timestampNs, event.locate,
-        RegSHORestriction(message).action)
+      let action = RegSHORestriction(message).action
+      if handLaid {
+        reserveLaid(channel: channel, .regSHO, payloadBytes: 4).pointee.addRegSHO(
+          sequence, timestampNs, locate: locate, action: action)
+      } else {
+        qc_encoder_add_reg_sho(reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, action)
+      }
     case LULDAuctionCollar.type:
       let collar = LULDAuctionCollar(message)
-      qc_encoder_add_luld_collar(
-        reserve(channel: plan.channel(for: event.locate), bytes: bound), sequence, timestampNs, event.locate,
-        collar.referencePrice, collar.upperPrice, collar.lowerPrice, collar.collarExtension)
+      if handLaid {
+        reserveLaid(channel: channel, .luldCollar, payloadBytes: 20).pointee.addLULDCollar(
+          sequence, timestampNs, locate: locate, reference: collar.referencePrice, upper: collar.upperPrice,
+          lower: collar.lowerPrice, collarExtension: collar.collarExtension)
+      } else {
+        qc_encoder_add_luld_collar(
+          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, collar.referencePrice,
+          collar.upperPrice, collar.lowerPrice, collar.collarExtension)
+      }
     case NOII.type:
       let noii = NOII(message)
-      qc_encoder_add_imbalance(
-        reserve(channel: plan.channel(for: event.locate), bytes: bound), sequence, timestampNs, event.locate,
-        noii.pairedShares, noii.imbalanceShares, noii.farPrice, noii.nearPrice, noii.currentReferencePrice,
-        noii.imbalanceDirection, noii.crossType, noii.priceVariationIndicator)
+      if handLaid {
+        reserveLaid(channel: channel, .imbalance, payloadBytes: 40).pointee.addImbalance(
+          sequence, timestampNs, locate: locate, paired: noii.pairedShares, imbalance: noii.imbalanceShares,
+          far: noii.farPrice, near: noii.nearPrice, reference: noii.currentReferencePrice,
+          direction: noii.imbalanceDirection, crossType: noii.crossType, variation: noii.priceVariationIndicator)
+      } else {
+        qc_encoder_add_imbalance(
+          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, noii.pairedShares,
+          noii.imbalanceShares, noii.farPrice, noii.nearPrice, noii.currentReferencePrice, noii.imbalanceDirection,
+          noii.crossType, noii.priceVariationIndicator)
+      }
     case SystemEvent.type:
       // Market-wide: every channel.
       let code = SystemEvent(message).eventCode
-      for channel in 0..<plan.channels {
-        qc_encoder_add_system_event(reserve(channel: UInt16(channel), bytes: bound), sequence, timestampNs, code)
+      for channelIndex in 0..<plan.channels {
+        let channel = UInt16(channelIndex)
+        if handLaid {
+          reserveLaid(channel: channel, .systemEvent, payloadBytes: 1).pointee.addSystemEvent(
+            sequence, timestampNs, code: code)
+        } else {
+          qc_encoder_add_system_event(reserve(channel: channel, bytes: bound), sequence, timestampNs, code)
+        }
       }
     case MWCBStatus.type:
       let level = MWCBStatus(message).breachedLevel
-      for channel in 0..<plan.channels {
-        qc_encoder_add_market_wide_breaker(
-          reserve(channel: UInt16(channel), bytes: bound), sequence, timestampNs, level)
+      for channelIndex in 0..<plan.channels {
+        let channel = UInt16(channelIndex)
+        if handLaid {
+          reserveLaid(channel: channel, .marketWideBreaker, payloadBytes: 1).pointee.addMarketWideBreaker(
+            sequence, timestampNs, level: level)
+        } else {
+          qc_encoder_add_market_wide_breaker(reserve(channel: channel, bytes: bound), sequence, timestampNs, level)
+        }
       }
     default:
       break
@@ -221,6 +300,20 @@ public final class UpdateEncoder {
     let symbolBytes = message + 11
     var symbolLength = 8
     while symbolLength > 0 && loadByte(symbolBytes, symbolLength - 1) == 0x20 { symbolLength -= 1 }
+    if handLaid {
+      let fields = qc_definition_fields(
+        symbol: symbolBytes, symbolLength: symbolLength, roundLotSize: directory.roundLotSize,
+        etpLeverageFactor: directory.etpLeverageFactor, locate: event.locate, channel: channel,
+        issueSubType: directory.issueSubType, marketCategory: directory.marketCategory,
+        financialStatus: directory.financialStatus, issueClassification: directory.issueClassification,
+        roundLotsOnly: directory.roundLotsOnly, authenticity: directory.authenticity,
+        shortSaleThreshold: directory.shortSaleThreshold, ipoFlag: directory.ipoFlag,
+        luldTier: directory.luldReferencePriceTier, etpFlag: directory.etpFlag, inverse: directory.inverseIndicator)
+      reserveLaid(
+        channel: channel, .definition, payloadBytes: 4, trailingBytes: LaidPacketWriter.definitionTrailingBytes
+      ).pointee.addDefinition(event.upstreamSequence, event.timestampNs, fields)
+      return
+    }
     var definition = qc_definition(
       symbol: symbolBytes.assumingMemoryBound(to: CChar.self), symbol_length: symbolLength,
       round_lot_size: directory.roundLotSize, etp_leverage_factor: directory.etpLeverageFactor, locate: event.locate,
@@ -244,17 +337,44 @@ public final class UpdateEncoder {
     let wireBids = wireLevels
     let wireAsks = wireLevels + depth
     for index in 0..<bidCount {
-      wireBids[index] = qc_book_level(
+      wireBids[index] = PriceLevelWire(
         price: bidLevels[index].price, orders: bidLevels[index].orders, shares: bidLevels[index].shares)
     }
     for index in 0..<askCount {
-      wireAsks[index] = qc_book_level(
+      wireAsks[index] = PriceLevelWire(
         price: askLevels[index].price, orders: askLevels[index].orders, shares: askLevels[index].shares)
     }
+    let tradingState = books.tradingState(locate: locate)
+    if handLaid {
+      reserveLaid(
+        channel: channel, .snapshot, payloadBytes: 4,
+        trailingBytes: LaidPacketWriter.snapshotTrailingBytes(depth: depth)
+      ).pointee.addSnapshot(
+        upstreamSequence, timestampNs, locate: locate, depth: UInt16(depth), tradingState: tradingState,
+        bids: wireBids, bidCount: bidCount, asks: wireAsks, askCount: askCount,
+        lastChannelSequence: lastChannelSequence)
+      return
+    }
     let encoder = reserve(channel: channel, bytes: Self.snapshotBound(depth: depth))
-    qc_encoder_add_snapshot(
-      encoder, upstreamSequence, timestampNs, locate, UInt16(depth), books.tradingState(locate: locate), wireBids,
-      bidCount, wireAsks, askCount, lastChannelSequence)
+    wireLevels.withMemoryRebound(to: qc_book_level.self, capacity: depth * 2) { levels in
+      qc_encoder_add_snapshot(
+        encoder, upstreamSequence, timestampNs, locate, UInt16(depth), tradingState, levels, bidCount,
+        levels + depth, askCount, lastChannelSequence)
+    }
+  }
+
+  /// The channel's hand-laid writer with room for one more update; closes the open packet first if needed.
+  @inline(__always)
+  func reserveLaid(
+    channel: UInt16, _ field: LaidPacketWriter.Field, payloadBytes: Int, trailingBytes: Int = 0
+  ) -> UnsafeMutablePointer<LaidPacketWriter> {
+    let writer = laid + Int(channel)
+    if writer.pointee.count > 0
+      && !writer.pointee.fits(field, payloadBytes: payloadBytes, trailingBytes: trailingBytes)
+    {
+      close(channel: channel)
+    }
+    return writer
   }
 
   /// The channel's encoder with room for `bytes` more; closes the open packet first if needed.
@@ -274,7 +394,7 @@ public final class UpdateEncoder {
 
   /// Closes every channel's open packet (the end of an input packet).
   public func flush() {
-    for channel in 0...plan.channels where qc_encoder_count(encoders[channel]) > 0 {
+    for channel in 0...plan.channels where updatesPending(channel: UInt16(channel)) > 0 {
       close(channel: UInt16(channel))
     }
   }
@@ -282,12 +402,23 @@ public final class UpdateEncoder {
   /// Closes one channel's packet even if empty: an empty packet is a heartbeat carrying the sequence.
   public func closePacket(channel: UInt16) { close(channel: channel) }
 
+  @inline(__always)
+  func updatesPending(channel: UInt16) -> Int {
+    handLaid ? laid[Int(channel)].count : Int(qc_encoder_count(encoders[Int(channel)]))
+  }
+
   func close(channel: UInt16) {
-    let encoder = encoders[Int(channel)]
-    let updates = qc_encoder_count(encoder)
+    let updates = updatesPending(channel: channel)
     let sequence = nextSequence[Int(channel)]
     var length = 0
-    let bytes = qc_encoder_finish(encoder, channel, sequence, state.pointee.nowNs, &length)!
+    let bytes: UnsafeRawPointer
+    if handLaid {
+      let finished = laid[Int(channel)].finish(channel: channel, sequence: sequence, timestampNs: state.pointee.nowNs)
+      bytes = finished.baseAddress!
+      length = finished.count
+    } else {
+      bytes = UnsafeRawPointer(qc_encoder_finish(encoders[Int(channel)], channel, sequence, state.pointee.nowNs, &length)!)
+    }
     let offset = (state.pointee.outputUsed + 7) & ~7
     if offset + length <= config.outputArenaBytes && state.pointee.outputCount < outputIndexCapacity {
       (output + offset).copyMemory(from: bytes, byteCount: length)
@@ -301,7 +432,7 @@ public final class UpdateEncoder {
     state.pointee.counters.packets &+= 1
     state.pointee.counters.updates &+= UInt64(updates)
     state.pointee.counters.bytes &+= UInt64(length)
-    qc_encoder_reset(encoder)
+    if handLaid { laid[Int(channel)].reset() } else { qc_encoder_reset(encoders[Int(channel)]) }
   }
 
   // MARK: Output

@@ -38,6 +38,9 @@ struct BenchCoreCommand: ParsableCommand {
   @Option(help: "Incremental channels for the whole-core stage.")
   var channels = 1
 
+  @Option(help: "Packet writer for the whole-core stage: hand-laid or flatbuffers.")
+  var encoder = EncoderBackend.handLaid
+
   @Flag(help: "Print one JSON object instead of a table.")
   var json = false
 
@@ -50,6 +53,7 @@ struct BenchCoreCommand: ParsableCommand {
     guard feed.messages > 0 else { throw ValidationError("\(input) holds no messages") }
     var config = CoreConfig()
     config.encoder.channels = channels
+    config.encoder.backend = encoder
     var results: [(name: String, nsPerMessage: Double)] = []
     var checksum: UInt64 = 0
     // Interleave the stages so drift on a noisy machine hits all three alike.

@@ -25,6 +25,9 @@ struct CoreOptions: ParsableArguments {
   @Option(help: "Levels per side in full-book snapshots.")
   var snapshotDepth = 10
 
+  @Option(help: "Packet writer: hand-laid (fast path) or flatbuffers (libflatbuffers reference).")
+  var encoder = EncoderBackend.handLaid
+
   @Option(help: "Messages per MoldUDP64 packet when framing a day file (its packets close output packets).")
   var messagesPerPacket = 20
 
@@ -44,6 +47,7 @@ struct CoreOptions: ParsableArguments {
     config.books.maxLevels = maxLevels
     config.books.maxOrderReference = maxOrderReference
     config.encoder.channels = channels
+    config.encoder.backend = encoder
     config.encoder.maxDatagramBytes = datagramBytes
     config.encoder.snapshotDepth = snapshotDepth
     var problems = config.problems()
@@ -56,3 +60,5 @@ struct CoreOptions: ParsableArguments {
     return config
   }
 }
+
+extension EncoderBackend: ExpressibleByArgument {}
