@@ -58,15 +58,19 @@ let package = Package(
     .testTarget(name: "ITCHTests", dependencies: ["ITCH"], path: "Tests/ITCHTests"),
     .testTarget(name: "FeedTests", dependencies: ["Feed", "ITCH"], path: "Tests/FeedTests"),
     .testTarget(
-      name: "BookTests", dependencies: ["Book", "ITCH", "Synth", "CMallocCounter", "TestSupport"], path: "Tests/BookTests"),
+      name: "BookTests", dependencies: ["Book", "ITCH", "Synth", "CMallocCounter", "TestSupport"],
+      path: "Tests/BookTests"),
     .testTarget(
-      name: "EncodingTests", dependencies: ["Encoding", "Book", "ITCH", "CQuotecastSchema", "QuotecastClient", "TestSupport"],
+      name: "EncodingTests",
+      dependencies: ["Encoding", "Book", "ITCH", "CQuotecastSchema", "QuotecastClient", "TestSupport"],
       path: "Tests/EncodingTests"),
     .testTarget(name: "CaptureTests", dependencies: ["Capture"], path: "Tests/CaptureTests"),
     .testTarget(name: "SynthTests", dependencies: ["Synth", "ITCH"], path: "Tests/SynthTests"),
     .testTarget(
       name: "CoreTests",
-      dependencies: ["QuotecastCore", "QuotecastClient", "Capture", "Synth", "CQuotecastSchema", "CMallocCounter", "TestSupport"],
+      dependencies: [
+        "QuotecastCore", "QuotecastClient", "Capture", "Synth", "CQuotecastSchema", "CMallocCounter", "TestSupport",
+      ],
       path: "Tests/CoreTests"),
   ],
   swiftLanguageModes: [.v5],

@@ -29,7 +29,9 @@ public struct BookConfig: Sendable, Equatable {
     if maxLiveOrders < 1 || maxLiveOrders >= Int(UInt32.max) {
       problems.append("maxLiveOrders: must be 1..<2^32, got \(maxLiveOrders)")
     }
-    if maxLevels < 1 || maxLevels >= Int(UInt32.max) { problems.append("maxLevels: must be 1..<2^32, got \(maxLevels)") }
+    if maxLevels < 1 || maxLevels >= Int(UInt32.max) {
+      problems.append("maxLevels: must be 1..<2^32, got \(maxLevels)")
+    }
     if levelArenaEntries < 64 || levelArenaEntries >= Int(UInt32.max) {
       problems.append("levelArenaEntries: must be 64..<2^32, got \(levelArenaEntries)")
     }

@@ -154,7 +154,8 @@ public final class OrderBooks {
     var written = 0
     while written < depth && written < count {
       let handle = Int(UInt32(truncatingIfNeeded: entries[count - 1 - written]))
-      output[written] = PriceLevel(price: levels[handle].price, shares: levels[handle].shares, orders: levels[handle].orders)
+      output[written] = PriceLevel(
+        price: levels[handle].price, shares: levels[handle].shares, orders: levels[handle].orders)
       written += 1
     }
     return written

@@ -417,7 +417,8 @@ public final class UpdateEncoder {
       bytes = finished.baseAddress!
       length = finished.count
     } else {
-      bytes = UnsafeRawPointer(qc_encoder_finish(encoders[Int(channel)], channel, sequence, state.pointee.nowNs, &length)!)
+      bytes = UnsafeRawPointer(
+        qc_encoder_finish(encoders[Int(channel)], channel, sequence, state.pointee.nowNs, &length)!)
     }
     let offset = (state.pointee.outputUsed + 7) & ~7
     if offset + length <= config.outputArenaBytes && state.pointee.outputCount < outputIndexCapacity {

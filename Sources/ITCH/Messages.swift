@@ -34,7 +34,12 @@ public enum ITCHMessageType {
     }
   }
   /// Every type ITCH 5.0 defines, in spec order.
-  public static let all: [UInt8] = [UInt8(ascii: "S"), UInt8(ascii: "R"), UInt8(ascii: "H"), UInt8(ascii: "Y"), UInt8(ascii: "L"), UInt8(ascii: "V"), UInt8(ascii: "W"), UInt8(ascii: "K"), UInt8(ascii: "J"), UInt8(ascii: "h"), UInt8(ascii: "A"), UInt8(ascii: "F"), UInt8(ascii: "E"), UInt8(ascii: "C"), UInt8(ascii: "X"), UInt8(ascii: "D"), UInt8(ascii: "U"), UInt8(ascii: "P"), UInt8(ascii: "Q"), UInt8(ascii: "B"), UInt8(ascii: "I"), UInt8(ascii: "N"), UInt8(ascii: "O")]
+  public static let all: [UInt8] = [
+    UInt8(ascii: "S"), UInt8(ascii: "R"), UInt8(ascii: "H"), UInt8(ascii: "Y"), UInt8(ascii: "L"), UInt8(ascii: "V"),
+    UInt8(ascii: "W"), UInt8(ascii: "K"), UInt8(ascii: "J"), UInt8(ascii: "h"), UInt8(ascii: "A"), UInt8(ascii: "F"),
+    UInt8(ascii: "E"), UInt8(ascii: "C"), UInt8(ascii: "X"), UInt8(ascii: "D"), UInt8(ascii: "U"), UInt8(ascii: "P"),
+    UInt8(ascii: "Q"), UInt8(ascii: "B"), UInt8(ascii: "I"), UInt8(ascii: "N"), UInt8(ascii: "O"),
+  ]
 }
 
 /// The 11-byte header common to every message.

@@ -29,7 +29,9 @@ public enum FeedTradeKind: UInt8, Sendable {
   public var levelIndex: UInt16
   public var side: UInt8
   public var action: UInt8
-  @inlinable public init(price: UInt32, orders: UInt32, shares: UInt64, locate: UInt16, levelIndex: UInt16, side: UInt8, action: UInt8) {
+  @inlinable public init(
+    price: UInt32, orders: UInt32, shares: UInt64, locate: UInt16, levelIndex: UInt16, side: UInt8, action: UInt8
+  ) {
     self.price = price
     self.orders = orders
     self.shares = shares
@@ -48,7 +50,9 @@ public enum FeedTradeKind: UInt8, Sendable {
   public var kind: UInt8
   public var side: UInt8
   public var crossType: UInt8
-  @inlinable public init(matchNumber: UInt64, shares: UInt64, price: UInt32, locate: UInt16, kind: UInt8, side: UInt8, crossType: UInt8) {
+  @inlinable public init(
+    matchNumber: UInt64, shares: UInt64, price: UInt32, locate: UInt16, kind: UInt8, side: UInt8, crossType: UInt8
+  ) {
     self.matchNumber = matchNumber
     self.shares = shares
     self.price = price
@@ -96,7 +100,9 @@ public enum FeedTradeKind: UInt8, Sendable {
   public var lowerPrice: UInt32
   public var collarExtension: UInt32
   public var locate: UInt16
-  @inlinable public init(referencePrice: UInt32, upperPrice: UInt32, lowerPrice: UInt32, collarExtension: UInt32, locate: UInt16) {
+  @inlinable public init(
+    referencePrice: UInt32, upperPrice: UInt32, lowerPrice: UInt32, collarExtension: UInt32, locate: UInt16
+  ) {
     self.referencePrice = referencePrice
     self.upperPrice = upperPrice
     self.lowerPrice = lowerPrice
@@ -115,7 +121,10 @@ public enum FeedTradeKind: UInt8, Sendable {
   public var direction: UInt8
   public var crossType: UInt8
   public var priceVariation: UInt8
-  @inlinable public init(pairedShares: UInt64, imbalanceShares: UInt64, farPrice: UInt32, nearPrice: UInt32, referencePrice: UInt32, locate: UInt16, direction: UInt8, crossType: UInt8, priceVariation: UInt8) {
+  @inlinable public init(
+    pairedShares: UInt64, imbalanceShares: UInt64, farPrice: UInt32, nearPrice: UInt32, referencePrice: UInt32,
+    locate: UInt16, direction: UInt8, crossType: UInt8, priceVariation: UInt8
+  ) {
     self.pairedShares = pairedShares
     self.imbalanceShares = imbalanceShares
     self.farPrice = farPrice
@@ -239,9 +248,11 @@ public enum FeedTradeKind: UInt8, Sendable {
     guard let at = table.structField(20, size: 20) else { return nil }
     let b = table.base
     return LULDCollarUpdate(
-      referencePrice: loadLittleEndian(b, at, as: UInt32.self), upperPrice: loadLittleEndian(b, at + 4, as: UInt32.self),
+      referencePrice: loadLittleEndian(b, at, as: UInt32.self),
+      upperPrice: loadLittleEndian(b, at + 4, as: UInt32.self),
       lowerPrice: loadLittleEndian(b, at + 8, as: UInt32.self),
-      collarExtension: loadLittleEndian(b, at + 12, as: UInt32.self), locate: loadLittleEndian(b, at + 16, as: UInt16.self))
+      collarExtension: loadLittleEndian(b, at + 12, as: UInt32.self),
+      locate: loadLittleEndian(b, at + 16, as: UInt16.self))
   }
 
   @inlinable
@@ -250,10 +261,13 @@ public enum FeedTradeKind: UInt8, Sendable {
     let b = table.base
     return ImbalanceUpdate(
       pairedShares: loadLittleEndian(b, at, as: UInt64.self),
-      imbalanceShares: loadLittleEndian(b, at + 8, as: UInt64.self), farPrice: loadLittleEndian(b, at + 16, as: UInt32.self),
+      imbalanceShares: loadLittleEndian(b, at + 8, as: UInt64.self),
+      farPrice: loadLittleEndian(b, at + 16, as: UInt32.self),
       nearPrice: loadLittleEndian(b, at + 20, as: UInt32.self),
-      referencePrice: loadLittleEndian(b, at + 24, as: UInt32.self), locate: loadLittleEndian(b, at + 28, as: UInt16.self),
-      direction: b.load(fromByteOffset: at + 30, as: UInt8.self), crossType: b.load(fromByteOffset: at + 31, as: UInt8.self),
+      referencePrice: loadLittleEndian(b, at + 24, as: UInt32.self),
+      locate: loadLittleEndian(b, at + 28, as: UInt16.self),
+      direction: b.load(fromByteOffset: at + 30, as: UInt8.self),
+      crossType: b.load(fromByteOffset: at + 31, as: UInt8.self),
       priceVariation: b.load(fromByteOffset: at + 32, as: UInt8.self))
   }
 

@@ -47,35 +47,35 @@ struct BookCommand: ParsableCommand {
 
 /// A readable depth ladder: bids on the left, asks on the right, best first.
 func ladderText(_ books: OrderBooks, locate: UInt16, depth: Int) -> String {
-    let symbol = books.symbol(locate: locate)?.description ?? "?"
-    let bids = books.levels(locate: locate, side: .bid, depth: depth)
-    let asks = books.levels(locate: locate, side: .ask, depth: depth)
-    let state = books.tradingState(locate: locate)
-    let stateText = state == 0 ? "unknown" : String(Character(Unicode.Scalar(state)))
-    func pad(_ text: String, _ width: Int) -> String {
-      text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+  let symbol = books.symbol(locate: locate)?.description ?? "?"
+  let bids = books.levels(locate: locate, side: .bid, depth: depth)
+  let asks = books.levels(locate: locate, side: .ask, depth: depth)
+  let state = books.tradingState(locate: locate)
+  let stateText = state == 0 ? "unknown" : String(Character(Unicode.Scalar(state)))
+  func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+  }
+  var lines = [
+    "\(symbol) (locate \(locate))  trading state \(stateText)  "
+      + "levels \(books.levelCount(locate: locate, side: .bid)) bid / \(books.levelCount(locate: locate, side: .ask)) ask",
+    pad("orders", 7) + pad("shares", 10) + pad("bid", 12) + "  | " + "ask".padding(12) + pad("shares", 10)
+      + pad("orders", 7),
+  ]
+  for row in 0..<max(bids.count, asks.count) {
+    var line = ""
+    if row < bids.count {
+      line += pad("\(bids[row].orders)", 7) + pad("\(bids[row].shares)", 10) + pad(formatPrice(bids[row].price), 12)
+    } else {
+      line += String(repeating: " ", count: 29)
     }
-    var lines = [
-      "\(symbol) (locate \(locate))  trading state \(stateText)  "
-        + "levels \(books.levelCount(locate: locate, side: .bid)) bid / \(books.levelCount(locate: locate, side: .ask)) ask",
-      pad("orders", 7) + pad("shares", 10) + pad("bid", 12) + "  | " + "ask".padding(12) + pad("shares", 10)
-        + pad("orders", 7),
-    ]
-    for row in 0..<max(bids.count, asks.count) {
-      var line = ""
-      if row < bids.count {
-        line += pad("\(bids[row].orders)", 7) + pad("\(bids[row].shares)", 10) + pad(formatPrice(bids[row].price), 12)
-      } else {
-        line += String(repeating: " ", count: 29)
-      }
-      line += "  | "
-      if row < asks.count {
-        line += formatPrice(asks[row].price).padding(12) + pad("\(asks[row].shares)", 10) + pad("\(asks[row].orders)", 7)
-      }
-      lines.append(line)
+    line += "  | "
+    if row < asks.count {
+      line += formatPrice(asks[row].price).padding(12) + pad("\(asks[row].shares)", 10) + pad("\(asks[row].orders)", 7)
     }
-    if bids.isEmpty && asks.isEmpty { lines.append("(empty book)") }
-    return lines.joined(separator: "\n")
+    lines.append(line)
+  }
+  if bids.isEmpty && asks.isEmpty { lines.append("(empty book)") }
+  return lines.joined(separator: "\n")
 }
 
 extension String {

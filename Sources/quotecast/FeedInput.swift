@@ -94,7 +94,10 @@ func jsonString(_ text: String) -> String {
     switch scalar {
     case "\"": out += "\\\""
     case "\\": out += "\\\\"
-    case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+    case _ where scalar.value < 0x20:
+      out +=
+        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+        + String(scalar.value, radix: 16)
     default: out.unicodeScalars.append(scalar)
     }
   }
@@ -105,7 +108,8 @@ func jsonString(_ text: String) -> String {
 func bookJSON(_ books: OrderBooks, locate: UInt16, depth: Int) -> String {
   func side(_ side: BookSide) -> String {
     let levels = books.levels(locate: locate, side: side, depth: depth)
-    return "[" + levels.map { "{\"price\":\(formatPrice($0.price)),\"shares\":\($0.shares),\"orders\":\($0.orders)}" }
+    return "["
+      + levels.map { "{\"price\":\(formatPrice($0.price)),\"shares\":\($0.shares),\"orders\":\($0.orders)}" }
       .joined(separator: ",") + "]"
   }
   let symbol = books.symbol(locate: locate)?.description ?? ""

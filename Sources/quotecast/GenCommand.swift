@@ -51,7 +51,9 @@ struct GenCommand: ParsableCommand {
     try Self.generate(
       messages: messages, symbols: symbols, seed: seed, out: out, format: format, messagesPerPacket: messagesPerPacket)
     let seconds = Double(monotonicNowNs() - startNs) / 1e9
-    print("gen        \(ReplayReport.grouped(UInt64(messages))) messages, \(symbols) symbols, seed \(seed) → \(out) (\(format.rawValue), \(String(format3: seconds)) s)")
+    print(
+      "gen        \(ReplayReport.grouped(UInt64(messages))) messages, \(symbols) symbols, seed \(seed) → \(out) (\(format.rawValue), \(String(format3: seconds)) s)"
+    )
   }
 
   static func generate(

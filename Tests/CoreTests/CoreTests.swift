@@ -60,7 +60,9 @@ struct Subscriber {
         return
       }
       let expected = nextSequence[packet.channel, default: 1]
-      if packet.sequence != expected { problems.append("channel \(packet.channel) sequence \(packet.sequence) != \(expected)") }
+      if packet.sequence != expected {
+        problems.append("channel \(packet.channel) sequence \(packet.sequence) != \(expected)")
+      }
       nextSequence[packet.channel] = packet.sequence + 1
       for index in 0..<packet.updateCount {
         guard let update = packet.update(at: index) else {
@@ -149,8 +151,10 @@ final class CoreTests: XCTestCase {
     let (duplicated, _) = run(noisy, config: coreConfig())
     XCTAssertGreaterThan(duplicated.session.counters.duplicatePackets, 100)
     for locate in clean.books.activeLocates {
-      XCTAssertEqual(clean.books.levels(locate: locate, side: .bid), duplicated.books.levels(locate: locate, side: .bid))
-      XCTAssertEqual(clean.books.levels(locate: locate, side: .ask), duplicated.books.levels(locate: locate, side: .ask))
+      XCTAssertEqual(
+        clean.books.levels(locate: locate, side: .bid), duplicated.books.levels(locate: locate, side: .bid))
+      XCTAssertEqual(
+        clean.books.levels(locate: locate, side: .ask), duplicated.books.levels(locate: locate, side: .ask))
     }
   }
 

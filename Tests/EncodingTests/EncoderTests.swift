@@ -34,8 +34,9 @@ func booksConfig() -> BookConfig {
 
 final class EncoderTests: XCTestCase {
   /// Applies messages (kept alive for the events that point into them) and encodes the events.
-  func encode(_ messages: [[UInt8]], channels: Int = 1, backend: EncoderBackend) -> (packets: [Packet], books: OrderBooks)
-  {
+  func encode(_ messages: [[UInt8]], channels: Int = 1, backend: EncoderBackend) -> (
+    packets: [Packet], books: OrderBooks
+  ) {
     var config = EncoderConfig()
     config.backend = backend
     config.channels = channels
@@ -53,9 +54,10 @@ final class EncoderTests: XCTestCase {
 
   func testLevelAndTradeRoundTrip() {
     for backend in EncoderBackend.allCases {
-      let (packets, _) = encode([
-        Message.add(1, 10, "B", 300, 1_234_500), Message.execute(1, 10, 100, match: 42),
-      ], backend: backend)
+      let (packets, _) = encode(
+        [
+          Message.add(1, 10, "B", 300, 1_234_500), Message.execute(1, 10, 100, match: 42),
+        ], backend: backend)
       XCTAssertEqual(packets.count, 1)
       withView(packets[0]) { packet in
         XCTAssertEqual(packet.channel, 0)
@@ -86,21 +88,22 @@ final class EncoderTests: XCTestCase {
 
   func testEveryStatusKindAndDefinitionRoundTrip() {
     for backend in EncoderBackend.allCases {
-      let (packets, _) = encode([
-        Message.directory(5, "MSFT"),
-        Message.tradingAction(5, "H"),
-        Message.operationalHalt(5, market: "Q", action: "H"),
-        Message.regSHO(5, "1"),
-        Message.luldCollar(5, reference: 100, upper: 110, lower: 90, extensions: 2),
-        Message.imbalance(
-          5, paired: 1000, imbalance: 200, direction: "B", far: 101, near: 102, reference: 103, crossType: "C",
-          variation: "L"),
-        Message.systemEvent("Q"),
-        Message.marketWideBreaker("1"),
-        Message.nonCrossTrade(5, side: "S", shares: 50, price: 999, match: 7),
-        Message.crossTrade(5, shares: 1 << 40, price: 1000, match: 8, type: "O"),
-        Message.brokenTrade(match: 7),
-      ], backend: backend)
+      let (packets, _) = encode(
+        [
+          Message.directory(5, "MSFT"),
+          Message.tradingAction(5, "H"),
+          Message.operationalHalt(5, market: "Q", action: "H"),
+          Message.regSHO(5, "1"),
+          Message.luldCollar(5, reference: 100, upper: 110, lower: 90, extensions: 2),
+          Message.imbalance(
+            5, paired: 1000, imbalance: 200, direction: "B", far: 101, near: 102, reference: 103, crossType: "C",
+            variation: "L"),
+          Message.systemEvent("Q"),
+          Message.marketWideBreaker("1"),
+          Message.nonCrossTrade(5, side: "S", shares: 50, price: 999, match: 7),
+          Message.crossTrade(5, shares: 1 << 40, price: 1000, match: 8, type: "O"),
+          Message.brokenTrade(match: 7),
+        ], backend: backend)
       XCTAssertEqual(packets.count, 1)
       packets[0].bytes.withUnsafeBytes { XCTAssertTrue(verifyPacket($0)) }
       withView(packets[0]) { packet in
@@ -113,7 +116,8 @@ final class EncoderTests: XCTestCase {
         XCTAssertEqual(definition.marketCategory, UInt8(ascii: "Q"))
         XCTAssertEqual(definition.issueClassification, UInt8(ascii: "C"))
         XCTAssertEqual(definition.issueSubType, 0x5A20)
-        XCTAssertEqual(packet.update(at: 1)!.tradingState, TradingStateUpdate(reason: 0x2020_2020, locate: 5, state: 72))
+        XCTAssertEqual(
+          packet.update(at: 1)!.tradingState, TradingStateUpdate(reason: 0x2020_2020, locate: 5, state: 72))
         XCTAssertEqual(
           packet.update(at: 2)!.operationalHalt, OperationalHaltUpdate(locate: 5, marketCode: 81, action: 72))
         XCTAssertEqual(packet.update(at: 3)!.regSHO, RegSHOUpdate(locate: 5, action: UInt8(ascii: "1")))
@@ -191,7 +195,9 @@ final class EncoderTests: XCTestCase {
         var packets: [Packet] = []
         for (index, message) in messages.enumerated() {
           message.withUnsafeBytes { books.apply($0, sequence: UInt64(index + 1)) }
-          for event in books.events { expected[encoder.plan.channel(for: event.locate), default: []].append(event.upstreamSequence) }
+          for event in books.events {
+            expected[encoder.plan.channel(for: event.locate), default: []].append(event.upstreamSequence)
+          }
           encoder.encode(books.events)
           books.clearEvents()
           if index % 97 == 0 {
@@ -250,7 +256,8 @@ final class EncoderTests: XCTestCase {
       }
       books.clearEvents()
       encoder.encodeSnapshot(
-        of: books, locate: 1, into: encoder.snapshotChannel, upstreamSequence: 4, timestampNs: 9, lastChannelSequence: 3)
+        of: books, locate: 1, into: encoder.snapshotChannel, upstreamSequence: 4, timestampNs: 9, lastChannelSequence: 3
+      )
       encoder.flush()
       let packets = drain(encoder)
       XCTAssertEqual(packets.map(\.channel), [1])
@@ -271,15 +278,17 @@ final class EncoderTests: XCTestCase {
     for backend in EncoderBackend.allCases {
       let messages = [Message.directory(1, "X"), Message.add(1, 1, "B", 100, 100), Message.execute(1, 1, 10)]
       XCTAssertEqual(
-        encode(messages, backend: backend).packets.map(\.bytes), encode(messages, backend: backend).packets.map(\.bytes))
+        encode(messages, backend: backend).packets.map(\.bytes), encode(messages, backend: backend).packets.map(\.bytes)
+      )
     }
   }
 
   func testDamagedPacketsNeverCrashTheReader() {
     for backend in EncoderBackend.allCases {
-      let (packets, _) = encode([
-        Message.directory(5, "MSFT"), Message.add(5, 1, "B", 100, 100), Message.tradingAction(5, "T"),
-      ], backend: backend)
+      let (packets, _) = encode(
+        [
+          Message.directory(5, "MSFT"), Message.add(5, 1, "B", 100, 100), Message.tradingAction(5, "T"),
+        ], backend: backend)
       var random = SeededGenerator(seed: 77)
       let original = packets[0].bytes
       var rejectedByVerifier = 0
@@ -331,7 +340,10 @@ final class EncoderTests: XCTestCase {
       let locate = UInt16.random(in: 1...12, using: &random)
       switch Int.random(in: 0...9, using: &random) {
       case 0...4 where live.count < 400 || live.isEmpty:
-        messages.append(Message.add(locate, reference, Bool.random(using: &random) ? "B" : "S", 100, UInt32.random(in: 90...110, using: &random) * 100))
+        messages.append(
+          Message.add(
+            locate, reference, Bool.random(using: &random) ? "B" : "S", 100,
+            UInt32.random(in: 90...110, using: &random) * 100))
         live.append((locate, reference))
       case 5 where !live.isEmpty:
         let (l, r) = live.remove(at: Int.random(in: 0..<live.count, using: &random))
@@ -341,7 +353,10 @@ final class EncoderTests: XCTestCase {
         messages.append(Message.execute(l, r, 10, match: reference))
       case 7:
         messages.append(Message.tradingAction(locate, "T"))
-        messages.append(Message.imbalance(locate, paired: 1, imbalance: 2, direction: "B", far: 3, near: 4, reference: 5, crossType: "C", variation: "L"))
+        messages.append(
+          Message.imbalance(
+            locate, paired: 1, imbalance: 2, direction: "B", far: 3, near: 4, reference: 5, crossType: "C",
+            variation: "L"))
       case 8:
         messages.append(Message.luldCollar(locate, reference: 1, upper: 2, lower: 3, extensions: 0))
         messages.append(Message.regSHO(locate, "1"))
@@ -365,7 +380,8 @@ final class EncoderTests: XCTestCase {
                 + "\(String(describing: u.tradeBreak)) \(String(describing: u.tradingState)) "
                 + "\(String(describing: u.operationalHalt)) \(String(describing: u.regSHO)) "
                 + "\(String(describing: u.luldCollar)) \(String(describing: u.imbalance)) "
-                + "\(String(describing: u.systemEvent)) \(String(describing: u.marketWideBreaker)) \(String(describing: d))")
+                + "\(String(describing: u.systemEvent)) \(String(describing: u.marketWideBreaker)) \(String(describing: d))"
+            )
           }
         }
       }

@@ -6,7 +6,9 @@ import XCTest
 func packet(session: String = "QUOTECAST", sequence: UInt64, count: UInt16) -> [UInt8] {
   var bytes = Array(session.utf8.prefix(10))
   while bytes.count < 10 { bytes.append(0x20) }
-  for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: sequence >> UInt64(shift))) }
+  for shift in stride(from: 56, through: 0, by: -8) {
+    bytes.append(UInt8(truncatingIfNeeded: sequence >> UInt64(shift)))
+  }
   bytes += [UInt8(count >> 8), UInt8(count & 0xFF)]
   if count != 0xFFFF { for _ in 0..<count { bytes += [0, 1, 0x5A] } }
   return bytes

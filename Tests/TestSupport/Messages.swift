@@ -22,7 +22,9 @@ public struct MessageBuilder {
 }
 
 public enum Message {
-  public static func add(_ locate: UInt16, _ reference: UInt64, _ side: Character, _ shares: UInt32, _ price: UInt32) -> [UInt8] {
+  public static func add(_ locate: UInt16, _ reference: UInt64, _ side: Character, _ shares: UInt32, _ price: UInt32)
+    -> [UInt8]
+  {
     var m = MessageBuilder("A", locate: locate)
     m.put(reference, 8)
     m.bytes.append(side.asciiValue!)
@@ -65,7 +67,9 @@ public enum Message {
     return m.bytes
   }
 
-  public static func replace(_ locate: UInt16, _ original: UInt64, _ new: UInt64, _ shares: UInt32, _ price: UInt32) -> [UInt8] {
+  public static func replace(_ locate: UInt16, _ original: UInt64, _ new: UInt64, _ shares: UInt32, _ price: UInt32)
+    -> [UInt8]
+  {
     var m = MessageBuilder("U", locate: locate)
     m.put(original, 8)
     m.put(new, 8)
@@ -192,4 +196,3 @@ public struct SeededGenerator: RandomNumberGenerator {
     return z ^ (z >> 31)
   }
 }
-
