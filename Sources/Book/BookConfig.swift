@@ -112,3 +112,40 @@ public struct PriceLevel: Equatable, Sendable {
     self.orders = orders
   }
 }
+
+public struct LULDCollarState: Equatable, Sendable {
+  public var referencePrice: UInt32
+  public var upperPrice: UInt32
+  public var lowerPrice: UInt32
+  public var collarExtension: UInt32
+
+  public init(referencePrice: UInt32, upperPrice: UInt32, lowerPrice: UInt32, collarExtension: UInt32) {
+    self.referencePrice = referencePrice
+    self.upperPrice = upperPrice
+    self.lowerPrice = lowerPrice
+    self.collarExtension = collarExtension
+  }
+}
+
+public struct ImbalanceState: Equatable, Sendable {
+  public var pairedShares: UInt64
+  public var imbalanceShares: UInt64
+  public var direction: UInt8
+  public var farPrice: UInt32
+  public var nearPrice: UInt32
+  public var referencePrice: UInt32
+  public var crossType: UInt8
+
+  public init(
+    pairedShares: UInt64, imbalanceShares: UInt64, direction: UInt8, farPrice: UInt32, nearPrice: UInt32,
+    referencePrice: UInt32, crossType: UInt8
+  ) {
+    self.pairedShares = pairedShares
+    self.imbalanceShares = imbalanceShares
+    self.direction = direction
+    self.farPrice = farPrice
+    self.nearPrice = nearPrice
+    self.referencePrice = referencePrice
+    self.crossType = crossType
+  }
+}

@@ -46,6 +46,8 @@ public final class OrderBooks {
     var regSHOAction: UInt8 = 0
     var operationalHaltAction: UInt8 = 0
     var liveOrders: UInt32 = 0
+    var luldCollar: LULDCollarState?
+    var imbalance: ImbalanceState?
   }
 
   public init(config: BookConfig = BookConfig()) {
@@ -133,6 +135,14 @@ public final class OrderBooks {
   }
   public func operationalHaltAction(locate: UInt16) -> UInt8 {
     Int(locate) < config.maxLocates ? instruments[Int(locate)].operationalHaltAction : 0
+  }
+  /// The latest LULD auction collar (J) for the instrument, if any.
+  public func luldCollar(locate: UInt16) -> LULDCollarState? {
+    Int(locate) < config.maxLocates ? instruments[Int(locate)].luldCollar : nil
+  }
+  /// The latest net order imbalance indicator (I) for the instrument, if any.
+  public func imbalance(locate: UInt16) -> ImbalanceState? {
+    Int(locate) < config.maxLocates ? instruments[Int(locate)].imbalance : nil
   }
   public func roundLotSize(locate: UInt16) -> UInt32 {
     Int(locate) < config.maxLocates ? instruments[Int(locate)].roundLotSize : 0
@@ -272,8 +282,20 @@ public final class OrderBooks {
       guard checkLocate(locate) else { return }
       instruments[Int(locate)].regSHOAction = RegSHORestriction(base).action
       emitStatus(type, locate: locate, base)
-    case LULDAuctionCollar.type, NOII.type:
+    case LULDAuctionCollar.type:
       guard checkLocate(locate) else { return }
+      let collar = LULDAuctionCollar(base)
+      instruments[Int(locate)].luldCollar = LULDCollarState(
+        referencePrice: collar.referencePrice, upperPrice: collar.upperPrice, lowerPrice: collar.lowerPrice,
+        collarExtension: collar.collarExtension)
+      emitStatus(type, locate: locate, base)
+    case NOII.type:
+      guard checkLocate(locate) else { return }
+      let noii = NOII(base)
+      instruments[Int(locate)].imbalance = ImbalanceState(
+        pairedShares: noii.pairedShares, imbalanceShares: noii.imbalanceShares, direction: noii.imbalanceDirection,
+        farPrice: noii.farPrice, nearPrice: noii.nearPrice, referencePrice: noii.currentReferencePrice,
+        crossType: noii.crossType)
       emitStatus(type, locate: locate, base)
     case SystemEvent.type, MWCBStatus.type:
       emitStatus(type, locate: 0, base)

@@ -136,7 +136,8 @@ void qc_encoder_add_definition(qc_encoder *encoder, uint64_t upstream_sequence, 
 
 void qc_encoder_add_snapshot(qc_encoder *encoder, uint64_t upstream_sequence, uint64_t timestamp_ns, uint16_t locate,
                              uint16_t depth, uint8_t trading_state, const qc_book_level *bids, size_t bid_count,
-                             const qc_book_level *asks, size_t ask_count, uint64_t last_channel_sequence) {
+                             const qc_book_level *asks, size_t ask_count, uint64_t last_channel_sequence,
+                             uint8_t reg_sho_action, uint8_t operational_halt_action) {
   if (encoder->count >= QC_MAX_UPDATES_PER_PACKET) return;
   auto &builder = encoder->builder;
   static_assert(sizeof(qc_book_level) == sizeof(qf::BookLevel), "qc_book_level must match BookLevel");
@@ -145,7 +146,7 @@ void qc_encoder_add_snapshot(qc_encoder *encoder, uint64_t upstream_sequence, ui
   const auto ask_vector =
       builder.CreateVectorOfStructs(reinterpret_cast<const qf::BookLevel *>(asks), ask_count);
   const auto snapshot = qf::CreateBookSnapshot(builder, locate, depth, trading_state, bid_vector, ask_vector,
-                                               last_channel_sequence);
+                                               last_channel_sequence, reg_sho_action, operational_halt_action);
   add_update(encoder, upstream_sequence, timestamp_ns,
              [&](qf::UpdateBuilder &update) { update.add_snapshot(snapshot); });
 }

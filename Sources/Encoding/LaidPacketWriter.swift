@@ -250,7 +250,7 @@ struct LaidPacketWriter {
   /// InstrumentDefinition field positions by field id (see addDefinition).
   static let definitionFieldOffsets: [UInt16] = [16, 12, 18, 4, 22, 23, 24, 25, 20, 26, 27, 28, 29, 30, 8, 31]
   /// BookSnapshot field positions by field id (see addSnapshot).
-  static let snapshotFieldOffsets: [UInt16] = [20, 22, 24, 12, 16, 4]
+  static let snapshotFieldOffsets: [UInt16] = [20, 22, 24, 12, 16, 4, 25, 26]
 
   /// Bytes a definition update may take beyond the Update table itself.
   static let definitionTrailingBytes = 36 + 8 + 36 + 8 + 4 + 9 + 8
@@ -294,10 +294,11 @@ struct LaidPacketWriter {
   mutating func addSnapshot(
     _ sequence: UInt64, _ timestampNs: UInt64, locate: UInt16, depth: UInt16, tradingState: UInt8,
     bids: UnsafePointer<PriceLevelWire>, bidCount: Int, asks: UnsafePointer<PriceLevelWire>, askCount: Int,
-    lastChannelSequence: UInt64
+    lastChannelSequence: UInt64, regSHOAction: UInt8, operationalHaltAction: UInt8
   ) {
     let offsetAt = beginUpdate(.snapshot, payloadBytes: 4, upstreamSequence: sequence, timestampNs: timestampNs)
-    // BookSnapshot: soffset@0, last_channel_sequence@4, bids@12, asks@16, locate@20, depth@22, trading_state@24.
+    // BookSnapshot: soffset@0, last_channel_sequence@4, bids@12, asks@16, locate@20, depth@22, trading_state@24,
+    // reg_sho_action@25, operational_halt_action@26.
     let vtable = Self.snapshotFieldOffsets.withUnsafeBufferPointer { writeVtable(tableBytes: 28, offsets: $0) }
     pad(toRemainder: 4)
     let table = regionUsed
@@ -307,7 +308,9 @@ struct LaidPacketWriter {
     store(locate, at: table + 20)
     store(depth, at: table + 22)
     store(tradingState, at: table + 24)
-    for offset in 25..<28 { store(UInt8(0), at: table + offset) }
+    store(regSHOAction, at: table + 25)
+    store(operationalHaltAction, at: table + 26)
+    store(UInt8(0), at: table + 27)
     regionUsed = table + 28
     writeLevels(bids, count: bidCount, offsetField: table + 12)
     writeLevels(asks, count: askCount, offsetField: table + 16)

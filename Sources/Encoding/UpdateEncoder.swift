@@ -345,6 +345,8 @@ public final class UpdateEncoder {
         price: askLevels[index].price, orders: askLevels[index].orders, shares: askLevels[index].shares)
     }
     let tradingState = books.tradingState(locate: locate)
+    let regSHOAction = books.regSHOAction(locate: locate)
+    let haltAction = books.operationalHaltAction(locate: locate)
     if handLaid {
       reserveLaid(
         channel: channel, .snapshot, payloadBytes: 4,
@@ -352,14 +354,14 @@ public final class UpdateEncoder {
       ).pointee.addSnapshot(
         upstreamSequence, timestampNs, locate: locate, depth: UInt16(depth), tradingState: tradingState,
         bids: wireBids, bidCount: bidCount, asks: wireAsks, askCount: askCount,
-        lastChannelSequence: lastChannelSequence)
+        lastChannelSequence: lastChannelSequence, regSHOAction: regSHOAction, operationalHaltAction: haltAction)
       return
     }
     let encoder = reserve(channel: channel, bytes: Self.snapshotBound(depth: depth))
     wireLevels.withMemoryRebound(to: qc_book_level.self, capacity: depth * 2) { levels in
       qc_encoder_add_snapshot(
         encoder, upstreamSequence, timestampNs, locate, UInt16(depth), tradingState, levels, bidCount,
-        levels + depth, askCount, lastChannelSequence)
+        levels + depth, askCount, lastChannelSequence, regSHOAction, haltAction)
     }
   }
 

@@ -323,6 +323,8 @@ public enum FeedTradeKind: UInt8, Sendable {
   @inlinable public var depth: UInt16 { table.scalar(6, UInt16.self) }
   @inlinable public var tradingState: UInt8 { table.scalar(8, UInt8.self) }
   @inlinable public var lastChannelSequence: UInt64 { table.scalar(14, UInt64.self) }
+  @inlinable public var regSHOAction: UInt8 { table.scalar(16, UInt8.self) }
+  @inlinable public var operationalHaltAction: UInt8 { table.scalar(18, UInt8.self) }
   @inlinable public var bidCount: Int { table.vector(10, elementBytes: 16)?.count ?? 0 }
   @inlinable public var askCount: Int { table.vector(12, elementBytes: 16)?.count ?? 0 }
   @inlinable public func bid(_ index: Int) -> FeedBookLevel? { level(10, index) }

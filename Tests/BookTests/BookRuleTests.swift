@@ -197,6 +197,24 @@ final class BookRuleTests: XCTestCase {
     XCTAssertEqual(books.levels(locate: 4, side: .bid), [level(10_000, 100, 1)])
   }
 
+  func testLULDAndImbalanceAreTrackedPerInstrument() {
+    let books = OrderBooks(config: smallConfig())
+    XCTAssertNil(books.luldCollar(locate: 2))
+    _ = books.applyCollecting(Message.luldCollar(2, reference: 100, upper: 110, lower: 90, extensions: 1))
+    _ = books.applyCollecting(
+      Message.imbalance(
+        2, paired: 5, imbalance: 6, direction: "S", far: 7, near: 8, reference: 9, crossType: "O", variation: "A"))
+    XCTAssertEqual(
+      books.luldCollar(locate: 2),
+      LULDCollarState(referencePrice: 100, upperPrice: 110, lowerPrice: 90, collarExtension: 1))
+    XCTAssertEqual(
+      books.imbalance(locate: 2),
+      ImbalanceState(
+        pairedShares: 5, imbalanceShares: 6, direction: UInt8(ascii: "S"), farPrice: 7, nearPrice: 8, referencePrice: 9,
+        crossType: UInt8(ascii: "O")))
+    XCTAssertNil(books.imbalance(locate: 3))
+  }
+
   func testUnknownTypesAndWrongLengthsAreCountedNotParsed() {
     let books = OrderBooks(config: smallConfig())
     XCTAssertEqual(books.applyCollecting([UInt8(ascii: "Z"), 0, 1]).count, 0)

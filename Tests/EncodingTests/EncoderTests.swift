@@ -250,7 +250,9 @@ final class EncoderTests: XCTestCase {
       let books = OrderBooks(config: booksConfig())
       for message in [
         Message.add(1, 1, "B", 100, 9_900), Message.add(1, 2, "B", 50, 10_000), Message.add(1, 3, "B", 70, 9_800),
-        Message.add(1, 4, "S", 10, 10_100),
+        Message.add(1, 4, "S", 10, 10_100), Message.regSHO(1, "2"),
+        Message.operationalHalt(1, market: "Q", action: "H"),
+        Message.tradingAction(1, "P"),
       ] {
         message.withUnsafeBytes { books.apply($0, sequence: 1) }
       }
@@ -269,6 +271,9 @@ final class EncoderTests: XCTestCase {
         XCTAssertEqual(snapshot.askCount, 1)
         XCTAssertEqual(snapshot.ask(0), FeedBookLevel(price: 10_100, orders: 1, shares: 10))
         XCTAssertEqual(snapshot.lastChannelSequence, 3)
+        XCTAssertEqual(snapshot.tradingState, UInt8(ascii: "P"))
+        XCTAssertEqual(snapshot.regSHOAction, UInt8(ascii: "2"))
+        XCTAssertEqual(snapshot.operationalHaltAction, UInt8(ascii: "H"))
         XCTAssertNil(snapshot.bid(2))
       }
     }

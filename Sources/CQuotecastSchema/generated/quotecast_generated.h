@@ -825,7 +825,9 @@ struct BookSnapshot FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
     VT_TRADING_STATE = 8,
     VT_BIDS = 10,
     VT_ASKS = 12,
-    VT_LAST_CHANNEL_SEQUENCE = 14
+    VT_LAST_CHANNEL_SEQUENCE = 14,
+    VT_REG_SHO_ACTION = 16,
+    VT_OPERATIONAL_HALT_ACTION = 18
   };
   uint16_t locate() const {
     return GetField<uint16_t>(VT_LOCATE, 0);
@@ -845,6 +847,12 @@ struct BookSnapshot FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
   uint64_t last_channel_sequence() const {
     return GetField<uint64_t>(VT_LAST_CHANNEL_SEQUENCE, 0);
   }
+  uint8_t reg_sho_action() const {
+    return GetField<uint8_t>(VT_REG_SHO_ACTION, 0);
+  }
+  uint8_t operational_halt_action() const {
+    return GetField<uint8_t>(VT_OPERATIONAL_HALT_ACTION, 0);
+  }
   bool Verify(flatbuffers::Verifier &verifier) const {
     return VerifyTableStart(verifier) &&
            VerifyField<uint16_t>(verifier, VT_LOCATE, 2) &&
@@ -855,6 +863,8 @@ struct BookSnapshot FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
            VerifyOffset(verifier, VT_ASKS) &&
            verifier.VerifyVector(asks()) &&
            VerifyField<uint64_t>(verifier, VT_LAST_CHANNEL_SEQUENCE, 8) &&
+           VerifyField<uint8_t>(verifier, VT_REG_SHO_ACTION, 1) &&
+           VerifyField<uint8_t>(verifier, VT_OPERATIONAL_HALT_ACTION, 1) &&
            verifier.EndTable();
   }
 };
@@ -881,6 +891,12 @@ struct BookSnapshotBuilder {
   void add_last_channel_sequence(uint64_t last_channel_sequence) {
     fbb_.AddElement<uint64_t>(BookSnapshot::VT_LAST_CHANNEL_SEQUENCE, last_channel_sequence, 0);
   }
+  void add_reg_sho_action(uint8_t reg_sho_action) {
+    fbb_.AddElement<uint8_t>(BookSnapshot::VT_REG_SHO_ACTION, reg_sho_action, 0);
+  }
+  void add_operational_halt_action(uint8_t operational_halt_action) {
+    fbb_.AddElement<uint8_t>(BookSnapshot::VT_OPERATIONAL_HALT_ACTION, operational_halt_action, 0);
+  }
   explicit BookSnapshotBuilder(flatbuffers::FlatBufferBuilder &_fbb)
         : fbb_(_fbb) {
     start_ = fbb_.StartTable();
@@ -899,13 +915,17 @@ inline flatbuffers::Offset<BookSnapshot> CreateBookSnapshot(
     uint8_t trading_state = 0,
     flatbuffers::Offset<flatbuffers::Vector<const quotecast::feed::BookLevel *>> bids = 0,
     flatbuffers::Offset<flatbuffers::Vector<const quotecast::feed::BookLevel *>> asks = 0,
-    uint64_t last_channel_sequence = 0) {
+    uint64_t last_channel_sequence = 0,
+    uint8_t reg_sho_action = 0,
+    uint8_t operational_halt_action = 0) {
   BookSnapshotBuilder builder_(_fbb);
   builder_.add_last_channel_sequence(last_channel_sequence);
   builder_.add_asks(asks);
   builder_.add_bids(bids);
   builder_.add_depth(depth);
   builder_.add_locate(locate);
+  builder_.add_operational_halt_action(operational_halt_action);
+  builder_.add_reg_sho_action(reg_sho_action);
   builder_.add_trading_state(trading_state);
   return builder_.Finish();
 }
@@ -917,7 +937,9 @@ inline flatbuffers::Offset<BookSnapshot> CreateBookSnapshotDirect(
     uint8_t trading_state = 0,
     const std::vector<quotecast::feed::BookLevel> *bids = nullptr,
     const std::vector<quotecast::feed::BookLevel> *asks = nullptr,
-    uint64_t last_channel_sequence = 0) {
+    uint64_t last_channel_sequence = 0,
+    uint8_t reg_sho_action = 0,
+    uint8_t operational_halt_action = 0) {
   auto bids__ = bids ? _fbb.CreateVectorOfStructs<quotecast::feed::BookLevel>(*bids) : 0;
   auto asks__ = asks ? _fbb.CreateVectorOfStructs<quotecast::feed::BookLevel>(*asks) : 0;
   return quotecast::feed::CreateBookSnapshot(
@@ -927,7 +949,9 @@ inline flatbuffers::Offset<BookSnapshot> CreateBookSnapshotDirect(
       trading_state,
       bids__,
       asks__,
-      last_channel_sequence);
+      last_channel_sequence,
+      reg_sho_action,
+      operational_halt_action);
 }
 
 struct Update FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {

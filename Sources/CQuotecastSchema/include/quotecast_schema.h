@@ -86,7 +86,8 @@ void qc_encoder_add_definition(qc_encoder *encoder, uint64_t upstream_sequence, 
                                const qc_definition *definition);
 void qc_encoder_add_snapshot(qc_encoder *encoder, uint64_t upstream_sequence, uint64_t timestamp_ns, uint16_t locate,
                              uint16_t depth, uint8_t trading_state, const qc_book_level *bids, size_t bid_count,
-                             const qc_book_level *asks, size_t ask_count, uint64_t last_channel_sequence);
+                             const qc_book_level *asks, size_t ask_count, uint64_t last_channel_sequence,
+                             uint8_t reg_sho_action, uint8_t operational_halt_action);
 
 /// Finishes the open packet; the bytes stay valid until the next reset.
 const uint8_t *qc_encoder_finish(qc_encoder *encoder, uint16_t channel, uint64_t sequence, uint64_t timestamp_ns,

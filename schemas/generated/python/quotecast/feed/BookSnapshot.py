@@ -106,7 +106,21 @@ class BookSnapshot(object):
             return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
         return 0
 
-def BookSnapshotStart(builder): builder.StartObject(6)
+    # BookSnapshot
+    def RegShoAction(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(16))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint8Flags, o + self._tab.Pos)
+        return 0
+
+    # BookSnapshot
+    def OperationalHaltAction(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(18))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint8Flags, o + self._tab.Pos)
+        return 0
+
+def BookSnapshotStart(builder): builder.StartObject(8)
 def Start(builder):
     return BookSnapshotStart(builder)
 def BookSnapshotAddLocate(builder, locate): builder.PrependUint16Slot(0, locate, 0)
@@ -133,6 +147,12 @@ def StartAsksVector(builder, numElems):
 def BookSnapshotAddLastChannelSequence(builder, lastChannelSequence): builder.PrependUint64Slot(5, lastChannelSequence, 0)
 def AddLastChannelSequence(builder, lastChannelSequence):
     return BookSnapshotAddLastChannelSequence(builder, lastChannelSequence)
+def BookSnapshotAddRegShoAction(builder, regShoAction): builder.PrependUint8Slot(6, regShoAction, 0)
+def AddRegShoAction(builder, regShoAction):
+    return BookSnapshotAddRegShoAction(builder, regShoAction)
+def BookSnapshotAddOperationalHaltAction(builder, operationalHaltAction): builder.PrependUint8Slot(7, operationalHaltAction, 0)
+def AddOperationalHaltAction(builder, operationalHaltAction):
+    return BookSnapshotAddOperationalHaltAction(builder, operationalHaltAction)
 def BookSnapshotEnd(builder): return builder.EndObject()
 def End(builder):
     return BookSnapshotEnd(builder)
