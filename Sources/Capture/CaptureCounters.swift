@@ -25,6 +25,16 @@ public struct CaptureCounters: Equatable, CustomStringConvertible, Sendable {
 
   public init() {}
 
+  /// Every anomaly counter (everything but `datagrams`), by name, in a stable order.
+  public var anomalies: [(name: String, value: UInt64)] {
+    [
+      ("unsupported_link_type", unsupportedLinkType), ("non_ipv4", nonIPv4), ("non_udp", nonUDP),
+      ("ip_fragments", ipFragments), ("truncated_by_caplen", truncatedByCaplen), ("bad_ip_header", badIPHeader),
+      ("bad_udp_header", badUDPHeader), ("truncated_records", truncatedRecords),
+      ("malformed_records", malformedRecords), ("oversized_records", oversizedRecords),
+    ]
+  }
+
   public var description: String {
     let fields: [(String, UInt64)] = [
       ("datagrams", datagrams), ("unsupportedLinkType", unsupportedLinkType), ("nonIPv4", nonIPv4),

@@ -21,6 +21,16 @@ public struct SessionCounters: Equatable, Sendable {
   public var trailingBytes: UInt64 = 0
 
   public init() {}
+
+  /// Every anomaly counter, by name, in a stable order.
+  public var anomalies: [(name: String, value: UInt64)] {
+    [
+      ("short_packets", shortPackets), ("unknown_session", unknownSession), ("gaps", gaps),
+      ("gap_messages", gapMessages), ("duplicate_packets", duplicatePackets),
+      ("duplicate_messages", duplicateMessages), ("truncated_blocks", truncatedBlocks),
+      ("count_mismatches", countMismatches), ("trailing_bytes", trailingBytes),
+    ]
+  }
 }
 
 /// What to do with a packet's messages.

@@ -164,19 +164,25 @@ struct ReplayReport {
       return count > 0 ? "\(Character(Unicode.Scalar(type))) \(Self.grouped(count))" : nil
     }
     lines.append("messages   \(Self.grouped(books.counters.messages)) decoded: " + byType.joined(separator: "  "))
-    var anomalies: [String] = []
-    for (name, value) in books.counters.anomalies where value > 0 { anomalies.append("\(name) \(value)") }
-    let sessionAnomalies: [(String, UInt64)] = [
-      ("short_packets", session.shortPackets), ("unknown_session", session.unknownSession), ("gaps", session.gaps),
-      ("gap_messages", session.gapMessages), ("duplicate_packets", session.duplicatePackets),
-      ("duplicate_messages", session.duplicateMessages), ("truncated_blocks", session.truncatedBlocks),
-      ("count_mismatches", session.countMismatches), ("trailing_bytes", session.trailingBytes),
-    ]
-    for (name, value) in sessionAnomalies where value > 0 { anomalies.append("\(name) \(value)") }
-    if books.eventsDropped > 0 { anomalies.append("events_dropped \(books.eventsDropped)") }
-    let capture = summary.capture.description
-    if !capture.isEmpty && capture != "none" { anomalies.append("capture: \(capture)") }
-    lines.append("anomalies  " + (anomalies.isEmpty ? "none" : anomalies.joined(separator: ", ")))
+    // Every anomaly counter, zero or not, so a clean run says so explicitly.
+    func block(_ title: String, _ counters: [(name: String, value: UInt64)]) {
+      let total = counters.reduce(0) { $0 + $1.value }
+      var rows: [String] = []
+      var row = ""
+      for (name, value) in counters {
+        let cell = "\(name) \(Self.grouped(value))"
+        if !row.isEmpty && row.count + cell.count + 2 > 96 {
+          rows.append(row)
+          row = ""
+        }
+        row += (row.isEmpty ? "" : ", ") + cell
+      }
+      rows.append(row)
+      lines.append("\(title)\(total == 0 ? "(all zero) " : "")" + rows.joined(separator: "\n           "))
+    }
+    block("anomalies  book: ", books.counters.anomalies + [("events_dropped", books.eventsDropped)])
+    block("           session: ", session.anomalies)
+    block("           capture: ", summary.capture.anomalies)
     lines.append(
       "session    packets \(Self.grouped(session.packets)), heartbeats \(session.heartbeats), "
         + "end of session \(session.endOfSession > 0 || summary.endOfSession ? "seen" : "not seen")")

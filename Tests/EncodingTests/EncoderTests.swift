@@ -179,6 +179,7 @@ final class EncoderTests: XCTestCase {
       var random = SeededGenerator(seed: 5)
       for datagramBytes in [512, 1400, 9000] {
         var config = EncoderConfig()
+        config.backend = backend
         config.maxDatagramBytes = datagramBytes
         config.channels = 2
         config.snapshotDepth = datagramBytes >= 1400 ? 10 : 5
@@ -245,6 +246,7 @@ final class EncoderTests: XCTestCase {
   func testSnapshotCarriesTheBookBestFirst() {
     for backend in EncoderBackend.allCases {
       var config = EncoderConfig()
+      config.backend = backend
       config.snapshotDepth = 2
       let encoder = UpdateEncoder(config: config)
       let books = OrderBooks(config: booksConfig())
