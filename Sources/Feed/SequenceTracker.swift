@@ -19,6 +19,9 @@ public struct SessionCounters: Equatable, Sendable {
   public var truncatedBlocks: UInt64 = 0
   public var countMismatches: UInt64 = 0
   public var trailingBytes: UInt64 = 0
+  /// Packets whose sequence jumped further ahead than `maxForwardJump` without confirmation
+  /// (a corrupted header must not poison the expected sequence).
+  public var implausibleJumps: UInt64 = 0
 
   public init() {}
 
@@ -29,6 +32,7 @@ public struct SessionCounters: Equatable, Sendable {
       ("gap_messages", gapMessages), ("duplicate_packets", duplicatePackets),
       ("duplicate_messages", duplicateMessages), ("truncated_blocks", truncatedBlocks),
       ("count_mismatches", countMismatches), ("trailing_bytes", trailingBytes),
+      ("implausible_jumps", implausibleJumps),
     ]
   }
 }
@@ -44,16 +48,26 @@ public struct SessionCounters: Equatable, Sendable {
 /// Per-session sequencing for one MoldUDP64 stream: adopts the first session it sees (or the
 /// one configured), tracks the next expected sequence, and counts gaps and duplicates. A gap
 /// is counted and the packet delivered: recovery belongs to the layer above.
+///
+/// The first packet sets the sequence (a late join is a gap, nothing more). After that, a jump
+/// further ahead than `maxForwardJump` messages is believed only when the next packet continues
+/// it; until then it is counted and dropped, so one corrupted header cannot make every later
+/// packet look like a duplicate.
 public struct SequenceTracker {
   public private(set) var session: MoldSessionID?
   /// The sequence number of the next message not yet delivered.
   public private(set) var expectedSequence: UInt64 = 1
   public private(set) var ended = false
   public var counters = SessionCounters()
+  public let maxForwardJump: UInt64
+  var synchronized = false
+  /// Where the stream would continue if the last implausible jump was real.
+  var unconfirmedJumpEnd: UInt64?
 
-  public init(session: MoldSessionID? = nil, expectedSequence: UInt64 = 1) {
+  public init(session: MoldSessionID? = nil, expectedSequence: UInt64 = 1, maxForwardJump: UInt64 = 1 << 20) {
     self.session = session
     self.expectedSequence = expectedSequence
+    self.maxForwardJump = maxForwardJump
   }
 
   /// Classifies one datagram. `nil` packet means it was shorter than a header.
@@ -73,6 +87,11 @@ public struct SequenceTracker {
     }
     counters.packets &+= 1
     let sequence = packet.sequenceNumber
+    let count = packet.isEndOfSession || packet.isHeartbeat ? 0 : UInt64(packet.messageCount)
+    if !plausible(sequence: sequence, count: count) {
+      counters.implausibleJumps &+= 1
+      return .drop
+    }
     if packet.isEndOfSession {
       counters.endOfSession &+= 1
       ended = true
@@ -84,7 +103,6 @@ public struct SequenceTracker {
       noteGap(upTo: sequence)
       return .drop
     }
-    let count = UInt64(packet.messageCount)
     let last = sequence &+ count  // one past the packet's last message
     if last <= expectedSequence {
       counters.duplicatePackets &+= 1
@@ -102,14 +120,35 @@ public struct SequenceTracker {
     return .deliver(skip: skip)
   }
 
-  /// Records what the block iterator found wrong in a delivered packet.
-  public mutating func noteFraming(_ anomaly: MoldBlockIterator.Anomaly) {
+  /// Records what the block iterator found wrong in a delivered packet. `endSequence` is one past
+  /// the last message the packet really held: when it held fewer than its header claimed, the
+  /// expected sequence comes back to it, so a forged count cannot hide the packets that follow.
+  public mutating func noteFraming(_ anomaly: MoldBlockIterator.Anomaly, endSequence: UInt64) {
     switch anomaly {
-    case .none: break
+    case .none: return
     case .truncatedLength, .blockPastEnd: counters.truncatedBlocks &+= 1
     case .fewerBlocksThanCounted: counters.countMismatches &+= 1
-    case .trailingBytes: counters.trailingBytes &+= 1
+    case .trailingBytes:
+      counters.trailingBytes &+= 1
+      return
     }
+    if endSequence < expectedSequence { expectedSequence = endSequence }
+  }
+
+  /// False for an unconfirmed jump far ahead; remembers it so the next packet can confirm it.
+  mutating func plausible(sequence: UInt64, count: UInt64) -> Bool {
+    defer { synchronized = true }
+    guard synchronized, sequence > expectedSequence, sequence - expectedSequence > maxForwardJump else {
+      unconfirmedJumpEnd = nil
+      return true
+    }
+    if let end = unconfirmedJumpEnd, sequence == end {
+      unconfirmedJumpEnd = nil
+      return true
+    }
+    let (end, overflow) = sequence.addingReportingOverflow(count)
+    unconfirmedJumpEnd = overflow ? nil : end
+    return false
   }
 
   mutating func noteGap(upTo sequence: UInt64) {

@@ -59,7 +59,7 @@ public final class QuotecastCore {
       }
       sequence &+= 1
     }
-    trackerStorage.pointee.noteFraming(blocks.anomaly)
+    trackerStorage.pointee.noteFraming(blocks.anomaly, endSequence: sequence)
     drainEvents(into: &sink)
     encoder.flush()
     drainOutput(into: &sink)
@@ -81,7 +81,7 @@ public final class QuotecastCore {
       }
       sequence &+= 1
     }
-    trackerStorage.pointee.noteFraming(blocks.anomaly)
+    trackerStorage.pointee.noteFraming(blocks.anomaly, endSequence: sequence)
   }
 
   /// Publishes a full-book snapshot of every active instrument on `channel` (the end of a replay,

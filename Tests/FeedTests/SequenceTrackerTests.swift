@@ -77,4 +77,53 @@ final class SequenceTrackerTests: XCTestCase {
     XCTAssertEqual(tracker.admit(packet(sequence: 1, count: 1)), .drop)
     XCTAssertEqual(tracker.admit(packet(session: "EXPECTED", sequence: 1, count: 1)), .deliver(skip: 0))
   }
+
+  func testLateJoinIsAGapNotAnImplausibleJump() {
+    var tracker = SequenceTracker(maxForwardJump: 100)
+    XCTAssertEqual(tracker.admit(packet(sequence: 5_000_000, count: 2)), .deliver(skip: 0))
+    XCTAssertEqual(tracker.expectedSequence, 5_000_002)
+    XCTAssertEqual(tracker.counters.implausibleJumps, 0)
+  }
+
+  func testCorruptedSequenceDoesNotPoisonTheStream() {
+    var tracker = SequenceTracker(maxForwardJump: 100)
+    _ = tracker.admit(packet(sequence: 1, count: 2))
+    // A bit flip in the sequence field: far ahead, and nothing continues from it.
+    XCTAssertEqual(tracker.admit(packet(sequence: 3 | 1 << 56, count: 2)), .drop)
+    XCTAssertEqual(tracker.admit(packet(sequence: 3, count: 2)), .deliver(skip: 0))
+    XCTAssertEqual(tracker.admit(packet(sequence: 5, count: 2)), .deliver(skip: 0))
+    XCTAssertEqual(tracker.counters.implausibleJumps, 1)
+    XCTAssertEqual(tracker.counters.duplicatePackets, 0)
+    XCTAssertEqual(tracker.counters.gaps, 0)
+    // A corrupted heartbeat cannot move the expected sequence either.
+    XCTAssertEqual(tracker.admit(packet(sequence: 1 << 40, count: 0)), .drop)
+    XCTAssertEqual(tracker.expectedSequence, 7)
+    XCTAssertEqual(tracker.counters.gaps, 0)
+  }
+
+  func testARealJumpIsBelievedOnceTheNextPacketContinuesIt() {
+    var tracker = SequenceTracker(maxForwardJump: 100)
+    _ = tracker.admit(packet(sequence: 1, count: 2))
+    XCTAssertEqual(tracker.admit(packet(sequence: 10_000, count: 3)), .drop)
+    XCTAssertEqual(tracker.admit(packet(sequence: 10_003, count: 1)), .deliver(skip: 0))
+    XCTAssertEqual(tracker.expectedSequence, 10_004)
+    XCTAssertEqual(tracker.counters.gaps, 1)
+    XCTAssertEqual(tracker.counters.gapMessages, 10_003 - 3)
+    XCTAssertEqual(tracker.counters.implausibleJumps, 1)
+  }
+
+  func testAForgedCountDoesNotSwallowTheFollowingPackets() {
+    var tracker = SequenceTracker()
+    _ = tracker.admit(packet(sequence: 1, count: 2))
+    // The header claims 40,000 messages; the datagram holds 2.
+    var forged = packet(sequence: 3, count: 2)
+    forged[18] = 0x9C
+    forged[19] = 0x40
+    XCTAssertEqual(tracker.admit(forged), .deliver(skip: 0))
+    tracker.noteFraming(.fewerBlocksThanCounted, endSequence: 5)
+    XCTAssertEqual(tracker.expectedSequence, 5)
+    XCTAssertEqual(tracker.admit(packet(sequence: 5, count: 2)), .deliver(skip: 0))
+    XCTAssertEqual(tracker.counters.countMismatches, 1)
+    XCTAssertEqual(tracker.counters.duplicatePackets, 0)
+  }
 }
