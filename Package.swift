@@ -20,6 +20,8 @@ let package = Package(
   targets: [
     // System libraries and C/C++ shims.
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+    .systemLibrary(name: "CLibURing", path: "Sources/CLibURing"),
+    .target(name: "CQuotecastLinux", path: "Sources/CQuotecastLinux"),
     .target(
       name: "CQuotecastSchema",
       path: "Sources/CQuotecastSchema"
@@ -38,6 +40,9 @@ let package = Package(
 
     // Subscribers: zero-copy packet views.
     .target(name: "QuotecastClient", path: "Sources/QuotecastClient"),
+
+    // The network: io_uring ingest, multicast fan-out, pinning.
+    .target(name: "Transport", dependencies: ["CLibURing", "CQuotecastLinux"], path: "Sources/Transport"),
 
     // Files in and out, and synthetic days.
     .target(name: "Capture", dependencies: ["CZlib"], path: "Sources/Capture"),
@@ -64,6 +69,7 @@ let package = Package(
       name: "EncodingTests",
       dependencies: ["Encoding", "Book", "ITCH", "CQuotecastSchema", "QuotecastClient", "TestSupport"],
       path: "Tests/EncodingTests"),
+    .testTarget(name: "TransportTests", dependencies: ["Transport"], path: "Tests/TransportTests"),
     .testTarget(name: "CaptureTests", dependencies: ["Capture"], path: "Tests/CaptureTests"),
     .testTarget(name: "SynthTests", dependencies: ["Synth", "ITCH"], path: "Tests/SynthTests"),
     .testTarget(

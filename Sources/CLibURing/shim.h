@@ -1,0 +1,48 @@
+// liburing (Debian's liburing-dev, 2.3) plus what Swift cannot import from it directly: the
+// IOSQE_* flags (macros over a shifted enum) and small cqe helpers.
+//
+// The system headers come first: liburing.h defines _XOPEN_SOURCE/_GNU_SOURCE, and headers parsed
+// under those would clash with the definitions Swift's Glibc module already has (fd_set). CPU
+// pinning, which does need _GNU_SOURCE, lives in the CQuotecastLinux target instead.
+#ifndef QUOTECAST_CLIBURING_SHIM_H
+#define QUOTECAST_CLIBURING_SHIM_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <liburing.h>
+
+static const unsigned char QC_IOSQE_BUFFER_SELECT = (unsigned char)(1U << IOSQE_BUFFER_SELECT_BIT);
+static const unsigned QC_SETUP_SINGLE_ISSUER = IORING_SETUP_SINGLE_ISSUER;
+static const unsigned QC_SETUP_DEFER_TASKRUN = IORING_SETUP_DEFER_TASKRUN;
+static const unsigned QC_CQE_F_MORE = IORING_CQE_F_MORE;
+static const unsigned QC_CQE_F_BUFFER = IORING_CQE_F_BUFFER;
+
+static inline unsigned qc_cqe_buffer_id(const struct io_uring_cqe *cqe) { return cqe->flags >> IORING_CQE_BUFFER_SHIFT; }
+
+/// Arms a multishot recvmsg on `fd` that picks buffers from group `group`.
+static inline int qc_arm_recvmsg_multishot(struct io_uring *ring, int fd, struct msghdr *header, unsigned short group,
+                                           unsigned long long user_data) {
+  struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+  if (sqe == NULL) return -EBUSY;
+  io_uring_prep_recvmsg_multishot(sqe, fd, header, 0);
+  sqe->flags |= QC_IOSQE_BUFFER_SELECT;
+  sqe->buf_group = group;
+  io_uring_sqe_set_data64(sqe, user_data);
+  return 0;
+}
+
+#endif

@@ -1,0 +1,23 @@
+// Linux calls that need _GNU_SOURCE (CPU affinity), behind plain prototypes.
+#ifndef QUOTECAST_LINUX_H
+#define QUOTECAST_LINUX_H
+
+#include <sys/socket.h>
+
+/// struct mmsghdr, which glibc shows only under _GNU_SOURCE.
+struct qc_mmsghdr {
+  struct msghdr msg_hdr;
+  unsigned int msg_len;
+};
+
+/// sendmmsg(2): the number of messages sent, or -1 with errno set.
+int qc_sendmmsg(int fd, struct qc_mmsghdr *messages, unsigned int count, int flags);
+
+/// Pins the calling thread to one CPU: 0, or an errno.
+int qc_pin_current_thread(int cpu);
+/// 1 if this process may run on `cpu`, else 0.
+int qc_cpu_allowed(int cpu);
+/// How many CPUs this process may run on, or -1.
+int qc_allowed_cpu_count(void);
+
+#endif

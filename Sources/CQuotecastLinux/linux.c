@@ -1,0 +1,34 @@
+#define _GNU_SOURCE 1
+#include "quotecast_linux.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/socket.h>
+
+_Static_assert(sizeof(struct qc_mmsghdr) == sizeof(struct mmsghdr), "qc_mmsghdr must match mmsghdr");
+
+int qc_sendmmsg(int fd, struct qc_mmsghdr *messages, unsigned int count, int flags) {
+  return sendmmsg(fd, (struct mmsghdr *)messages, count, flags);
+}
+
+int qc_pin_current_thread(int cpu) {
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return 22;  // EINVAL
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+int qc_cpu_allowed(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
+  return CPU_ISSET(cpu, &set) ? 1 : 0;
+}
+
+int qc_allowed_cpu_count(void) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
+  return CPU_COUNT(&set);
+}

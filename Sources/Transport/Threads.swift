@@ -1,0 +1,42 @@
+import CQuotecastLinux
+import Glibc
+
+public enum CPUPinning {
+  /// Pins the calling thread to `cpu`, or explains why it cannot.
+  public static func pinCurrentThread(to cpu: Int) throws {
+    guard qc_cpu_allowed(Int32(cpu)) == 1 else {
+      throw TransportError("cpu \(cpu) does not exist or is not allowed for this process")
+    }
+    let result = qc_pin_current_thread(Int32(cpu))
+    guard result == 0 else { throw TransportError.system("pthread_setaffinity_np(\(cpu))", result) }
+  }
+
+  public static func isAllowed(_ cpu: Int) -> Bool { qc_cpu_allowed(Int32(cpu)) == 1 }
+}
+
+/// What a thread does when a duty cycle found no work.
+public enum IdleStrategy: String, Sendable, CaseIterable, Codable {
+  /// Spin: the lowest latency, a whole core.
+  case busy
+  /// Spin, yielding the CPU between polls.
+  case yield
+  /// Block in io_uring until work arrives (or a short timeout passes, to check for shutdown).
+  case block
+}
+
+/// Monotonic and wall-clock nanoseconds.
+public enum Clock {
+  @inline(__always)
+  public static func monotonicNs() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+  }
+
+  @inline(__always)
+  public static func realtimeNs() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+  }
+}

@@ -1,0 +1,114 @@
+import Glibc
+import Transport
+import XCTest
+
+/// Sends UDP datagrams from an ordinary socket (loopback only).
+final class LoopbackSender {
+  let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+  deinit { close(fd) }
+
+  func send(_ bytes: [UInt8], to endpoint: IPv4Endpoint) {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = endpoint.port.bigEndian
+    address.sin_addr.s_addr = endpoint.address.bigEndian
+    let sent = bytes.withUnsafeBytes { raw in
+      withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+          sendto(fd, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+      }
+    }
+    precondition(sent == bytes.count)
+  }
+}
+
+func makeReceiver(_ sockets: [UDPReceiveSocket], bufferCount: Int = 64) throws -> URingReceiver {
+  var config = URingReceiver.Config()
+  config.bufferCount = bufferCount
+  do {
+    return try URingReceiver(sockets: sockets.map(\.fd), config: config)
+  } catch let error as TransportError where error.description.contains("no io_uring") {
+    throw XCTSkip("kernel lacks io_uring provided buffer rings: \(error)")
+  }
+}
+
+/// Polls until `count` datagrams arrived or a second passed.
+func receive(_ receiver: URingReceiver, count: Int) -> [(Int, [UInt8], IPv4Endpoint)] {
+  var received: [(Int, [UInt8], IPv4Endpoint)] = []
+  let deadline = Clock.monotonicNs() + 2_000_000_000
+  while received.count < count && Clock.monotonicNs() < deadline {
+    _ = receiver.poll(waitNs: 10_000_000) { socket, payload, source in received.append((socket, Array(payload), source))
+    }
+  }
+  return received
+}
+
+final class TransportTests: XCTestCase {
+  func testEndpointParsing() {
+    XCTAssertEqual(IPv4Endpoint("127.0.0.1:26400"), IPv4Endpoint(address: 0x7F00_0001, port: 26400))
+    XCTAssertEqual(IPv4Endpoint("239.255.10.1:31001")?.isMulticast, true)
+    XCTAssertNil(IPv4Endpoint("127.0.0.1"))
+    XCTAssertNil(IPv4Endpoint("127.0.0.256:1"))
+    XCTAssertNil(IPv4Endpoint("127.0.0.1:0"))
+    XCTAssertNil(IPv4Endpoint("localhost:80"))
+    XCTAssertEqual(IPv4Endpoint(address: 0xEFFF_0A01, port: 9).description, "239.255.10.1:9")
+  }
+
+  func testMultishotReceivesAndRecyclesBuffers() throws {
+    let socket = try UDPReceiveSocket(endpoint: IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0))
+    let receiver = try makeReceiver([socket], bufferCount: 16)
+    let target = IPv4Endpoint(address: IPv4Endpoint.loopback, port: socket.boundPort)
+    let sender = LoopbackSender()
+    // Ten times more datagrams than buffers, in small bursts: every buffer is reused many times.
+    var received: [(Int, [UInt8], IPv4Endpoint)] = []
+    for burst in 0..<20 {
+      for index in 0..<8 { sender.send([UInt8(burst), UInt8(index)] + Array(repeating: 7, count: 100), to: target) }
+      received += receive(receiver, count: 8)
+    }
+    XCTAssertEqual(received.count, 160)
+    XCTAssertEqual(
+      received.map { Array($0.1.prefix(2)) }, (0..<20).flatMap { b in (0..<8).map { [UInt8(b), UInt8($0)] } })
+    XCTAssertTrue(received.allSatisfy { $0.0 == 0 && $0.1.count == 102 && $0.2.address == IPv4Endpoint.loopback })
+    XCTAssertEqual(receiver.counters.datagrams, 160)
+    XCTAssertEqual(receiver.counters.errors, 0)
+  }
+
+  func testBufferExhaustionIsBackPressureAndRecovers() throws {
+    let socket = try UDPReceiveSocket(endpoint: IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0))
+    let receiver = try makeReceiver([socket], bufferCount: 4)
+    let target = IPv4Endpoint(address: IPv4Endpoint.loopback, port: socket.boundPort)
+    let sender = LoopbackSender()
+    // More datagrams than buffers before anyone polls: the multishot ends with ENOBUFS.
+    for index in 0..<12 { sender.send([UInt8(index)], to: target) }
+    let received = receive(receiver, count: 12)
+    XCTAssertEqual(received.map { $0.1 }, (0..<12).map { [UInt8($0)] }, "nothing lost once re-armed")
+    XCTAssertGreaterThan(receiver.counters.noBuffers, 0)
+    XCTAssertGreaterThan(receiver.counters.rearms, 0)
+  }
+
+  func testMulticastOnLoopbackReachesAJoinedGroupOnly() throws {
+    let groupA = IPv4Endpoint(address: 0xEFFF_0F01, port: 0)
+    let first = try UDPReceiveSocket(endpoint: IPv4Endpoint(address: groupA.address, port: 39_211))
+    let other = try UDPReceiveSocket(endpoint: IPv4Endpoint(address: 0xEFFF_0F02, port: 39_211))
+    let receiver = try makeReceiver([first, other])
+    let publisher = try MulticastPublisher(destinations: [
+      IPv4Endpoint(address: 0xEFFF_0F01, port: 39_211), IPv4Endpoint(address: 0xEFFF_0F02, port: 39_211),
+    ])
+    let packets: [[UInt8]] = [[1, 1], [2, 2, 2], [3]]
+    for (index, packet) in packets.enumerated() {
+      packet.withUnsafeBytes { publisher.enqueue(destination: UInt16(index % 2), $0) }
+    }
+    publisher.flush()
+    let received = receive(receiver, count: 3).sorted { $0.1.count < $1.1.count }
+    XCTAssertEqual(received.map(\.1), [[3], [1, 1], [2, 2, 2]])
+    XCTAssertEqual(received.map(\.0), [0, 0, 1], "each group's socket gets only its group")
+    XCTAssertEqual(publisher.counters.packets, 3)
+    XCTAssertEqual(publisher.packetsPerDestination[0], 2)
+  }
+
+  func testPinningRejectsACPUThatDoesNotExist() {
+    XCTAssertThrowsError(try CPUPinning.pinCurrentThread(to: 4095))
+    XCTAssertTrue(CPUPinning.isAllowed(0))
+  }
+}
