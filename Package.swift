@@ -15,7 +15,8 @@ let package = Package(
     .library(name: "QuotecastClient", targets: ["QuotecastClient"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
     // System libraries and C/C++ shims.
@@ -44,6 +45,12 @@ let package = Package(
     // The network: io_uring ingest, multicast fan-out, pinning.
     .target(name: "Transport", dependencies: ["CLibURing", "CQuotecastLinux"], path: "Sources/Transport"),
 
+    // The live gateway: config, the run-to-completion loop, heartbeats, snapshot cycle.
+    .target(
+      name: "Gateway",
+      dependencies: ["QuotecastCore", "Transport", "CQuotecastLinux", .product(name: "Yams", package: "Yams")],
+      path: "Sources/Gateway"),
+
     // Files in and out, and synthetic days.
     .target(name: "Capture", dependencies: ["CZlib"], path: "Sources/Capture"),
     .target(name: "Synth", dependencies: ["ITCH"], path: "Sources/Synth"),
@@ -51,7 +58,7 @@ let package = Package(
     .executableTarget(
       name: "quotecast",
       dependencies: [
-        "QuotecastCore", "Capture", "Synth",
+        "QuotecastCore", "Capture", "Synth", "Gateway", "Transport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Sources/quotecast"

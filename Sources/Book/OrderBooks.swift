@@ -127,6 +127,21 @@ public final class OrderBooks {
     }
   }
 
+  /// How many locates have a definition or a live order (a scan: once per snapshot tick at most).
+  public var activeCount: Int {
+    var count = 0
+    for locate in 0..<config.maxLocates where isActive(locate: UInt16(locate)) { count += 1 }
+    return count
+  }
+
+  /// True if the locate has a definition or a live order (no allocation, for snapshot cycles).
+  @inlinable public func isActive(locate: UInt16) -> Bool {
+    guard Int(locate) < config.maxLocates else { return false }
+    return instrumentDefined(locate) || sides[Int(locate) * 2].count > 0 || sides[Int(locate) * 2 + 1].count > 0
+  }
+
+  @usableFromInline func instrumentDefined(_ locate: UInt16) -> Bool { instruments[Int(locate)].defined }
+
   public func tradingState(locate: UInt16) -> UInt8 {
     Int(locate) < config.maxLocates ? instruments[Int(locate)].tradingState : 0
   }

@@ -57,6 +57,8 @@ public struct EncoderConfig: Sendable, Equatable {
 
 public struct EncoderCounters: Equatable, Sendable {
   public var packets: UInt64 = 0
+  /// Of `packets`, the empty heartbeats.
+  public var heartbeats: UInt64 = 0
   public var updates: UInt64 = 0
   public var bytes: UInt64 = 0
   public init() {}
@@ -401,17 +403,22 @@ public final class UpdateEncoder {
     }
   }
 
-  /// Closes one channel's packet even if empty: an empty packet is a heartbeat carrying the sequence.
-  public func closePacket(channel: UInt16) { close(channel: channel) }
+  /// A heartbeat on an idle channel: a packet with no updates whose sequence is the channel's
+  /// last (0 before the first), so it uses no sequence number and a subscriber can spot a gap.
+  /// Any open updates are closed into a normal packet first.
+  public func heartbeat(channel: UInt16) {
+    if updatesPending(channel: channel) > 0 { close(channel: channel) }
+    close(channel: channel, heartbeat: true)
+  }
 
   @inline(__always)
   func updatesPending(channel: UInt16) -> Int {
     handLaid ? laid[Int(channel)].count : Int(qc_encoder_count(encoders[Int(channel)]))
   }
 
-  func close(channel: UInt16) {
+  func close(channel: UInt16, heartbeat: Bool = false) {
     let updates = updatesPending(channel: channel)
-    let sequence = nextSequence[Int(channel)]
+    let sequence = heartbeat ? nextSequence[Int(channel)] - 1 : nextSequence[Int(channel)]
     var length = 0
     let bytes: UnsafeRawPointer
     if handLaid {
@@ -431,7 +438,11 @@ public final class UpdateEncoder {
     } else {
       preconditionFailure("output arena overflow: the caller must drain before outputBytesFree runs out")
     }
-    nextSequence[Int(channel)] = sequence + 1
+    if heartbeat {
+      state.pointee.counters.heartbeats &+= 1
+    } else {
+      nextSequence[Int(channel)] = sequence + 1
+    }
     state.pointee.counters.packets &+= 1
     state.pointee.counters.updates &+= UInt64(updates)
     state.pointee.counters.bytes &+= UInt64(length)

@@ -5,7 +5,14 @@
 
 /// Where finished packets go: a socket, a pcap, a test's array.
 public protocol PacketSink {
+  /// One finished packet; its bytes stay valid until `flush` returns.
   mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer)
+  /// The end of a batch of `send`s: a batching sink sends now.
+  mutating func flush()
+}
+
+extension PacketSink {
+  public mutating func flush() {}
 }
 
 public struct CoreConfig: Sendable, Equatable {
@@ -111,9 +118,46 @@ public final class QuotecastCore {
     books.clearEvents()
   }
 
+  /// Heartbeats every channel in `channels` (the gateway calls this for idle channels).
+  public func heartbeat<Sink: PacketSink>(channel: UInt16, nowNs: UInt64, into sink: inout Sink) {
+    encoder.setClock(nowNs: nowNs)
+    encoder.heartbeat(channel: channel)
+    drainOutput(into: &sink)
+  }
+
+  /// Publishes snapshots of `count` instruments starting at position `start` of the active list,
+  /// on `channel`; returns the position to start from next time (wrapping).
+  public func publishSnapshotSlice<Sink: PacketSink>(
+    channel: UInt16, start: Int, count: Int, nowNs: UInt64, into sink: inout Sink
+  ) -> Int {
+    encoder.setClock(nowNs: nowNs)
+    let upstream = trackerStorage.pointee.expectedSequence - 1
+    var position = start
+    var published = 0
+    let maxLocates = config.books.maxLocates
+    var scanned = 0
+    // Walk locates in order, skipping empty ones, without allocating.
+    while published < count && scanned < maxLocates {
+      let locate = UInt16(position % maxLocates)
+      position = (position + 1) % maxLocates
+      scanned += 1
+      guard books.isActive(locate: locate) else { continue }
+      let ownChannel = encoder.plan.channel(for: locate)
+      encoder.encodeSnapshot(
+        of: books, locate: locate, into: channel, upstreamSequence: upstream, timestampNs: nowNs,
+        lastChannelSequence: encoder.nextSequence(channel: ownChannel) - 1)
+      published += 1
+      if encoder.outputBytesFree < config.encoder.maxDatagramBytes * 4 { drainOutput(into: &sink) }
+    }
+    encoder.flush()
+    drainOutput(into: &sink)
+    return position
+  }
+
   @inline(__always)
   func drainOutput<Sink: PacketSink>(into sink: inout Sink) {
     encoder.forEachPacket { channel, packet in sink.send(channel: channel, packet: packet) }
+    sink.flush()
     encoder.clearOutput()
   }
 }

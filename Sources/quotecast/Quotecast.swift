@@ -6,7 +6,9 @@ struct Quotecast: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "quotecast",
     abstract: "Low-latency NASDAQ TotalView-ITCH 5.0 market data fan-out gateway.",
-    subcommands: [DemoCommand.self, GenCommand.self, ReplayCommand.self, BookCommand.self, BenchCoreCommand.self],
+    subcommands: [
+      DemoCommand.self, ServeCommand.self, GenCommand.self, ReplayCommand.self, BookCommand.self, BenchCoreCommand.self,
+    ],
     defaultSubcommand: nil
   )
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Capture
 import Glibc
 import QuotecastCore
+import Transport
 
 /// Channel n multicasts to 239.255.10.(n+1):31001; the snapshot channel to 239.255.11.1:31002.
 enum DefaultGroups {
@@ -52,6 +53,22 @@ struct ReplayCommand: ParsableCommand {
   @Option(name: .shortAndLong, help: "Write every output packet, as UDP/IPv4 to the channel groups, into this pcap.")
   var output: String?
 
+  @Option(
+    help: "Send the input's MoldUDP64 packets to a gateway at this loopback address:port instead of running the core.")
+  var to: String?
+
+  @Option(help: "With --to: pacing as a multiple of the original timestamps (1, 10, ...) or max.")
+  var speed = "max"
+
+  @Option(help: "With --to: a fixed rate in messages per second (open loop); overrides --speed.")
+  var rate: Double?
+
+  @Flag(name: .customLong("loop"), help: "With --to: start over at the end of the input (needs --duration).")
+  var loopInput = false
+
+  @Option(help: "With --to: stop after this many seconds.")
+  var duration: Double?
+
   @OptionGroup var core: CoreOptions
 
   @Option(help: "Only read capture datagrams sent to this UDP port.")
@@ -66,7 +83,37 @@ struct ReplayCommand: ParsableCommand {
   @Flag(help: "Print nothing but errors.")
   var quiet = false
 
+  func validate() throws {
+    if to == nil && (loopInput || duration != nil || rate != nil || speed != "max") {
+      throw ValidationError("--speed, --rate, --loop and --duration go with --to")
+    }
+    if to != nil && output != nil { throw ValidationError("--to and --output are exclusive") }
+    if loopInput && duration == nil { throw ValidationError("--loop needs --duration, so the replay stops by itself") }
+    if let rate, !(rate > 0) { throw ValidationError("--rate must be positive") }
+    if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
+  }
+
   func run() throws {
+    if let to {
+      guard let destination = IPv4Endpoint(to) else { throw ValidationError("--to must be address:port, got \(to)") }
+      let replay = NetworkReplay(
+        destination: destination, speed: try NetworkReplay.parseSpeed(speed), rate: rate, loopInput: loopInput,
+        durationNs: duration.map { UInt64($0 * 1e9) })
+      let sent: (datagrams: UInt64, messages: UInt64, elapsedNs: UInt64)
+      do {
+        sent = try replay.run(input: input, messagesPerPacket: core.messagesPerPacket)
+      } catch is StopReplay {
+        return
+      }
+      if !quiet {
+        let seconds = Double(sent.elapsedNs) / 1e9
+        print(
+          "sent       \(ReplayReport.grouped(sent.datagrams)) MoldUDP64 packets, "
+            + "\(ReplayReport.grouped(sent.messages)) messages to \(destination) in \(String(format3: seconds)) s "
+            + "(\(ReplayReport.grouped(UInt64(Double(sent.messages) / max(seconds, 1e-9)))) msg/s)")
+      }
+      return
+    }
     let config = try core.coreConfig()
     let pipeline = QuotecastCore(config: config)
     var summary = InputSummary()

@@ -20,4 +20,9 @@ int qc_cpu_allowed(int cpu);
 /// How many CPUs this process may run on, or -1.
 int qc_allowed_cpu_count(void);
 
+/// Installs SIGINT and SIGTERM handlers that only set a flag (async-signal-safe).
+void qc_install_stop_handlers(void);
+/// 1 once SIGINT or SIGTERM arrived.
+int qc_stop_signalled(void);
+
 #endif

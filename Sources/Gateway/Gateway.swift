@@ -1,0 +1,154 @@
+import CQuotecastLinux
+import Glibc
+import QuotecastCore
+import Synchronization
+import Transport
+
+/// Hands finished packets to the multicast publisher, one sendmmsg per batch, and notes when
+/// each channel last sent (for heartbeats).
+struct PublisherSink: PacketSink {
+  let publisher: MulticastPublisher
+  let lastSendNs: UnsafeMutablePointer<UInt64>
+  var nowNs: UInt64 = 0
+
+  @inline(__always)
+  mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) {
+    publisher.enqueue(destination: channel, packet)
+    lastSendNs[Int(channel)] = nowNs
+  }
+
+  @inline(__always)
+  mutating func flush() { publisher.flush() }
+}
+
+public struct GatewayStats: Sendable {
+  public var datagramsIn: UInt64
+  public var messages: UInt64
+  public var packetsOut: UInt64
+  public var heartbeats: UInt64
+  public var dropped: UInt64
+  public var gaps: UInt64
+  public var duplicates: UInt64
+  public var noBuffers: UInt64
+  public var longestCycleNs: UInt64
+
+  public var line: String {
+    "in \(datagramsIn) datagrams, \(messages) messages; out \(packetsOut) packets (\(heartbeats) heartbeats), "
+      + "\(dropped) dropped; gaps \(gaps), duplicates \(duplicates), ENOBUFS \(noBuffers); "
+      + "longest cycle \(longestCycleNs / 1000) µs"
+  }
+}
+
+/// The gateway in its run-to-completion mode: one thread (pinned if configured) reaps datagrams
+/// from io_uring, runs each through the core, and multicasts what comes out before taking the
+/// next. Idle channels heartbeat; the snapshot channel cycles through every instrument.
+public final class Gateway {
+  public let config: GatewayConfig
+  public let core: QuotecastCore
+  let sockets: [UDPReceiveSocket]
+  public let receiver: URingReceiver
+  public let publisher: MulticastPublisher
+  let lastSendNs: UnsafeMutablePointer<UInt64>
+  let stopRequested = Atomic<Bool>(false)
+  var longestCycleNs: UInt64 = 0
+  var snapshotPosition = 0
+  public private(set) var log: (String) -> Void
+
+  public init(config: GatewayConfig, log: @escaping (String) -> Void = { fputs($0 + "\n", stderr) }) throws {
+    let problems = config.problems()
+    guard problems.isEmpty else { throw ConfigError(problems: problems) }
+    self.config = config
+    self.log = log
+    core = QuotecastCore(config: config.coreConfig)
+    sockets = try config.inputs.map {
+      try UDPReceiveSocket(
+        endpoint: $0, interface: config.inputInterface, receiveBufferBytes: config.receiveBufferBytes)
+    }
+    receiver = try URingReceiver(sockets: sockets.map(\.fd), config: config.ingest)
+    publisher = try MulticastPublisher(
+      destinations: config.channelGroups + [config.snapshotGroup], interface: config.outputInterface,
+      ttl: UInt8(config.ttl), loop: config.loop, sendBufferBytes: config.sendBufferBytes)
+    lastSendNs = .allocate(capacity: config.channels + 1)
+    lastSendNs.initialize(repeating: 0, count: config.channels + 1)
+    for warning in config.warnings + receiver.warnings { log("warning: \(warning)") }
+  }
+
+  deinit { lastSendNs.deallocate() }
+
+  /// The UDP port each input is bound to (for inputs configured with port 0).
+  public var inputPorts: [UInt16] { sockets.map(\.boundPort) }
+
+  public func requestStop() { stopRequested.store(true, ordering: .releasing) }
+
+  public var stats: GatewayStats {
+    let session = core.session.counters
+    return GatewayStats(
+      datagramsIn: receiver.counters.datagrams, messages: core.books.counters.messages,
+      packetsOut: publisher.counters.packets, heartbeats: core.encoder.counters.heartbeats,
+      dropped: publisher.counters.dropped, gaps: session.gaps, duplicates: session.duplicatePackets,
+      noBuffers: receiver.counters.noBuffers, longestCycleNs: longestCycleNs)
+  }
+
+  /// Runs until `requestStop`, SIGINT/SIGTERM (if handlers are installed), or `durationNs`; then
+  /// drains what the kernel already holds and returns.
+  public func run(durationNs: UInt64? = nil) throws {
+    if let cpu = config.cpu { try CPUPinning.pinCurrentThread(to: cpu) }
+    log(
+      "quotecast serving \(config.inputs.map(\.description).joined(separator: ", ")) → "
+        + "\(config.channels) channel(s) from \(config.groupBase), snapshots \(config.snapshotGroup); "
+        + "io_uring \(receiver.setupDescription), idle \(config.idle.rawValue)"
+        + (config.cpu.map { ", pinned to cpu \($0)" } ?? ""))
+    var sink = PublisherSink(publisher: publisher, lastSendNs: lastSendNs)
+    let startNs = Clock.monotonicNs()
+    let heartbeatNs = UInt64(config.heartbeatIntervalMs) * 1_000_000
+    let snapshotTickNs = UInt64(config.snapshotTickMs) * 1_000_000
+    let ticksPerCycle = max(1, config.snapshotCycleMs / config.snapshotTickMs)
+    let statsNs = UInt64(config.statsIntervalMs) * 1_000_000
+    var nextSnapshotNs = startNs + snapshotTickNs
+    var nextStatsNs = startNs + statsNs
+    let waitNs: Int64? = config.idle == .block ? 10_000_000 : nil
+    for channel in 0...config.channels { lastSendNs[channel] = startNs }
+    let core = self.core
+    while !stopRequested.load(ordering: .acquiring) && qc_stop_signalled() == 0 {
+      let cycleStartNs = Clock.monotonicNs()
+      if let durationNs, cycleStartNs - startNs >= durationNs { break }
+      let handled = receiver.poll(waitNs: waitNs) { _, payload, _ in
+        sink.nowNs = Clock.monotonicNs()
+        core.process(moldPacket: payload, nowNs: Clock.realtimeNs(), into: &sink)
+      }
+      let nowNs = Clock.monotonicNs()
+      if handled > 0 {
+        // The blocking wait is idle time, not work: time only cycles that handled datagrams.
+        longestCycleNs = max(longestCycleNs, nowNs - max(cycleStartNs, sink.nowNs))
+      }
+      sink.nowNs = nowNs
+      for channel in 0..<config.channels where nowNs - lastSendNs[channel] >= heartbeatNs {
+        core.heartbeat(channel: UInt16(channel), nowNs: Clock.realtimeNs(), into: &sink)
+      }
+      if nowNs >= nextSnapshotNs {
+        nextSnapshotNs = nowNs + snapshotTickNs
+        let active = max(1, core.books.activeCount)
+        let perTick = (active + ticksPerCycle - 1) / ticksPerCycle
+        snapshotPosition = core.publishSnapshotSlice(
+          channel: core.encoder.snapshotChannel, start: snapshotPosition, count: perTick, nowNs: Clock.realtimeNs(),
+          into: &sink)
+      }
+      if statsNs > 0 && nowNs >= nextStatsNs {
+        nextStatsNs = nowNs + statsNs
+        log("stats: \(stats.line)")
+      }
+      if handled == 0 && config.idle == .yield { sched_yield() }
+    }
+    // Drain: whatever already arrived is processed and sent before returning.
+    var drained = 0
+    while true {
+      let handled = receiver.poll(waitNs: 1_000_000) { _, payload, _ in
+        core.process(moldPacket: payload, nowNs: Clock.realtimeNs(), into: &sink)
+      }
+      if handled == 0 { break }
+      drained += handled
+    }
+    publisher.flush()
+    log("quotecast stopped after draining \(drained) datagram(s): \(stats.line)")
+  }
+}

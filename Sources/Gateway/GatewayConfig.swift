@@ -1,0 +1,356 @@
+import Book
+import Encoding
+import QuotecastCore
+import Transport
+import Yams
+
+/// Everything `quotecast serve` runs with. Built-in defaults serve on loopback; a YAML file
+/// overrides any subset. `problems()` names every bad key before anything starts.
+public struct GatewayConfig: Equatable, Sendable {
+  // feed
+  public var inputs = [IPv4Endpoint(address: IPv4Endpoint.loopback, port: 26400)]
+  public var inputInterface = IPv4Endpoint.loopback
+  public var receiveBufferBytes = 8 << 20
+  // channels
+  public var channels = 1
+  /// Channel n goes to groupBase + n.
+  public var groupBase = IPv4Endpoint(address: 0xEFFF_0A01, port: 31001)
+  public var outputInterface = IPv4Endpoint.loopback
+  public var ttl = 1
+  public var loop = true
+  public var sendBufferBytes = 4 << 20
+  public var datagramBytes = 1400
+  public var depth = 10
+  public var encoder = EncoderBackend.handLaid
+  public var heartbeatIntervalMs = 1000
+  // snapshot
+  public var snapshotGroup = IPv4Endpoint(address: 0xEFFF_0B01, port: 31002)
+  public var snapshotDepth = 10
+  /// Every instrument is snapshotted once per cycle, spread over ticks of `snapshotTickMs`.
+  public var snapshotCycleMs = 1000
+  public var snapshotTickMs = 10
+  // books
+  public var maxLiveOrders = 1 << 21
+  public var maxLevels = 1 << 19
+  public var maxOrderReference: UInt64 = (1 << 32) - 1
+  // ingest
+  public var ingest = URingReceiver.Config()
+  // threading
+  public var cpu: Int?
+  public var idle = IdleStrategy.block
+  // operations
+  public var statsIntervalMs = 10_000
+
+  public init() {}
+
+  public var channelGroups: [IPv4Endpoint] {
+    (0..<channels).map { IPv4Endpoint(address: groupBase.address &+ UInt32($0), port: groupBase.port) }
+  }
+
+  public var coreConfig: CoreConfig {
+    var config = CoreConfig()
+    config.books.publishedDepth = depth
+    config.books.maxLiveOrders = maxLiveOrders
+    config.books.maxLevels = maxLevels
+    config.books.maxOrderReference = maxOrderReference
+    config.encoder.channels = channels
+    config.encoder.maxDatagramBytes = datagramBytes
+    config.encoder.snapshotDepth = snapshotDepth
+    config.encoder.backend = encoder
+    return config
+  }
+
+  /// Settings that leave this host: allowed, but said out loud at start.
+  public var warnings: [String] {
+    var warnings: [String] = []
+    if outputInterface >> 24 != 127 {
+      warnings.append(
+        "channels.interface \(IPv4Endpoint.format(outputInterface)) is not loopback: multicast leaves this host")
+    }
+    if ttl > 1 { warnings.append("channels.ttl \(ttl) lets multicast cross routers") }
+    return warnings
+  }
+
+  /// Every problem, as "key: problem".
+  public func problems() -> [String] {
+    var problems: [String] = []
+    if inputs.isEmpty { problems.append("feed.inputs: at least one input is needed") }
+    for group in channelGroups where !group.isMulticast {
+      problems.append("channels.group_base: \(group) is not a multicast group (224.0.0.0/4)")
+    }
+    if !snapshotGroup.isMulticast { problems.append("snapshot.group: \(snapshotGroup) is not a multicast group") }
+    if ttl < 0 || ttl > 255 { problems.append("channels.ttl: must be 0...255, got \(ttl)") }
+    if heartbeatIntervalMs < 1 { problems.append("channels.heartbeat_interval_ms: must be at least 1") }
+    if snapshotCycleMs < 1 { problems.append("snapshot.cycle_ms: must be at least 1") }
+    if snapshotTickMs < 1 || snapshotTickMs > snapshotCycleMs {
+      problems.append("snapshot.tick_ms: must be 1...snapshot.cycle_ms")
+    }
+    if let cpu, !CPUPinning.isAllowed(cpu) {
+      problems.append("threading.cpu: cpu \(cpu) does not exist or is not allowed for this process")
+    }
+    if statsIntervalMs < 0 { problems.append("operations.stats_interval_ms: must be 0 (off) or more") }
+    let renames = [
+      "channels:": "channels.count:", "maxDatagramBytes:": "channels.datagram_bytes:",
+      "snapshotDepth:": "snapshot.depth:", "publishedDepth:": "channels.depth:",
+      "maxLiveOrders:": "books.max_live_orders:", "maxLevels:": "books.max_levels:",
+      "maxOrderReference:": "books.max_order_reference:",
+    ]
+    for problem in coreConfig.problems() {
+      var renamed = problem
+      for (from, to) in renames where problem.hasPrefix(from) {
+        renamed = to + problem.dropFirst(from.count)
+      }
+      problems.append(renamed)
+    }
+    problems += ingest.problems()
+    return problems
+  }
+}
+
+public struct ConfigError: Error, CustomStringConvertible {
+  public let problems: [String]
+  public var description: String { "invalid configuration:\n  " + problems.joined(separator: "\n  ") }
+}
+
+extension GatewayConfig {
+  /// Reads a YAML file over the defaults. Unknown keys and wrong types are errors, by key.
+  public static func load(yaml text: String) throws -> GatewayConfig {
+    let node: Node?
+    do {
+      node = try Yams.compose(yaml: text)
+    } catch {
+      throw ConfigError(problems: ["yaml: \(error)"])
+    }
+    var config = GatewayConfig()
+    guard let node else { return config }
+    var reader = ConfigReader()
+    reader.section(node, "", keys: ["feed", "channels", "snapshot", "books", "ingest", "threading", "operations"]) {
+      reader, key, value in
+      switch key {
+      case "feed":
+        reader.section(value, "feed", keys: ["inputs", "interface", "receive_buffer_bytes"]) { reader, key, value in
+          switch key {
+          case "inputs":
+            if let list = reader.list(value, "feed.inputs") {
+              config.inputs = list.compactMap { reader.endpoint($0, "feed.inputs") }
+            }
+          case "interface": reader.address(value, "feed.interface").map { config.inputInterface = $0 }
+          default: reader.int(value, "feed.receive_buffer_bytes").map { config.receiveBufferBytes = $0 }
+          }
+        }
+      case "channels":
+        reader.section(
+          value, "channels",
+          keys: [
+            "count", "group_base", "interface", "ttl", "loop", "send_buffer_bytes", "datagram_bytes", "depth",
+            "encoder", "heartbeat_interval_ms",
+          ]
+        ) { reader, key, value in
+          let path = "channels.\(key)"
+          switch key {
+          case "count": reader.int(value, path).map { config.channels = $0 }
+          case "group_base": reader.endpoint(value, path).map { config.groupBase = $0 }
+          case "interface": reader.address(value, path).map { config.outputInterface = $0 }
+          case "ttl": reader.int(value, path).map { config.ttl = $0 }
+          case "loop": reader.bool(value, path).map { config.loop = $0 }
+          case "send_buffer_bytes": reader.int(value, path).map { config.sendBufferBytes = $0 }
+          case "datagram_bytes": reader.int(value, path).map { config.datagramBytes = $0 }
+          case "depth": reader.int(value, path).map { config.depth = $0 }
+          case "encoder":
+            if let text = reader.string(value, path) {
+              if let backend = EncoderBackend(rawValue: text) {
+                config.encoder = backend
+              } else {
+                reader.problems.append("\(path): must be hand-laid or flatbuffers, got \(text)")
+              }
+            }
+          default: reader.int(value, path).map { config.heartbeatIntervalMs = $0 }
+          }
+        }
+      case "snapshot":
+        reader.section(value, "snapshot", keys: ["group", "depth", "cycle_ms", "tick_ms"]) { reader, key, value in
+          let path = "snapshot.\(key)"
+          switch key {
+          case "group": reader.endpoint(value, path).map { config.snapshotGroup = $0 }
+          case "depth": reader.int(value, path).map { config.snapshotDepth = $0 }
+          case "cycle_ms": reader.int(value, path).map { config.snapshotCycleMs = $0 }
+          default: reader.int(value, path).map { config.snapshotTickMs = $0 }
+          }
+        }
+      case "books":
+        reader.section(value, "books", keys: ["max_live_orders", "max_levels", "max_order_reference"]) {
+          reader, key, value in
+          let path = "books.\(key)"
+          switch key {
+          case "max_live_orders": reader.int(value, path).map { config.maxLiveOrders = $0 }
+          case "max_levels": reader.int(value, path).map { config.maxLevels = $0 }
+          default: reader.int(value, path).map { config.maxOrderReference = UInt64(max(0, $0)) }
+          }
+        }
+      case "ingest":
+        reader.section(
+          value, "ingest",
+          keys: ["buffer_count", "buffer_bytes", "ring_entries", "batch", "single_issuer_defer_taskrun"]
+        ) { reader, key, value in
+          let path = "ingest.\(key)"
+          switch key {
+          case "buffer_count": reader.int(value, path).map { config.ingest.bufferCount = $0 }
+          case "buffer_bytes": reader.int(value, path).map { config.ingest.bufferBytes = $0 }
+          case "ring_entries": reader.int(value, path).map { config.ingest.ringEntries = UInt32(clamping: $0) }
+          case "batch": reader.int(value, path).map { config.ingest.batch = $0 }
+          default: reader.bool(value, path).map { config.ingest.singleIssuerDeferTaskrun = $0 }
+          }
+        }
+      case "threading":
+        reader.section(value, "threading", keys: ["mode", "cpu", "idle"]) { reader, key, value in
+          let path = "threading.\(key)"
+          switch key {
+          case "mode":
+            if let mode = reader.string(value, path), mode != "single" {
+              reader.problems.append("\(path): only single (run to completion on one thread) is built, got \(mode)")
+            }
+          case "cpu": reader.int(value, path).map { config.cpu = $0 }
+          default:
+            if let text = reader.string(value, path) {
+              if let idle = IdleStrategy(rawValue: text) {
+                config.idle = idle
+              } else {
+                reader.problems.append("\(path): must be busy, yield or block, got \(text)")
+              }
+            }
+          }
+        }
+      default:
+        reader.section(value, "operations", keys: ["stats_interval_ms"]) { reader, _, value in
+          reader.int(value, "operations.stats_interval_ms").map { config.statsIntervalMs = $0 }
+        }
+      }
+    }
+    let problems = reader.problems + (reader.problems.isEmpty ? config.problems() : [])
+    guard problems.isEmpty else { throw ConfigError(problems: problems) }
+    return config
+  }
+
+  /// The effective configuration as YAML that `load` reads back unchanged.
+  public var yaml: String {
+    """
+    feed:
+      inputs: [\(inputs.map { "\"\($0)\"" }.joined(separator: ", "))]
+      interface: \(IPv4Endpoint.format(inputInterface))
+      receive_buffer_bytes: \(receiveBufferBytes)
+    channels:
+      count: \(channels)
+      group_base: "\(groupBase)"
+      interface: \(IPv4Endpoint.format(outputInterface))
+      ttl: \(ttl)
+      loop: \(loop)
+      send_buffer_bytes: \(sendBufferBytes)
+      datagram_bytes: \(datagramBytes)
+      depth: \(depth)
+      encoder: \(encoder.rawValue)
+      heartbeat_interval_ms: \(heartbeatIntervalMs)
+    snapshot:
+      group: "\(snapshotGroup)"
+      depth: \(snapshotDepth)
+      cycle_ms: \(snapshotCycleMs)
+      tick_ms: \(snapshotTickMs)
+    books:
+      max_live_orders: \(maxLiveOrders)
+      max_levels: \(maxLevels)
+      max_order_reference: \(maxOrderReference)
+    ingest:
+      buffer_count: \(ingest.bufferCount)
+      buffer_bytes: \(ingest.bufferBytes)
+      ring_entries: \(ingest.ringEntries)
+      batch: \(ingest.batch)
+      single_issuer_defer_taskrun: \(ingest.singleIssuerDeferTaskrun)
+    threading:
+      mode: single
+    \(cpu.map { "  cpu: \($0)" } ?? "  # cpu: N   (unpinned)")
+      idle: \(idle.rawValue)
+    operations:
+      stats_interval_ms: \(statsIntervalMs)
+
+    """
+  }
+}
+
+/// Walks YAML mappings, collecting problems by dotted key instead of stopping at the first.
+struct ConfigReader {
+  var problems: [String] = []
+
+  mutating func section(
+    _ node: Node, _ path: String, keys: Set<String>, _ body: (inout ConfigReader, String, Node) -> Void
+  ) {
+    guard let mapping = node.mapping else {
+      problems.append("\(path.isEmpty ? "top level" : path): must be a mapping")
+      return
+    }
+    for (keyNode, value) in mapping {
+      guard let key = keyNode.string else {
+        problems.append("\(path): keys must be strings")
+        continue
+      }
+      let full = path.isEmpty ? key : "\(path).\(key)"
+      guard keys.contains(key) else {
+        problems.append("\(full): unknown key (expected one of \(keys.sorted().joined(separator: ", ")))")
+        continue
+      }
+      body(&self, key, value)
+    }
+  }
+
+  mutating func int(_ node: Node, _ path: String) -> Int? {
+    if let text = node.scalar?.string, let value = Int(text.replacingUnderscores()) { return value }
+    problems.append("\(path): must be an integer, got \(node.scalar?.string ?? "a \(node.kindName)")")
+    return nil
+  }
+
+  mutating func bool(_ node: Node, _ path: String) -> Bool? {
+    switch node.scalar?.string {
+    case "true", "yes", "on": return true
+    case "false", "no", "off": return false
+    default:
+      problems.append("\(path): must be true or false, got \(node.scalar?.string ?? "a \(node.kindName)")")
+      return nil
+    }
+  }
+
+  mutating func string(_ node: Node, _ path: String) -> String? {
+    if let text = node.scalar?.string { return text }
+    problems.append("\(path): must be a string")
+    return nil
+  }
+
+  mutating func list(_ node: Node, _ path: String) -> [Node]? {
+    if let sequence = node.sequence { return Array(sequence) }
+    problems.append("\(path): must be a list")
+    return nil
+  }
+
+  mutating func endpoint(_ node: Node, _ path: String) -> IPv4Endpoint? {
+    if let text = node.scalar?.string, let endpoint = IPv4Endpoint(text) { return endpoint }
+    problems.append("\(path): must be an IPv4 address:port, got \(node.scalar?.string ?? "a \(node.kindName)")")
+    return nil
+  }
+
+  mutating func address(_ node: Node, _ path: String) -> UInt32? {
+    if let text = node.scalar?.string, let address = IPv4Endpoint.parseAddress(text) { return address }
+    problems.append("\(path): must be an IPv4 address, got \(node.scalar?.string ?? "a \(node.kindName)")")
+    return nil
+  }
+}
+
+extension Node {
+  var kindName: String {
+    switch self {
+    case .mapping: "mapping"
+    case .sequence: "list"
+    default: "scalar"
+    }
+  }
+}
+
+extension String {
+  func replacingUnderscores() -> String { String(filter { $0 != "_" }) }
+}

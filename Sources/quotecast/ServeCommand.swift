@@ -1,0 +1,57 @@
+import ArgumentParser
+import CQuotecastLinux
+import Foundation
+import Gateway
+
+struct ServeCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "serve",
+    abstract: "Run the gateway: MoldUDP64/ITCH in over UDP (io_uring), FlatBuffers out on multicast.",
+    discussion: """
+      With no --config, built-in defaults serve on loopback: feed in on 127.0.0.1:26400, channel n out on \
+      239.255.10.(n+1):31001 and snapshots on 239.255.11.1:31002, via 127.0.0.1. `--print-config` shows every \
+      setting as YAML that --config reads back. SIGINT or SIGTERM drains and stops.
+      """)
+
+  @Option(help: "A YAML file of settings over the defaults (see --print-config).")
+  var config: String?
+
+  @Flag(help: "Print the effective configuration as YAML and exit.")
+  var printConfig = false
+
+  @Option(help: "Stop by itself after this many seconds.")
+  var duration: Double?
+
+  func run() throws {
+    let settings: GatewayConfig
+    do {
+      if let config {
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        settings = try GatewayConfig.load(yaml: text)
+      } else {
+        settings = GatewayConfig()
+      }
+    } catch let error as ConfigError {
+      FileHandle.standardError.write(Data("quotecast: \(config ?? "defaults"): \(error)\n".utf8))
+      throw ExitCode(2)
+    } catch {
+      FileHandle.standardError.write(
+        Data("quotecast: cannot read \(config ?? ""): \(error.localizedDescription)\n".utf8))
+      throw ExitCode(2)
+    }
+    if printConfig {
+      print(settings.yaml, terminator: "")
+      return
+    }
+    if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
+    let gateway: Gateway
+    do {
+      gateway = try Gateway(config: settings)
+    } catch {
+      FileHandle.standardError.write(Data("quotecast: cannot start: \(error)\n".utf8))
+      throw ExitCode(2)
+    }
+    qc_install_stop_handlers()
+    try gateway.run(durationNs: duration.map { UInt64($0 * 1e9) })
+  }
+}
