@@ -77,6 +77,9 @@ let package = Package(
       dependencies: ["Encoding", "Book", "ITCH", "CQuotecastSchema", "QuotecastClient", "TestSupport"],
       path: "Tests/EncodingTests"),
     .testTarget(name: "TransportTests", dependencies: ["Transport"], path: "Tests/TransportTests"),
+    .testTarget(
+      name: "GatewayTests", dependencies: ["Gateway", "QuotecastCore", "QuotecastClient", "Transport", "Synth"],
+      path: "Tests/GatewayTests"),
     .testTarget(name: "CaptureTests", dependencies: ["Capture"], path: "Tests/CaptureTests"),
     .testTarget(name: "SynthTests", dependencies: ["Synth", "ITCH"], path: "Tests/SynthTests"),
     .testTarget(

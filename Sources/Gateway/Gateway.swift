@@ -46,7 +46,8 @@ public final class Gateway {
   public let config: GatewayConfig
   public let core: QuotecastCore
   let sockets: [UDPReceiveSocket]
-  public let receiver: URingReceiver
+  /// Created by `run`, on the thread that polls it: a SINGLE_ISSUER ring belongs to its creator.
+  public private(set) var receiver: URingReceiver?
   public let publisher: MulticastPublisher
   let lastSendNs: UnsafeMutablePointer<UInt64>
   let stopRequested = Atomic<Bool>(false)
@@ -64,13 +65,12 @@ public final class Gateway {
       try UDPReceiveSocket(
         endpoint: $0, interface: config.inputInterface, receiveBufferBytes: config.receiveBufferBytes)
     }
-    receiver = try URingReceiver(sockets: sockets.map(\.fd), config: config.ingest)
     publisher = try MulticastPublisher(
       destinations: config.channelGroups + [config.snapshotGroup], interface: config.outputInterface,
       ttl: UInt8(config.ttl), loop: config.loop, sendBufferBytes: config.sendBufferBytes)
     lastSendNs = .allocate(capacity: config.channels + 1)
     lastSendNs.initialize(repeating: 0, count: config.channels + 1)
-    for warning in config.warnings + receiver.warnings { log("warning: \(warning)") }
+    for warning in config.warnings { log("warning: \(warning)") }
   }
 
   deinit { lastSendNs.deallocate() }
@@ -82,17 +82,21 @@ public final class Gateway {
 
   public var stats: GatewayStats {
     let session = core.session.counters
+    let ingest = receiver?.counters ?? URingReceiver.Counters()
     return GatewayStats(
-      datagramsIn: receiver.counters.datagrams, messages: core.books.counters.messages,
+      datagramsIn: ingest.datagrams, messages: core.books.counters.messages,
       packetsOut: publisher.counters.packets, heartbeats: core.encoder.counters.heartbeats,
       dropped: publisher.counters.dropped, gaps: session.gaps, duplicates: session.duplicatePackets,
-      noBuffers: receiver.counters.noBuffers, longestCycleNs: longestCycleNs)
+      noBuffers: ingest.noBuffers, longestCycleNs: longestCycleNs)
   }
 
   /// Runs until `requestStop`, SIGINT/SIGTERM (if handlers are installed), or `durationNs`; then
   /// drains what the kernel already holds and returns.
   public func run(durationNs: UInt64? = nil) throws {
     if let cpu = config.cpu { try CPUPinning.pinCurrentThread(to: cpu) }
+    let receiver = try URingReceiver(sockets: sockets.map(\.fd), config: config.ingest)
+    self.receiver = receiver
+    for warning in receiver.warnings { log("warning: \(warning)") }
     log(
       "quotecast serving \(config.inputs.map(\.description).joined(separator: ", ")) → "
         + "\(config.channels) channel(s) from \(config.groupBase), snapshots \(config.snapshotGroup); "

@@ -46,8 +46,12 @@ public final class URingReceiver {
     /// Datagrams larger than a buffer (MSG_TRUNC), dropped.
     public var truncated: UInt64 = 0
     public var errors: UInt64 = 0
+    /// io_uring_enter failures (not timeouts): `lastEnterError` says which errno.
+    public var enterErrors: UInt64 = 0
     public init() {}
   }
+
+  public private(set) var lastEnterError: Int32 = 0
 
   public let config: Config
   /// What the kernel granted, e.g. "single-issuer+defer-taskrun" or a fallback note.
@@ -166,13 +170,19 @@ public final class URingReceiver {
   public func poll(
     waitNs: Int64? = nil, _ handler: (Int, UnsafeRawBufferPointer, IPv4Endpoint) -> Void
   ) -> Int {
+    var entered: Int32 = 0
     if let waitNs {
       var timeout = __kernel_timespec(tv_sec: waitNs / 1_000_000_000, tv_nsec: waitNs % 1_000_000_000)
       var cqe: UnsafeMutablePointer<io_uring_cqe>?
-      _ = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &timeout, nil)
+      entered = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &timeout, nil)
     } else if deferTaskrun {
       // With DEFER_TASKRUN completions are posted only when this thread enters the kernel.
-      _ = io_uring_submit_and_get_events(ring)
+      entered = io_uring_submit_and_get_events(ring)
+    }
+    if entered < 0 && entered != -ETIME && entered != -EINTR && entered != -EAGAIN && entered != -EBUSY {
+      // For example -EEXIST: a SINGLE_ISSUER ring polled from a thread other than its creator.
+      counters.enterErrors &+= 1
+      lastEnterError = -entered
     }
     let ready = Int(io_uring_peek_batch_cqe(ring, cqes, UInt32(config.batch)))
     guard ready > 0 else { return 0 }

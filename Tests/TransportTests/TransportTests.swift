@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Transport
 import XCTest
@@ -105,6 +106,25 @@ final class TransportTests: XCTestCase {
     XCTAssertEqual(received.map(\.0), [0, 0, 1], "each group's socket gets only its group")
     XCTAssertEqual(publisher.counters.packets, 3)
     XCTAssertEqual(publisher.packetsPerDestination[0], 2)
+  }
+
+  /// A SINGLE_ISSUER ring polled from a thread that did not create it fails loudly (counted), never
+  /// silently: this is why the gateway creates its ring on its own thread.
+  func testPollingFromAnotherThreadIsCountedNotSilent() throws {
+    let socket = try UDPReceiveSocket(endpoint: IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0))
+    let receiver = try makeReceiver([socket])
+    guard receiver.setupDescription == "single-issuer+defer-taskrun" else {
+      throw XCTSkip("kernel has no SINGLE_ISSUER|DEFER_TASKRUN (\(receiver.setupDescription))")
+    }
+    let done = DispatchSemaphore(value: 0)
+    let thread = Thread {
+      _ = receiver.poll { _, _, _ in }
+      done.signal()
+    }
+    thread.start()
+    done.wait()
+    XCTAssertEqual(receiver.counters.enterErrors, 1)
+    XCTAssertEqual(receiver.lastEnterError, EEXIST)
   }
 
   func testPinningRejectsACPUThatDoesNotExist() {

@@ -1,0 +1,285 @@
+import Foundation
+import Gateway
+import QuotecastClient
+import QuotecastCore
+import Synth
+import Transport
+import XCTest
+
+/// A synthetic day framed into MoldUDP64 datagrams, in memory.
+func dayDatagrams(messages: Int, symbols: Int, seed: UInt64) -> [[UInt8]] {
+  var day = SyntheticDay(config: SyntheticDayConfig(messages: messages, symbols: symbols, seed: seed))
+  var packetizer = MoldPacketizer(session: MoldSessionID("QUOTECAST"), maxMessagesPerPacket: 20)
+  let buffer = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+  defer { buffer.deallocate() }
+  var datagrams: [[UInt8]] = []
+  while let length = day.next(into: buffer) {
+    if packetizer.wouldOverflow(messageBytes: length) { packetizer.flush { datagrams.append(Array($0)) } }
+    packetizer.append(UnsafeRawBufferPointer(start: buffer, count: length))
+  }
+  packetizer.flush { datagrams.append(Array($0)) }
+  return datagrams
+}
+
+/// What a packet says, without its timestamp: channel, sequence, and each update in words.
+func describe(_ bytes: [UInt8]) -> (channel: UInt16, sequence: UInt64, updates: [String])? {
+  bytes.withUnsafeBytes { raw in
+    guard let packet = PacketView(raw) else { return nil }
+    var updates: [String] = []
+    for index in 0..<packet.updateCount {
+      guard let u = packet.update(at: index) else { return nil }
+      updates.append(
+        "\(u.upstreamSequence) \(u.timestampNs) \(String(describing: u.level)) \(String(describing: u.trade)) "
+          + "\(String(describing: u.tradingState)) \(String(describing: u.imbalance)) "
+          + "\(String(describing: u.systemEvent)) \(u.definition?.symbol ?? "-")")
+    }
+    return (packet.channel, packet.sequence, updates)
+  }
+}
+
+struct Collector: PacketSink {
+  var packets: [[UInt8]] = []
+  mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) { packets.append(Array(packet)) }
+}
+
+/// Runs a gateway on its own thread for the length of a test.
+final class RunningGateway {
+  let gateway: Gateway
+  let finished = DispatchSemaphore(value: 0)
+  var log: [String] = []
+  let lock = NSLock()
+
+  init(_ config: GatewayConfig) throws {
+    var lines: [String] = []
+    let lock = self.lock
+    gateway = try Gateway(config: config) { line in
+      lock.lock()
+      lines.append(line)
+      lock.unlock()
+    }
+    let gateway = self.gateway
+    let finished = self.finished
+    let thread = Thread {
+      try? gateway.run()
+      finished.signal()
+    }
+    thread.start()
+  }
+
+  func stop() {
+    gateway.requestStop()
+    XCTAssertEqual(finished.wait(timeout: .now() + 5), .success, "the gateway stops when asked")
+  }
+}
+
+/// Joins groups on loopback and collects datagrams by group index.
+final class Subscriber {
+  let sockets: [UDPReceiveSocket]
+  let receiver: URingReceiver
+  var received: [[[UInt8]]]
+
+  init(groups: [IPv4Endpoint]) throws {
+    sockets = try groups.map { try UDPReceiveSocket(endpoint: $0) }
+    var config = URingReceiver.Config()
+    config.bufferCount = 4096
+    do {
+      receiver = try URingReceiver(sockets: sockets.map(\.fd), config: config)
+    } catch let error as TransportError where error.description.contains("no io_uring") {
+      throw XCTSkip("kernel lacks io_uring provided buffer rings: \(error)")
+    }
+    received = Array(repeating: [], count: groups.count)
+  }
+
+  /// Polls for `seconds`, or until `done` says enough.
+  func collect(seconds: Double, until done: ([[[UInt8]]]) -> Bool = { _ in false }) {
+    let deadline = Clock.monotonicNs() + UInt64(seconds * 1e9)
+    while Clock.monotonicNs() < deadline && !done(received) {
+      _ = receiver.poll(waitNs: 5_000_000) { index, payload, _ in received[index].append(Array(payload)) }
+    }
+  }
+}
+
+func send(_ datagrams: [[UInt8]], to port: UInt16, datagramsPerMillisecond: Int = 4) throws {
+  let publisher = try MulticastPublisher(destinations: [IPv4Endpoint(address: IPv4Endpoint.loopback, port: port)])
+  for (index, datagram) in datagrams.enumerated() {
+    datagram.withUnsafeBytes { publisher.enqueue(destination: 0, $0) }
+    publisher.flush()
+    if index % datagramsPerMillisecond == 0 { usleep(1000) }
+  }
+  XCTAssertEqual(publisher.counters.dropped, 0)
+}
+
+func testConfig(port: UInt16, channels: Int) -> GatewayConfig {
+  var config = GatewayConfig()
+  config.inputs = [IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0)]
+  config.channels = channels
+  config.groupBase = IPv4Endpoint(address: 0xEFFF_5A01, port: port)
+  config.snapshotGroup = IPv4Endpoint(address: 0xEFFF_5B01, port: port + 1)
+  config.maxLiveOrders = 1 << 18
+  config.maxLevels = 1 << 16
+  config.statsIntervalMs = 0
+  config.ingest.bufferCount = 1024
+  return config
+}
+
+final class GatewayTests: XCTestCase {
+  func testLiveOutputEqualsTheOfflineReplay() throws {
+    for idle in IdleStrategy.allCases {
+      var config = testConfig(port: 34_100, channels: 3)
+      config.idle = idle
+      config.heartbeatIntervalMs = 60_000
+      config.snapshotCycleMs = 60_000
+      config.snapshotTickMs = 60_000
+      let datagrams = dayDatagrams(messages: 30_000, symbols: 25, seed: 31)
+      let subscriber = try Subscriber(groups: config.channelGroups)
+      let running = try RunningGateway(config)
+      try send(datagrams, to: running.gateway.inputPorts[0])
+      // The offline core on the same datagrams: the reference.
+      let offline = QuotecastCore(config: config.coreConfig)
+      var collector = Collector()
+      for datagram in datagrams {
+        datagram.withUnsafeBytes { offline.process(moldPacket: $0, nowNs: 0, into: &collector) }
+      }
+      let expected = collector.packets.compactMap(describe)
+      subscriber.collect(seconds: 10) { received in received.map(\.count).reduce(0, +) >= expected.count }
+      running.stop()
+      let live = subscriber.received.flatMap { $0 }.compactMap(describe).filter { !$0.updates.isEmpty }
+      XCTAssertEqual(live.count, expected.count, "idle \(idle)")
+      for channel in UInt16(0)..<3 {
+        let liveChannel = live.filter { $0.channel == channel }
+        let expectedChannel = expected.filter { $0.channel == channel }
+        XCTAssertEqual(liveChannel.map(\.sequence), expectedChannel.map(\.sequence), "channel \(channel) sequences")
+        XCTAssertTrue(
+          zip(liveChannel, expectedChannel).allSatisfy { $0.updates == $1.updates }, "channel \(channel) updates")
+      }
+      XCTAssertEqual(running.gateway.stats.gaps, 0)
+      XCTAssertEqual(running.gateway.stats.dropped, 0)
+      XCTAssertEqual(running.gateway.core.books.counters.messages, 30_000)
+    }
+  }
+
+  func testHeartbeatsAndSnapshotsArriveOnSchedule() throws {
+    var config = testConfig(port: 34_200, channels: 2)
+    config.heartbeatIntervalMs = 40
+    config.snapshotCycleMs = 200
+    config.snapshotTickMs = 20
+    let datagrams = dayDatagrams(messages: 20_000, symbols: 12, seed: 5)
+    let subscriber = try Subscriber(groups: config.channelGroups + [config.snapshotGroup])
+    let running = try RunningGateway(config)
+    try send(datagrams, to: running.gateway.inputPorts[0])
+    let offline = QuotecastCore(config: config.coreConfig)
+    var collector = Collector()
+    for datagram in datagrams {
+      datagram.withUnsafeBytes { offline.process(moldPacket: $0, nowNs: 0, into: &collector) }
+    }
+    // After the feed ends: half a second of quiet, with heartbeats and two snapshot cycles.
+    subscriber.collect(seconds: 0.6)
+    running.stop()
+    for channel in 0..<2 {
+      let packets = subscriber.received[channel].compactMap(describe)
+      let lastData = packets.filter { !$0.updates.isEmpty }.map(\.sequence).max() ?? 0
+      let heartbeats = packets.filter { $0.updates.isEmpty }
+      XCTAssertGreaterThanOrEqual(heartbeats.count, 5, "channel \(channel): a heartbeat every 40 ms of silence")
+      XCTAssertTrue(heartbeats.suffix(3).allSatisfy { $0.sequence == lastData }, "heartbeats carry the last sequence")
+    }
+    // The last snapshot of each instrument equals its final book, stamped with its channel's last sequence.
+    var lastSnapshot: [UInt16: (bids: [FeedBookLevel], asks: [FeedBookLevel], sequence: UInt64)] = [:]
+    for bytes in subscriber.received[2] {
+      bytes.withUnsafeBytes { raw in
+        guard let packet = PacketView(raw) else { return XCTFail("bad snapshot packet") }
+        XCTAssertEqual(packet.channel, 2)
+        for index in 0..<packet.updateCount {
+          guard let snapshot = packet.update(at: index)?.snapshot else { continue }
+          lastSnapshot[snapshot.locate] = (
+            (0..<snapshot.bidCount).map { snapshot.bid($0)! }, (0..<snapshot.askCount).map { snapshot.ask($0)! },
+            snapshot.lastChannelSequence
+          )
+        }
+      }
+    }
+    let books = offline.books
+    XCTAssertEqual(Set(lastSnapshot.keys), Set(books.activeLocates))
+    for locate in books.activeLocates {
+      let wire = { (levels: [PriceLevel]) in
+        levels.map { FeedBookLevel(price: $0.price, orders: $0.orders, shares: $0.shares) }
+      }
+      XCTAssertEqual(lastSnapshot[locate]?.bids, wire(books.levels(locate: locate, side: .bid, depth: 10)))
+      XCTAssertEqual(lastSnapshot[locate]?.asks, wire(books.levels(locate: locate, side: .ask, depth: 10)))
+      let channel = offline.encoder.plan.channel(for: locate)
+      XCTAssertEqual(lastSnapshot[locate]?.sequence, offline.encoder.nextSequence(channel: channel) - 1)
+    }
+  }
+
+  func testStopDrainsWhatAlreadyArrived() throws {
+    var config = testConfig(port: 34_300, channels: 1)
+    config.idle = .block
+    let datagrams = dayDatagrams(messages: 4_000, symbols: 5, seed: 8)
+    let running = try RunningGateway(config)
+    try send(datagrams, to: running.gateway.inputPorts[0], datagramsPerMillisecond: 200)
+    running.stop()
+    XCTAssertEqual(running.gateway.core.books.counters.messages, 4_000, "datagrams already queued are processed")
+  }
+}
+
+final class GatewayConfigTests: XCTestCase {
+  func testDefaultsServeOnLoopbackAndRoundTripThroughYAML() throws {
+    let defaults = GatewayConfig()
+    XCTAssertEqual(defaults.problems(), [])
+    XCTAssertEqual(defaults.inputs, [IPv4Endpoint("127.0.0.1:26400")!])
+    XCTAssertEqual(defaults.outputInterface, IPv4Endpoint.loopback)
+    XCTAssertEqual(try GatewayConfig.load(yaml: defaults.yaml), defaults)
+  }
+
+  func testOverrides() throws {
+    let config = try GatewayConfig.load(
+      yaml: """
+        feed:
+          inputs: ["239.1.2.3:26400", "127.0.0.1:26401"]
+        channels:
+          count: 4
+          depth: 5
+          encoder: flatbuffers
+        threading:
+          idle: busy
+        ingest:
+          buffer_count: 8192
+        """)
+    XCTAssertEqual(config.inputs.count, 2)
+    XCTAssertEqual(config.channels, 4)
+    XCTAssertEqual(config.depth, 5)
+    XCTAssertEqual(config.encoder, .flatbuffers)
+    XCTAssertEqual(config.idle, .busy)
+    XCTAssertEqual(config.ingest.bufferCount, 8192)
+  }
+
+  func testEveryProblemIsNamedByKey() {
+    let bad = """
+      channels:
+        count: 0
+        colour: blue
+        depth: many
+      snapshot:
+        group: 10.0.0.1
+      ingest:
+        buffer_count: 1000
+      threading:
+        cpu: 4095
+        mode: dedicated
+      """
+    XCTAssertThrowsError(try GatewayConfig.load(yaml: bad)) { error in
+      let text = String(describing: error)
+      for key in ["channels.colour", "channels.depth", "snapshot.group", "threading.mode"] {
+        XCTAssertTrue(text.contains(key), "\(key) in: \(text)")
+      }
+    }
+    XCTAssertThrowsError(
+      try GatewayConfig.load(yaml: "channels:\n  count: 0\ningest:\n  buffer_count: 1000\nthreading:\n  cpu: 4095\n")
+    ) {
+      let text = String(describing: $0)
+      XCTAssertTrue(text.contains("channels.count"), text)
+      XCTAssertTrue(text.contains("ingest.buffer_count"), text)
+      XCTAssertTrue(text.contains("threading.cpu"), text)
+    }
+    XCTAssertThrowsError(try GatewayConfig.load(yaml: "feed: [unclosed"))
+  }
+}
