@@ -58,7 +58,7 @@ let package = Package(
     .executableTarget(
       name: "quotecast",
       dependencies: [
-        "QuotecastCore", "Capture", "Synth", "Gateway", "Transport",
+        "QuotecastCore", "QuotecastClient", "Capture", "Synth", "Gateway", "Transport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Sources/quotecast"

@@ -111,6 +111,8 @@ public final class Gateway {
     var nextSnapshotNs = startNs + snapshotTickNs
     var nextStatsNs = startNs + statsNs
     let waitNs: Int64? = config.idle == .block ? 10_000_000 : nil
+    var tick = 0
+    var perTick = 1
     for channel in 0...config.channels { lastSendNs[channel] = startNs }
     let core = self.core
     while !stopRequested.load(ordering: .acquiring) && qc_stop_signalled() == 0 {
@@ -131,8 +133,9 @@ public final class Gateway {
       }
       if nowNs >= nextSnapshotNs {
         nextSnapshotNs = nowNs + snapshotTickNs
-        let active = max(1, core.books.activeCount)
-        let perTick = (active + ticksPerCycle - 1) / ticksPerCycle
+        // Recount the instruments once per cycle (a scan of every locate), not on every tick.
+        if tick % ticksPerCycle == 0 { perTick = (max(1, core.books.activeCount) + ticksPerCycle - 1) / ticksPerCycle }
+        tick += 1
         snapshotPosition = core.publishSnapshotSlice(
           channel: core.encoder.snapshotChannel, start: snapshotPosition, count: perTick, nowNs: Clock.realtimeNs(),
           into: &sink)

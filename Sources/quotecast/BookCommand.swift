@@ -48,29 +48,39 @@ struct BookCommand: ParsableCommand {
 /// A readable depth ladder: bids on the left, asks on the right, best first.
 func ladderText(_ books: OrderBooks, locate: UInt16, depth: Int) -> String {
   let symbol = books.symbol(locate: locate)?.description ?? "?"
-  let bids = books.levels(locate: locate, side: .bid, depth: depth)
-  let asks = books.levels(locate: locate, side: .ask, depth: depth)
-  let state = books.tradingState(locate: locate)
-  let stateText = state == 0 ? "unknown" : String(Character(Unicode.Scalar(state)))
-  func pad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+  func rows(_ side: BookSide) -> [(price: UInt32, shares: UInt64, orders: UInt32)] {
+    books.levels(locate: locate, side: side, depth: depth).map { ($0.price, $0.shares, $0.orders) }
   }
+  let state = books.tradingState(locate: locate)
+  let header =
+    "\(symbol) (locate \(locate))  trading state \(state == 0 ? "unknown" : String(Character(Unicode.Scalar(state))))  "
+    + "levels \(books.levelCount(locate: locate, side: .bid)) bid / \(books.levelCount(locate: locate, side: .ask)) ask"
+  return ladderText(header: header, bids: rows(.bid), asks: rows(.ask))
+}
+
+func ladderText(
+  header: String, bids: [(price: UInt32, shares: UInt64, orders: UInt32)],
+  asks: [(price: UInt32, shares: UInt64, orders: UInt32)]
+) -> String {
   var lines = [
-    "\(symbol) (locate \(locate))  trading state \(stateText)  "
-      + "levels \(books.levelCount(locate: locate, side: .bid)) bid / \(books.levelCount(locate: locate, side: .ask)) ask",
-    pad("orders", 7) + pad("shares", 10) + pad("bid", 12) + "  | " + "ask".padding(12) + pad("shares", 10)
-      + pad("orders", 7),
+    header,
+    "orders".leftPadded(7) + "shares".leftPadded(10) + "bid".leftPadded(12) + "  | " + "ask".padding(12)
+      + "shares".leftPadded(10) + "orders".leftPadded(7),
   ]
   for row in 0..<max(bids.count, asks.count) {
     var line = ""
     if row < bids.count {
-      line += pad("\(bids[row].orders)", 7) + pad("\(bids[row].shares)", 10) + pad(formatPrice(bids[row].price), 12)
+      line +=
+        "\(bids[row].orders)".leftPadded(7) + "\(bids[row].shares)".leftPadded(10)
+        + formatPrice(bids[row].price).leftPadded(12)
     } else {
       line += String(repeating: " ", count: 29)
     }
     line += "  | "
     if row < asks.count {
-      line += formatPrice(asks[row].price).padding(12) + pad("\(asks[row].shares)", 10) + pad("\(asks[row].orders)", 7)
+      line +=
+        formatPrice(asks[row].price).padding(12) + "\(asks[row].shares)".leftPadded(10)
+        + "\(asks[row].orders)".leftPadded(7)
     }
     lines.append(line)
   }

@@ -1,12 +1,22 @@
 import ArgumentParser
 import Capture
+import Foundation
+import Gateway
 import Glibc
+import QuotecastClient
 import QuotecastCore
+import Transport
 
 struct DemoCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "demo",
-    abstract: "Generate a synthetic day, replay it through the core, and show a few books and the summary.")
+    abstract: "Generate a day, run it through a live gateway over loopback, and show what a subscriber sees.",
+    discussion: """
+      Live (the default): the gateway serves with its built-in loopback defaults (feed in on 127.0.0.1:26400, \
+      channels out on 239.255.10.x:31001 via 127.0.0.1), the day is replayed into it over UDP, and a subscriber \
+      joined to every channel rebuilds the books from the multicast output. --offline runs the core on the file \
+      instead and writes the packets to a pcap.
+      """)
 
   @Option(help: "Messages in the generated day.")
   var messages = 500_000
@@ -17,11 +27,17 @@ struct DemoCommand: ParsableCommand {
   @Option(help: "Seed for the generated day.")
   var seed: UInt64 = 7
 
-  @Option(help: "Folder for the generated day and the output pcap.")
+  @Option(help: "Folder for the generated day (and, offline, the output pcap).")
   var dir = "out/demo"
 
-  @Option(help: "Books to show (the most active).")
+  @Option(help: "Books to show (the deepest).")
   var show = 3
+
+  @Option(help: "Live: replay rate in messages per second.")
+  var rate: Double = 500_000
+
+  @Flag(help: "Run the core on the file instead of a live gateway.")
+  var offline = false
 
   @OptionGroup var core: CoreOptions
 
@@ -29,12 +45,117 @@ struct DemoCommand: ParsableCommand {
     let config = try core.coreConfig()
     mkdirs(dir)
     let dayPath = dir + "/demo-day.itch"
-    let outputPath = dir + "/demo-output.pcap"
     print("1. generating a synthetic ITCH 5.0 day")
     try GenCommand.generate(
       messages: messages, symbols: symbols, seed: seed, out: dayPath, format: .raw,
       messagesPerPacket: core.messagesPerPacket)
     print("   \(ReplayReport.grouped(UInt64(messages))) messages, \(symbols) symbols → \(dayPath)")
+    if offline {
+      try runOffline(config: config, dayPath: dayPath)
+    } else {
+      try runLive(dayPath: dayPath)
+    }
+  }
+
+  func runLive(dayPath: String) throws {
+    var settings = GatewayConfig()
+    settings.channels = core.channels
+    settings.depth = core.depth
+    settings.datagramBytes = core.datagramBytes
+    settings.snapshotDepth = core.snapshotDepth
+    settings.encoder = core.encoder
+    settings.statsIntervalMs = 0
+    settings.heartbeatIntervalMs = 200
+    let gateway = try Gateway(config: settings) { _ in }
+    print("2. gateway serving \(settings.inputs[0]) → \(settings.channels) channel(s) from \(settings.groupBase)")
+    let gatewayDone = DispatchSemaphore(value: 0)
+    var gatewayError: Error?
+    Thread {
+      do { try gateway.run() } catch { gatewayError = error }
+      gatewayDone.signal()
+    }.start()
+
+    // The subscriber: its own thread, its own ring, joined to every channel group on loopback.
+    let mirror = FeedMirror(depth: settings.depth)
+    let subscriberStop = DispatchSemaphore(value: 0)
+    let subscriberDone = DispatchSemaphore(value: 0)
+    var subscriberError: Error?
+    let groups = settings.channelGroups
+    Thread {
+      do {
+        let sockets = try groups.map { try UDPReceiveSocket(endpoint: $0) }
+        let receiver = try URingReceiver(sockets: sockets.map(\.fd))
+        while subscriberStop.wait(timeout: .now()) == .timedOut {
+          _ = receiver.poll(waitNs: 10_000_000) { _, payload, _ in mirror.apply(payload) }
+        }
+      } catch {
+        subscriberError = error
+      }
+      subscriberDone.signal()
+    }.start()
+    usleep(300_000)
+    if let gatewayError { throw gatewayError }
+    print("3. replaying the day into it over UDP at \(ReplayReport.grouped(UInt64(rate))) msg/s")
+    let replay = NetworkReplay(
+      destination: settings.inputs[0], speed: nil, rate: rate, loopInput: false, durationNs: nil)
+    let sent = try replay.run(input: dayPath, messagesPerPacket: core.messagesPerPacket)
+    // Let the last updates land (heartbeats keep coming, so watch the update count), then stop.
+    var lastUpdates = UInt64.max
+    while mirror.updates != lastUpdates {
+      lastUpdates = mirror.updates
+      usleep(300_000)
+    }
+    gateway.requestStop()
+    gatewayDone.wait()
+    subscriberStop.signal()
+    subscriberDone.wait()
+    if let subscriberError { throw subscriberError }
+    print("4. what the subscriber rebuilt from the multicast, beside the gateway's own books")
+    let books = gateway.core.books
+    func depth(_ locate: UInt16) -> Int {
+      books.levelCount(locate: locate, side: .bid) + books.levelCount(locate: locate, side: .ask)
+    }
+    var matching = 0
+    for locate in books.activeLocates {
+      let mirrored = mirror.books[locate] ?? MirroredBook()
+      let wire = { (levels: [PriceLevel]) in
+        levels.map { FeedBookLevel(price: $0.price, orders: $0.orders, shares: $0.shares) }
+      }
+      if mirrored.bids == wire(books.levels(locate: locate, side: .bid, depth: settings.depth))
+        && mirrored.asks == wire(books.levels(locate: locate, side: .ask, depth: settings.depth))
+      {
+        matching += 1
+      }
+    }
+    for locate in books.activeLocates.sorted(by: { depth($0) > depth($1) }).prefix(show) {
+      let mirrored = mirror.books[locate] ?? MirroredBook()
+      let state = mirrored.tradingState == 0 ? "unknown" : String(Character(Unicode.Scalar(mirrored.tradingState)))
+      var header = "\(mirrored.symbol) (locate \(locate))  trading state \(state)"
+      if let trade = mirrored.lastTrade { header += "  last trade \(trade.shares) @ \(formatPrice(trade.price))" }
+      print("")
+      print(
+        ladderText(
+          header: header, bids: mirrored.bids.prefix(5).map { ($0.price, $0.shares, $0.orders) },
+          asks: mirrored.asks.prefix(5).map { ($0.price, $0.shares, $0.orders) }))
+    }
+    let stats = gateway.stats
+    print("")
+    print("5. summary")
+    print(
+      "replay     \(ReplayReport.grouped(sent.datagrams)) MoldUDP64 packets, \(ReplayReport.grouped(sent.messages)) "
+        + "messages in \(String(format3: Double(sent.elapsedNs) / 1e9)) s")
+    print("gateway    \(stats.line)")
+    print(
+      "subscriber \(ReplayReport.grouped(mirror.packets)) packets (\(mirror.heartbeats) heartbeats), "
+        + "\(ReplayReport.grouped(mirror.updates)) updates, \(mirror.gaps) gaps, \(mirror.malformed) malformed")
+    print(
+      "books      the subscriber's books equal the gateway's to depth \(settings.depth) for \(matching) of "
+        + "\(books.activeLocates.count) instruments")
+    if matching != books.activeLocates.count || mirror.gaps > 0 { throw ExitCode.failure }
+  }
+
+  func runOffline(config: CoreConfig, dayPath: String) throws {
+    let outputPath = dir + "/demo-output.pcap"
     print("2. replaying it through session → decode → books → FlatBuffers encode")
     let pipeline = QuotecastCore(config: config)
     let writer = try PcapWriter(path: outputPath)
@@ -53,13 +174,12 @@ struct DemoCommand: ParsableCommand {
     if let error = sink.error { throw error }
     try writer.close()
     let elapsedNs = monotonicNowNs() - startNs
-    print("3. the busiest books at the end of the day")
+    print("3. the deepest books at the end of the day")
     let books = pipeline.books
     func depth(_ locate: UInt16) -> Int {
       books.levelCount(locate: locate, side: .bid) + books.levelCount(locate: locate, side: .ask)
     }
-    let busiest = books.activeLocates.sorted { depth($0) > depth($1) }.prefix(show)
-    for locate in busiest {
+    for locate in books.activeLocates.sorted(by: { depth($0) > depth($1) }).prefix(show) {
       print("")
       print(ladderText(books, locate: locate, depth: 5))
     }

@@ -1,0 +1,144 @@
+"""The live gateway as a user runs it: `quotecast serve` fed by `quotecast replay --to` over
+loopback, read by a Python multicast subscriber (PyPI flatbuffers + flatc-generated code)."""
+
+import json
+import os
+import pathlib
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "schemas" / "generated" / "python"))
+
+from quotecast.feed.Packet import Packet  # noqa: E402
+
+QUOTECAST = os.environ.get("QUOTECAST_BIN", str(ROOT / ".build" / "debug" / "quotecast"))
+FEED_PORT, CHANNEL_PORT, SNAPSHOT_PORT = 35400, 35401, 35402
+CHANNELS, DEPTH = 2, 5
+GROUPS = [f"239.255.77.{n + 1}" for n in range(CHANNELS)]
+
+CONFIG = f"""
+feed:
+  inputs: ["127.0.0.1:{FEED_PORT}"]
+channels:
+  count: {CHANNELS}
+  group_base: "{GROUPS[0]}:{CHANNEL_PORT}"
+  depth: {DEPTH}
+  heartbeat_interval_ms: 100
+snapshot:
+  group: "239.255.78.1:{SNAPSHOT_PORT}"
+operations:
+  stats_interval_ms: 0
+"""
+
+
+def run(*args, check=True):
+    result = subprocess.run([QUOTECAST, *map(str, args)], capture_output=True, text=True, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def join(group, port):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    sock.bind((group, port))
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                    socket.inet_aton(group) + socket.inet_aton("127.0.0.1"))
+    return sock
+
+
+def test_print_config_round_trips(tmp_path):
+    printed = run("serve", "--print-config").stdout
+    assert "interface: 127.0.0.1" in printed
+    path = tmp_path / "effective.yaml"
+    path.write_text(printed)
+    assert run("serve", "--config", path, "--print-config").stdout == printed
+
+
+@pytest.mark.parametrize("yaml,key", [
+    ("channels:\n  colour: blue\n", "channels.colour"),
+    ("threading:\n  cpu: 4095\n", "threading.cpu"),
+    ("ingest:\n  buffer_count: 1000\n", "ingest.buffer_count"),
+    ("channels:\n  count: many\n", "channels.count"),
+    ("feed: [", "yaml"),
+])
+def test_bad_configs_are_refused_before_anything_starts(tmp_path, yaml, key):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml)
+    started = time.monotonic()
+    result = run("serve", "--config", path, check=False)
+    assert result.returncode == 2
+    assert key in result.stderr
+    assert "serving" not in result.stderr
+    assert time.monotonic() - started < 10
+
+
+def test_live_feed_reaches_a_python_subscriber_and_sigterm_drains(tmp_path):
+    day = tmp_path / "day.itch"
+    run("gen", "--messages", 40000, "--symbols", 16, "--seed", 11, "--out", day)
+    expected_json = tmp_path / "books.json"
+    run("replay", day, "--channels", CHANNELS, "--depth", DEPTH, "--books-json", expected_json, "--quiet")
+    expected = json.loads(expected_json.read_text())
+
+    config = tmp_path / "gateway.yaml"
+    config.write_text(CONFIG)
+    sockets = [join(group, CHANNEL_PORT) for group in GROUPS]
+    gateway = subprocess.Popen([QUOTECAST, "serve", "--config", str(config)], stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        assert gateway.poll() is None, gateway.stderr.read()
+        run("replay", day, "--to", f"127.0.0.1:{FEED_PORT}", "--rate", 100000)
+
+        books, next_sequence, heartbeats, updates = {}, {}, 0, 0
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < 1.0:
+            ready, _, _ = select.select(sockets, [], [], 0.2)
+            for sock in ready:
+                payload = sock.recv(65536)
+                packet = Packet.GetRootAs(payload, 0)
+                channel = packet.Channel()
+                if packet.UpdatesLength() == 0:
+                    heartbeats += 1
+                    assert packet.Sequence() == next_sequence.get(channel, 1) - 1
+                    continue
+                assert packet.Sequence() == next_sequence.get(channel, 1), "no gap on loopback at this rate"
+                next_sequence[channel] = packet.Sequence() + 1
+                quiet_since = time.monotonic()
+                for i in range(packet.UpdatesLength()):
+                    level = packet.Updates(i).Level()
+                    updates += 1
+                    if level is None:
+                        continue
+                    side = books.setdefault(level.Locate(), ([], []))[level.Side()]
+                    entry = (level.Price(), level.Shares(), level.Orders())
+                    if level.Action() == 0:
+                        side.insert(level.LevelIndex(), entry)
+                        del side[DEPTH:]
+                    elif level.Action() == 1:
+                        side[level.LevelIndex()] = entry
+                    else:
+                        del side[level.LevelIndex()]
+        assert updates > 10000
+        assert heartbeats >= CHANNELS, "idle channels heartbeat"
+        for book in expected["books"]:
+            want = tuple([(round(l["price"] * 10000), l["shares"], l["orders"]) for l in book[s]] for s in ("bids", "asks"))
+            assert books.get(book["locate"], ([], [])) == want, book["symbol"]
+
+        gateway.send_signal(signal.SIGTERM)
+        assert gateway.wait(timeout=10) == 0
+        log = gateway.stderr.read()
+        assert "quotecast serving 127.0.0.1:%d" % FEED_PORT in log
+        assert "stopped after draining" in log and "40000 messages" in log
+    finally:
+        if gateway.poll() is None:
+            gateway.kill()
+        for sock in sockets:
+            sock.close()
