@@ -17,6 +17,9 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
   ],
   targets: [
     // System libraries and C/C++ shims.
@@ -48,7 +51,12 @@ let package = Package(
     // The live gateway: config, the run-to-completion loop, heartbeats, snapshot cycle.
     .target(
       name: "Gateway",
-      dependencies: ["QuotecastCore", "Transport", "CQuotecastLinux", .product(name: "Yams", package: "Yams")],
+      dependencies: [
+        "QuotecastCore", "Transport", "CQuotecastLinux", .product(name: "Yams", package: "Yams"),
+        .product(name: "CoreMetrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "Atomics", package: "swift-atomics"),
+      ],
       path: "Sources/Gateway"),
 
     // Files in and out, and synthetic days.

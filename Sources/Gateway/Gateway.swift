@@ -1,5 +1,6 @@
 import CQuotecastLinux
 import Glibc
+import ITCH
 import QuotecastCore
 import Synchronization
 import Transport
@@ -31,11 +32,12 @@ public struct GatewayStats: Sendable {
   public var duplicates: UInt64
   public var noBuffers: UInt64
   public var longestCycleNs: UInt64
+  public var stalls: UInt64
 
   public var line: String {
     "in \(datagramsIn) datagrams, \(messages) messages; out \(packetsOut) packets (\(heartbeats) heartbeats), "
       + "\(dropped) dropped; gaps \(gaps), duplicates \(duplicates), ENOBUFS \(noBuffers); "
-      + "longest cycle \(longestCycleNs / 1000) µs"
+      + "longest cycle \(longestCycleNs / 1000) µs, \(stalls) stalls"
   }
 }
 
@@ -52,7 +54,12 @@ public final class Gateway {
   let lastSendNs: UnsafeMutablePointer<UInt64>
   let stopRequested = Atomic<Bool>(false)
   var longestCycleNs: UInt64 = 0
+  var cycles: UInt64 = 0
+  var stalls: UInt64 = 0
   var snapshotPosition = 0
+  /// Published for other threads: the metrics endpoint, tests, tools.
+  public let counters = CounterBoard()
+  public let metricsEndpoint: MetricsEndpoint?
   public private(set) var log: (String) -> Void
 
   public init(config: GatewayConfig, log: @escaping (String) -> Void = { fputs($0 + "\n", stderr) }) throws {
@@ -68,12 +75,60 @@ public final class Gateway {
     publisher = try MulticastPublisher(
       destinations: config.channelGroups + [config.snapshotGroup], interface: config.outputInterface,
       ttl: UInt8(config.ttl), loop: config.loop, sendBufferBytes: config.sendBufferBytes)
+    let board = counters
+    metricsEndpoint = try config.httpEndpoint.map {
+      try MetricsEndpoint(endpoint: $0, board: board) {
+        "{\"status\":\"serving\",\"datagrams_in\":\(board.load(.datagramsIn)),\"messages\":\(board.load(.messages)),"
+          + "\"packets_out\":\(board.load(.packetsOut)),\"gaps\":\(board.load(.gaps)),"
+          + "\"send_drops\":\(board.load(.sendDrops))}"
+      }
+    }
     lastSendNs = .allocate(capacity: config.channels + 1)
     lastSendNs.initialize(repeating: 0, count: config.channels + 1)
     for warning in config.warnings { log("warning: \(warning)") }
   }
 
-  deinit { lastSendNs.deallocate() }
+  deinit {
+    metricsEndpoint?.stop()
+    lastSendNs.deallocate()
+  }
+
+  /// Copies every counter to the board (relaxed atomic stores; no locks).
+  func publishCounters() {
+    let session = core.session.counters
+    let ingest = receiver?.counters ?? URingReceiver.Counters()
+    let books = core.books
+    let board = counters
+    board.store(.datagramsIn, ingest.datagrams)
+    board.store(.bytesIn, ingest.bytes)
+    board.store(.messages, books.counters.messages)
+    board.store(.packetsOut, publisher.counters.packets)
+    board.store(.bytesOut, publisher.counters.bytes)
+    board.store(.heartbeats, core.encoder.counters.heartbeats)
+    board.store(.sendDrops, publisher.counters.dropped)
+    board.store(.sendErrors, publisher.counters.errors)
+    board.store(.gaps, session.gaps)
+    board.store(.gapMessages, session.gapMessages)
+    board.store(.duplicatePackets, session.duplicatePackets)
+    board.store(.duplicateMessages, session.duplicateMessages)
+    board.store(.unknownSession, session.unknownSession)
+    board.store(.implausibleJumps, session.implausibleJumps)
+    board.store(.truncatedBlocks, session.truncatedBlocks)
+    board.store(.countMismatches, session.countMismatches)
+    board.store(.shortPackets, session.shortPackets)
+    board.store(.noBuffers, ingest.noBuffers)
+    board.store(.truncatedDatagrams, ingest.truncated)
+    board.store(.ingestErrors, ingest.errors)
+    board.store(.enterErrors, ingest.enterErrors)
+    board.store(.bookAnomalies, books.counters.anomalies.reduce(0) { $0 + $1.value })
+    board.store(.eventsDropped, books.eventsDropped)
+    board.store(.liveOrders, UInt64(books.liveOrders))
+    board.store(.liveLevels, UInt64(books.liveLevels))
+    board.store(.cycles, cycles)
+    board.store(.stalls, stalls)
+    board.store(.longestCycleNs, longestCycleNs)
+    for type in ITCHMessageType.all { board.storeMessages(ofType: type, books.messages(ofType: type)) }
+  }
 
   /// The UDP port each input is bound to (for inputs configured with port 0).
   public var inputPorts: [UInt16] { sockets.map(\.boundPort) }
@@ -87,7 +142,7 @@ public final class Gateway {
       datagramsIn: ingest.datagrams, messages: core.books.counters.messages,
       packetsOut: publisher.counters.packets, heartbeats: core.encoder.counters.heartbeats,
       dropped: publisher.counters.dropped, gaps: session.gaps, duplicates: session.duplicatePackets,
-      noBuffers: ingest.noBuffers, longestCycleNs: longestCycleNs)
+      noBuffers: ingest.noBuffers, longestCycleNs: longestCycleNs, stalls: stalls)
   }
 
   /// Runs until `requestStop`, SIGINT/SIGTERM (if handlers are installed), or `durationNs`; then
@@ -97,11 +152,16 @@ public final class Gateway {
     let receiver = try URingReceiver(sockets: sockets.map(\.fd), config: config.ingest)
     self.receiver = receiver
     for warning in receiver.warnings { log("warning: \(warning)") }
+    metricsEndpoint?.start()
+    defer { metricsEndpoint?.stop() }
+    let stallNs = UInt64(config.stallThresholdUs) * 1000
+    let publishNs: UInt64 = 20_000_000
     log(
       "quotecast serving \(config.inputs.map(\.description).joined(separator: ", ")) → "
         + "\(config.channels) channel(s) from \(config.groupBase), snapshots \(config.snapshotGroup); "
         + "io_uring \(receiver.setupDescription), idle \(config.idle.rawValue)"
-        + (config.cpu.map { ", pinned to cpu \($0)" } ?? ""))
+        + (config.cpu.map { ", pinned to cpu \($0)" } ?? "")
+        + (metricsEndpoint.map { "; metrics on http://\($0.endpoint)/metrics" } ?? ""))
     var sink = PublisherSink(publisher: publisher, lastSendNs: lastSendNs)
     let startNs = Clock.monotonicNs()
     let heartbeatNs = UInt64(config.heartbeatIntervalMs) * 1_000_000
@@ -110,6 +170,7 @@ public final class Gateway {
     let statsNs = UInt64(config.statsIntervalMs) * 1_000_000
     var nextSnapshotNs = startNs + snapshotTickNs
     var nextStatsNs = startNs + statsNs
+    var nextPublishNs = startNs
     let waitNs: Int64? = config.idle == .block ? 10_000_000 : nil
     var tick = 0
     var perTick = 1
@@ -125,7 +186,14 @@ public final class Gateway {
       let nowNs = Clock.monotonicNs()
       if handled > 0 {
         // The blocking wait is idle time, not work: time only cycles that handled datagrams.
-        longestCycleNs = max(longestCycleNs, nowNs - max(cycleStartNs, sink.nowNs))
+        let cycleNs = nowNs - max(cycleStartNs, sink.nowNs)
+        longestCycleNs = max(longestCycleNs, cycleNs)
+        cycles &+= 1
+        if cycleNs > stallNs { stalls &+= 1 }
+      }
+      if nowNs >= nextPublishNs {
+        nextPublishNs = nowNs + publishNs
+        publishCounters()
       }
       sink.nowNs = nowNs
       for channel in 0..<config.channels where nowNs - lastSendNs[channel] >= heartbeatNs {
@@ -156,6 +224,7 @@ public final class Gateway {
       drained += handled
     }
     publisher.flush()
+    publishCounters()
     log("quotecast stopped after draining \(drained) datagram(s): \(stats.line)")
   }
 }

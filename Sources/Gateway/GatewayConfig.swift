@@ -40,6 +40,10 @@ public struct GatewayConfig: Equatable, Sendable {
   public var idle = IdleStrategy.block
   // operations
   public var statsIntervalMs = 10_000
+  /// The read-only metrics and health endpoint; nil = off.
+  public var httpEndpoint: IPv4Endpoint? = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 9464)
+  /// A duty cycle longer than this counts as a stall.
+  public var stallThresholdUs = 1000
 
   public init() {}
 
@@ -63,6 +67,9 @@ public struct GatewayConfig: Equatable, Sendable {
   /// Settings that leave this host: allowed, but said out loud at start.
   public var warnings: [String] {
     var warnings: [String] = []
+    if let httpEndpoint, !httpEndpoint.isLoopback {
+      warnings.append("operations.http \(httpEndpoint) is reachable from other hosts (read-only)")
+    }
     if outputInterface >> 24 != 127 {
       warnings.append(
         "channels.interface \(IPv4Endpoint.format(outputInterface)) is not loopback: multicast leaves this host")
@@ -89,6 +96,7 @@ public struct GatewayConfig: Equatable, Sendable {
       problems.append("threading.cpu: cpu \(cpu) does not exist or is not allowed for this process")
     }
     if statsIntervalMs < 0 { problems.append("operations.stats_interval_ms: must be 0 (off) or more") }
+    if stallThresholdUs < 1 { problems.append("operations.stall_threshold_us: must be at least 1") }
     let renames = [
       "channels:": "channels.count:", "maxDatagramBytes:": "channels.datagram_bytes:",
       "snapshotDepth:": "snapshot.depth:", "publishedDepth:": "channels.depth:",
@@ -221,8 +229,19 @@ extension GatewayConfig {
           }
         }
       default:
-        reader.section(value, "operations", keys: ["stats_interval_ms"]) { reader, _, value in
-          reader.int(value, "operations.stats_interval_ms").map { config.statsIntervalMs = $0 }
+        reader.section(value, "operations", keys: ["stats_interval_ms", "http", "stall_threshold_us"]) {
+          reader, key, value in
+          let path = "operations.\(key)"
+          switch key {
+          case "stats_interval_ms": reader.int(value, path).map { config.statsIntervalMs = $0 }
+          case "stall_threshold_us": reader.int(value, path).map { config.stallThresholdUs = $0 }
+          default:
+            if value.scalar?.string == "off" {
+              config.httpEndpoint = nil
+            } else {
+              reader.endpoint(value, path).map { config.httpEndpoint = $0 }
+            }
+          }
         }
       }
     }
@@ -270,6 +289,8 @@ extension GatewayConfig {
       idle: \(idle.rawValue)
     operations:
       stats_interval_ms: \(statsIntervalMs)
+      http: \(httpEndpoint.map { "\"\($0)\"" } ?? "off")
+      stall_threshold_us: \(stallThresholdUs)
 
     """
   }

@@ -69,9 +69,9 @@ struct DemoCommand: ParsableCommand {
     let gateway = try Gateway(config: settings) { _ in }
     print("2. gateway serving \(settings.inputs[0]) → \(settings.channels) channel(s) from \(settings.groupBase)")
     let gatewayDone = DispatchSemaphore(value: 0)
-    var gatewayError: Error?
+    let gatewayError = ErrorSlot()
     Thread {
-      do { try gateway.run() } catch { gatewayError = error }
+      do { try gateway.run() } catch { gatewayError.set(error) }
       gatewayDone.signal()
     }.start()
 
@@ -79,7 +79,7 @@ struct DemoCommand: ParsableCommand {
     let mirror = FeedMirror(depth: settings.depth)
     let subscriberStop = DispatchSemaphore(value: 0)
     let subscriberDone = DispatchSemaphore(value: 0)
-    var subscriberError: Error?
+    let subscriberError = ErrorSlot()
     let groups = settings.channelGroups
     Thread {
       do {
@@ -89,12 +89,12 @@ struct DemoCommand: ParsableCommand {
           _ = receiver.poll(waitNs: 10_000_000) { _, payload, _ in mirror.apply(payload) }
         }
       } catch {
-        subscriberError = error
+        subscriberError.set(error)
       }
       subscriberDone.signal()
     }.start()
     usleep(300_000)
-    if let gatewayError { throw gatewayError }
+    if let error = gatewayError.get() { throw error }
     print("3. replaying the day into it over UDP at \(ReplayReport.grouped(UInt64(rate))) msg/s")
     let replay = NetworkReplay(
       destination: settings.inputs[0], speed: nil, rate: rate, loopInput: false, durationNs: nil)
@@ -109,7 +109,7 @@ struct DemoCommand: ParsableCommand {
     gatewayDone.wait()
     subscriberStop.signal()
     subscriberDone.wait()
-    if let subscriberError { throw subscriberError }
+    if let error = subscriberError.get() { throw error }
     print("4. what the subscriber rebuilt from the multicast, beside the gateway's own books")
     let books = gateway.core.books
     func depth(_ locate: UInt16) -> Int {
@@ -189,6 +189,14 @@ struct DemoCommand: ParsableCommand {
       ReplayReport(input: dayPath, summary: summary, pipeline: pipeline, packetsOut: sink.packets, elapsedNs: elapsedNs)
         .text)
   }
+}
+
+/// An error handed from a worker thread to the main one.
+final class ErrorSlot: @unchecked Sendable {
+  private let lock = NSLock()
+  private var error: Error?
+  func set(_ error: Error) { lock.withLock { self.error = error } }
+  func get() -> Error? { lock.withLock { error } }
 }
 
 /// mkdir -p.

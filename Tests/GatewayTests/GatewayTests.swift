@@ -118,6 +118,7 @@ func testConfig(port: UInt16, channels: Int) -> GatewayConfig {
   config.maxLiveOrders = 1 << 18
   config.maxLevels = 1 << 16
   config.statsIntervalMs = 0
+  config.httpEndpoint = nil
   config.ingest.bufferCount = 1024
   return config
 }
@@ -218,6 +219,73 @@ final class GatewayTests: XCTestCase {
     try send(datagrams, to: running.gateway.inputPorts[0], datagramsPerMillisecond: 200)
     running.stop()
     XCTAssertEqual(running.gateway.core.books.counters.messages, 4_000, "datagrams already queued are processed")
+  }
+}
+
+/// One HTTP/1.0 request over loopback; returns the whole response.
+func httpRequest(port: UInt16, _ request: String) -> String {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  defer { close(fd) }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_port = port.bigEndian
+  address.sin_addr.s_addr = IPv4Endpoint.loopback.bigEndian
+  let connected = withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+  }
+  guard connected == 0 else { return "connect failed" }
+  _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+  var response: [UInt8] = []
+  var chunk = [UInt8](repeating: 0, count: 65536)
+  while true {
+    let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+    if count <= 0 { break }
+    response += chunk[0..<count]
+  }
+  return String(decoding: response, as: UTF8.self)
+}
+
+final class MetricsEndpointTests: XCTestCase {
+  func testPrometheusAndHealthAreServedReadOnly() throws {
+    var config = testConfig(port: 34_400, channels: 1)
+    config.httpEndpoint = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0)
+    let datagrams = dayDatagrams(messages: 10_000, symbols: 5, seed: 3)
+    let running = try RunningGateway(config)
+    let port = running.gateway.metricsEndpoint!.port
+    try send(datagrams, to: running.gateway.inputPorts[0])
+    // Counters are published every 20 ms.
+    var metrics = ""
+    let deadline = Date().addingTimeInterval(5)
+    while !metrics.contains("quotecast_messages_total 10000") && Date() < deadline {
+      usleep(50_000)
+      metrics = httpRequest(port: port, "GET /metrics HTTP/1.0\r\n\r\n")
+    }
+    XCTAssertTrue(metrics.hasPrefix("HTTP/1.0 200 OK"), metrics)
+    XCTAssertTrue(metrics.contains("text/plain; version=0.0.4"))
+    XCTAssertTrue(metrics.contains("quotecast_messages_total 10000"), metrics)
+    XCTAssertTrue(metrics.contains("quotecast_datagrams_in_total \(datagrams.count)"))
+    XCTAssertTrue(metrics.contains("quotecast_gaps_total 0"))
+    XCTAssertTrue(metrics.contains(#"quotecast_messages_by_type_total{type="A"}"#))
+    XCTAssertTrue(metrics.contains("quotecast_live_orders "))
+    let health = httpRequest(port: port, "GET /health HTTP/1.0\r\n\r\n")
+    XCTAssertTrue(health.contains(#""status":"serving""#), health)
+    XCTAssertTrue(health.contains(#""messages":10000"#), health)
+    XCTAssertTrue(httpRequest(port: port, "POST /metrics HTTP/1.0\r\n\r\n").hasPrefix("HTTP/1.0 405"))
+    XCTAssertTrue(httpRequest(port: port, "GET /admin HTTP/1.0\r\n\r\n").hasPrefix("HTTP/1.0 404"))
+    // A second scrape keeps counters monotonic (deltas, not re-adds).
+    let again = httpRequest(port: port, "GET /metrics HTTP/1.0\r\n\r\n")
+    XCTAssertTrue(again.contains("quotecast_messages_total 10000"), again)
+    running.stop()
+  }
+
+  func testATakenPortFailsAtStartUp() throws {
+    var config = testConfig(port: 34_500, channels: 1)
+    config.httpEndpoint = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0)
+    let first = try Gateway(config: config) { _ in }
+    config.httpEndpoint = IPv4Endpoint(address: IPv4Endpoint.loopback, port: first.metricsEndpoint!.port)
+    XCTAssertThrowsError(try Gateway(config: config) { _ in }) { error in
+      XCTAssertTrue(String(describing: error).contains("cannot listen"), "\(error)")
+    }
   }
 }
 

@@ -35,6 +35,7 @@ snapshot:
   group: "239.255.78.1:{SNAPSHOT_PORT}"
 operations:
   stats_interval_ms: 0
+  http: "127.0.0.1:35403"
 """
 
 
@@ -131,6 +132,13 @@ def test_live_feed_reaches_a_python_subscriber_and_sigterm_drains(tmp_path):
         for book in expected["books"]:
             want = tuple([(round(l["price"] * 10000), l["shares"], l["orders"]) for l in book[s]] for s in ("bids", "asks"))
             assert books.get(book["locate"], ([], [])) == want, book["symbol"]
+
+        import urllib.request
+        metrics = urllib.request.urlopen("http://127.0.0.1:35403/metrics", timeout=5).read().decode()
+        assert "quotecast_messages_total 40000" in metrics
+        assert "quotecast_gaps_total 0" in metrics
+        health = json.loads(urllib.request.urlopen("http://127.0.0.1:35403/health", timeout=5).read())
+        assert health["status"] == "serving" and health["messages"] == 40000
 
         gateway.send_signal(signal.SIGTERM)
         assert gateway.wait(timeout=10) == 0

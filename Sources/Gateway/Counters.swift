@@ -1,0 +1,109 @@
+import Atomics
+import Book
+import QuotecastCore
+
+/// Gateway counters with stable ids. The gateway thread publishes them with relaxed atomic stores
+/// every few milliseconds, off the per-packet path; readers (the metrics endpoint, tests) load them
+/// from any thread without a lock.
+public enum GatewayCounter: Int, CaseIterable, Sendable {
+  case datagramsIn = 0
+  case bytesIn
+  case messages
+  case packetsOut
+  case bytesOut
+  case heartbeats
+  case sendDrops
+  case sendErrors
+  case gaps
+  case gapMessages
+  case duplicatePackets
+  case duplicateMessages
+  case unknownSession
+  case implausibleJumps
+  case truncatedBlocks
+  case countMismatches
+  case shortPackets
+  case noBuffers
+  case truncatedDatagrams
+  case ingestErrors
+  case enterErrors
+  case bookAnomalies
+  case eventsDropped
+  case liveOrders
+  case liveLevels
+  case cycles
+  /// Duty cycles that took longer than the stall threshold.
+  case stalls
+  case longestCycleNs
+
+  /// The Prometheus name.
+  public var metricName: String {
+    switch self {
+    case .datagramsIn: "quotecast_datagrams_in_total"
+    case .bytesIn: "quotecast_bytes_in_total"
+    case .messages: "quotecast_messages_total"
+    case .packetsOut: "quotecast_packets_out_total"
+    case .bytesOut: "quotecast_bytes_out_total"
+    case .heartbeats: "quotecast_heartbeats_total"
+    case .sendDrops: "quotecast_send_drops_total"
+    case .sendErrors: "quotecast_send_errors_total"
+    case .gaps: "quotecast_gaps_total"
+    case .gapMessages: "quotecast_gap_messages_total"
+    case .duplicatePackets: "quotecast_duplicate_packets_total"
+    case .duplicateMessages: "quotecast_duplicate_messages_total"
+    case .unknownSession: "quotecast_unknown_session_packets_total"
+    case .implausibleJumps: "quotecast_implausible_sequence_jumps_total"
+    case .truncatedBlocks: "quotecast_truncated_blocks_total"
+    case .countMismatches: "quotecast_count_mismatches_total"
+    case .shortPackets: "quotecast_short_packets_total"
+    case .noBuffers: "quotecast_ingest_enobufs_total"
+    case .truncatedDatagrams: "quotecast_ingest_truncated_datagrams_total"
+    case .ingestErrors: "quotecast_ingest_errors_total"
+    case .enterErrors: "quotecast_io_uring_enter_errors_total"
+    case .bookAnomalies: "quotecast_book_anomalies_total"
+    case .eventsDropped: "quotecast_events_dropped_total"
+    case .liveOrders: "quotecast_live_orders"
+    case .liveLevels: "quotecast_live_price_levels"
+    case .cycles: "quotecast_duty_cycles_total"
+    case .stalls: "quotecast_duty_cycle_stalls_total"
+    case .longestCycleNs: "quotecast_longest_duty_cycle_nanoseconds"
+    }
+  }
+
+  public var isGauge: Bool { self == .liveOrders || self == .liveLevels || self == .longestCycleNs }
+}
+
+public final class CounterBoard: @unchecked Sendable {
+  let slots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
+  let messageSlots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
+
+  public init() {
+    slots = .allocate(capacity: GatewayCounter.allCases.count)
+    slots.initialize(repeating: .init(0), count: GatewayCounter.allCases.count)
+    messageSlots = .allocate(capacity: 256)
+    messageSlots.initialize(repeating: .init(0), count: 256)
+  }
+
+  deinit {
+    slots.deallocate()
+    messageSlots.deallocate()
+  }
+
+  @inline(__always)
+  func store(_ counter: GatewayCounter, _ value: UInt64) {
+    UnsafeAtomic<UInt64>(at: slots + counter.rawValue).store(value, ordering: .relaxed)
+  }
+
+  public func load(_ counter: GatewayCounter) -> UInt64 {
+    UnsafeAtomic<UInt64>(at: slots + counter.rawValue).load(ordering: .relaxed)
+  }
+
+  /// Messages decoded of one ITCH type.
+  public func messages(ofType type: UInt8) -> UInt64 {
+    UnsafeAtomic<UInt64>(at: messageSlots + Int(type)).load(ordering: .relaxed)
+  }
+
+  func storeMessages(ofType type: UInt8, _ value: UInt64) {
+    UnsafeAtomic<UInt64>(at: messageSlots + Int(type)).store(value, ordering: .relaxed)
+  }
+}
