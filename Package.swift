@@ -86,7 +86,8 @@ let package = Package(
       path: "Tests/EncodingTests"),
     .testTarget(name: "TransportTests", dependencies: ["Transport"], path: "Tests/TransportTests"),
     .testTarget(
-      name: "GatewayTests", dependencies: ["Gateway", "QuotecastCore", "QuotecastClient", "Transport", "Synth"],
+      name: "GatewayTests",
+      dependencies: ["Gateway", "QuotecastCore", "QuotecastClient", "Transport", "Synth", "CMallocCounter"],
       path: "Tests/GatewayTests"),
     .testTarget(name: "CaptureTests", dependencies: ["Capture"], path: "Tests/CaptureTests"),
     .testTarget(name: "SynthTests", dependencies: ["Synth", "ITCH"], path: "Tests/SynthTests"),

@@ -80,6 +80,14 @@ public struct BookCounters: Equatable, Sendable {
 
   public init() {}
 
+  /// Every anomaly counter added up, without allocating (for periodic publishing).
+  public var anomalyTotal: UInt64 {
+    unknownMessageType &+ badMessageLength &+ unknownReference &+ unknownReplaceReference &+ clampedExecutions
+      &+ clampedCancels &+ zeroShareAdds &+ zeroPriceAdds &+ addsOnLiveReference &+ badSide &+ referenceBeyondCap
+      &+ locateBeyondCap &+ locateMismatches &+ orderCapacityExhausted &+ levelCapacityExhausted
+      &+ referencePagesExhausted
+  }
+
   /// Name and value of every anomaly counter, in a stable order.
   public var anomalies: [(name: String, value: UInt64)] {
     [

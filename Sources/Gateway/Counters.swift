@@ -35,6 +35,8 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
   /// Duty cycles that took longer than the stall threshold.
   case stalls
   case longestCycleNs
+  /// Heap allocations by the gateway thread since it started (UInt64.max when not measured).
+  case threadAllocations
 
   /// The Prometheus name.
   public var metricName: String {
@@ -67,10 +69,13 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
     case .cycles: "quotecast_duty_cycles_total"
     case .stalls: "quotecast_duty_cycle_stalls_total"
     case .longestCycleNs: "quotecast_longest_duty_cycle_nanoseconds"
+    case .threadAllocations: "quotecast_gateway_thread_allocations"
     }
   }
 
-  public var isGauge: Bool { self == .liveOrders || self == .liveLevels || self == .longestCycleNs }
+  public var isGauge: Bool {
+    self == .liveOrders || self == .liveLevels || self == .longestCycleNs || self == .threadAllocations
+  }
 }
 
 public final class CounterBoard: @unchecked Sendable {

@@ -96,7 +96,8 @@ public final class Gateway {
   /// Copies every counter to the board (relaxed atomic stores; no locks).
   func publishCounters() {
     let session = core.session.counters
-    let ingest = receiver?.counters ?? URingReceiver.Counters()
+    var ingest = URingReceiver.Counters()
+    if let receiver { ingest = receiver.counters }
     let books = core.books
     let board = counters
     board.store(.datagramsIn, ingest.datagrams)
@@ -120,14 +121,18 @@ public final class Gateway {
     board.store(.truncatedDatagrams, ingest.truncated)
     board.store(.ingestErrors, ingest.errors)
     board.store(.enterErrors, ingest.enterErrors)
-    board.store(.bookAnomalies, books.counters.anomalies.reduce(0) { $0 + $1.value })
+    board.store(.bookAnomalies, books.counters.anomalyTotal)
     board.store(.eventsDropped, books.eventsDropped)
     board.store(.liveOrders, UInt64(books.liveOrders))
     board.store(.liveLevels, UInt64(books.liveLevels))
     board.store(.cycles, cycles)
     board.store(.stalls, stalls)
     board.store(.longestCycleNs, longestCycleNs)
-    for type in ITCHMessageType.all { board.storeMessages(ofType: type, books.messages(ofType: type)) }
+    board.store(.threadAllocations, qc_thread_allocations())
+    // An Int range, not ITCHMessageType.all: iterating an array allocates in debug builds.
+    for type in 0..<256 where ITCHMessageType.length(of: UInt8(type)) > 0 {
+      board.storeMessages(ofType: UInt8(type), books.messages(ofType: UInt8(type)))
+    }
   }
 
   /// The UDP port each input is bound to (for inputs configured with port 0).

@@ -119,6 +119,8 @@ final class BookRuleTests: XCTestCase {
     XCTAssertEqual(counters.badSide, 1)
     XCTAssertEqual(counters.referenceBeyondCap, 1)
     XCTAssertEqual(counters.locateBeyondCap, 1)
+    XCTAssertEqual(counters.anomalyTotal, 5)
+    XCTAssertEqual(counters.anomalyTotal, counters.anomalies.reduce(0) { $0 + $1.value })
     XCTAssertEqual(books.liveOrders, 0)
   }
 

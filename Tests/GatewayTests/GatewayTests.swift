@@ -211,6 +211,32 @@ final class GatewayTests: XCTestCase {
     }
   }
 
+  /// After warm-up, the gateway thread allocates nothing per packet: receive, core, send included.
+  func testGatewayThreadAllocatesNothingInSteadyState() throws {
+    var config = testConfig(port: 34_600, channels: 2)
+    config.heartbeatIntervalMs = 60_000
+    config.snapshotCycleMs = 60_000
+    config.snapshotTickMs = 60_000
+    let datagrams = dayDatagrams(messages: 60_000, symbols: 20, seed: 44)
+    let running = try RunningGateway(config)
+    let board = running.gateway.counters
+    func settled(_ datagramsIn: Int) -> UInt64 {
+      let deadline = Date().addingTimeInterval(10)
+      while board.load(.datagramsIn) < UInt64(datagramsIn) && Date() < deadline { usleep(10_000) }
+      usleep(60_000)  // a publish or two after the last datagram
+      return board.load(.threadAllocations)
+    }
+    let half = datagrams.count / 2
+    try send(Array(datagrams[..<half]), to: running.gateway.inputPorts[0])
+    let warm = settled(half)
+    XCTAssertNotEqual(warm, UInt64.max, "the test's malloc counter is linked in")
+    try send(Array(datagrams[half...]), to: running.gateway.inputPorts[0])
+    let after = settled(datagrams.count)
+    running.stop()
+    XCTAssertEqual(board.load(.datagramsIn), UInt64(datagrams.count))
+    XCTAssertEqual(after - warm, 0, "allocations on the gateway thread over \(datagrams.count - half) packets")
+  }
+
   func testStopDrainsWhatAlreadyArrived() throws {
     var config = testConfig(port: 34_300, channels: 1)
     config.idle = .block

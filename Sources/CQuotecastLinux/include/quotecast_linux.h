@@ -20,6 +20,12 @@ int qc_cpu_allowed(int cpu);
 /// How many CPUs this process may run on, or -1.
 int qc_allowed_cpu_count(void);
 
+#include <stdint.h>
+
+/// Heap allocations made by the calling thread, when a malloc counter is linked in (the tests'
+/// CMallocCounter overrides this weak definition); UINT64_MAX when nothing counts.
+uint64_t qc_thread_allocations(void);
+
 /// Installs SIGINT and SIGTERM handlers that only set a flag (async-signal-safe).
 void qc_install_stop_handlers(void);
 /// 1 once SIGINT or SIGTERM arrived.
