@@ -86,6 +86,12 @@ public final class Gateway {
     lastSendNs = .allocate(capacity: config.channels + 1)
     lastSendNs.initialize(repeating: 0, count: config.channels + 1)
     for warning in config.warnings { log("warning: \(warning)") }
+    for socket in sockets where socket.receiveBufferBytes < config.receiveBufferBytes {
+      log(
+        "warning: feed.receive_buffer_bytes: the kernel granted \(socket.receiveBufferBytes) of "
+          + "\(config.receiveBufferBytes) bytes on \(socket.endpoint) (raise net.core.rmem_max or run with CAP_NET_ADMIN)"
+      )
+    }
   }
 
   deinit {

@@ -19,7 +19,7 @@ public final class UDPReceiveSocket {
     guard fd >= 0 else { throw TransportError.system("socket") }
     do {
       try setOption(fd, SOL_SOCKET, SO_REUSEADDR, Int32(1))
-      try setOption(fd, SOL_SOCKET, SO_RCVBUF, Int32(clamping: receiveBufferBytes))
+      try setBufferSize(fd, SO_RCVBUF, force: SO_RCVBUFFORCE, bytes: receiveBufferBytes)
       // Bind the group itself for multicast so only that group's datagrams arrive here.
       var bound = endpoint.socketAddress
       let result = withUnsafePointer(to: &bound) {
@@ -40,6 +40,9 @@ public final class UDPReceiveSocket {
 
   deinit { close(fd) }
 
+  /// The receive buffer the kernel granted, in bytes (as the kernel reports it).
+  public var receiveBufferBytes: Int { bufferBytes(fd, SO_RCVBUF) }
+
   /// The port actually bound (useful with port 0 in tests).
   public var boundPort: UInt16 {
     var address = sockaddr_in()
@@ -49,6 +52,21 @@ public final class UDPReceiveSocket {
     }
     return UInt16(bigEndian: address.sin_port)
   }
+}
+
+/// The kernel silently caps SO_RCVBUF/SO_SNDBUF at net.core.rmem_max/wmem_max; with CAP_NET_ADMIN
+/// the *FORCE variants get the size asked for. Without it the capped size stays (see `bufferBytes`).
+func setBufferSize(_ fd: Int32, _ option: Int32, force: Int32, bytes: Int) throws {
+  try setOption(fd, SOL_SOCKET, option, Int32(clamping: bytes))
+  _ = try? setOption(fd, SOL_SOCKET, force, Int32(clamping: bytes))
+}
+
+/// The buffer size the kernel actually granted (it reports double the usable bytes).
+func bufferBytes(_ fd: Int32, _ option: Int32) -> Int {
+  var value: Int32 = 0
+  var length = socklen_t(MemoryLayout<Int32>.size)
+  getsockopt(fd, SOL_SOCKET, option, &value, &length)
+  return Int(value)
 }
 
 func setOption<T: BitwiseCopyable>(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: T) throws {
@@ -98,7 +116,7 @@ public final class MulticastPublisher {
       try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_IF, in_addr(s_addr: interface.bigEndian))
       try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_TTL, UInt8(ttl))
       try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_LOOP, UInt8(loop ? 1 : 0))
-      try setOption(fd, SOL_SOCKET, SO_SNDBUF, Int32(clamping: sendBufferBytes))
+      try setBufferSize(fd, SO_SNDBUF, force: SO_SNDBUFFORCE, bytes: sendBufferBytes)
     } catch {
       close(fd)
       throw error

@@ -99,12 +99,7 @@ struct ReplayCommand: ParsableCommand {
       let replay = NetworkReplay(
         destination: destination, speed: try NetworkReplay.parseSpeed(speed), rate: rate, loopInput: loopInput,
         durationNs: duration.map { UInt64($0 * 1e9) })
-      let sent: (datagrams: UInt64, messages: UInt64, elapsedNs: UInt64)
-      do {
-        sent = try replay.run(input: input, messagesPerPacket: core.messagesPerPacket)
-      } catch is StopReplay {
-        return
-      }
+      let sent = try replay.run(input: input, messagesPerPacket: core.messagesPerPacket)
       if !quiet {
         let seconds = Double(sent.elapsedNs) / 1e9
         print(

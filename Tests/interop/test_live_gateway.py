@@ -150,3 +150,24 @@ def test_live_feed_reaches_a_python_subscriber_and_sigterm_drains(tmp_path):
             gateway.kill()
         for sock in sockets:
             sock.close()
+
+
+def test_looping_replay_continues_the_sequence(tmp_path):
+    day = tmp_path / "small.itch"
+    run("gen", "--messages", 3000, "--symbols", 4, "--seed", 2, "--out", day)
+    config = tmp_path / "gateway.yaml"
+    config.write_text(CONFIG.replace(str(FEED_PORT), "35410").replace("35403", "35413"))
+    gateway = subprocess.Popen([QUOTECAST, "serve", "--config", str(config)], stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        sent = run("replay", day, "--to", "127.0.0.1:35410", "--rate", 30000, "--loop", "--duration", 1).stdout
+        messages = int(sent.split(" MoldUDP64 packets, ")[1].split(" messages")[0].replace(",", ""))
+        assert messages > 3000 * 5, "several passes"
+        time.sleep(0.3)
+        import urllib.request
+        metrics = urllib.request.urlopen("http://127.0.0.1:35413/metrics", timeout=5).read().decode()
+        assert f"quotecast_messages_total {messages}" in metrics
+        assert "quotecast_gaps_total 0" in metrics and "quotecast_duplicate_packets_total 0" in metrics
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=10)
