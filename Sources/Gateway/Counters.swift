@@ -37,6 +37,8 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
   case longestCycleNs
   /// Heap allocations by the gateway thread since it started (UInt64.max when not measured).
   case threadAllocations
+  /// Packets the core could not hand to the publish thread (dedicated mode).
+  case publishRingFull
 
   /// The Prometheus name.
   public var metricName: String {
@@ -70,6 +72,7 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
     case .stalls: "quotecast_duty_cycle_stalls_total"
     case .longestCycleNs: "quotecast_longest_duty_cycle_nanoseconds"
     case .threadAllocations: "quotecast_gateway_thread_allocations"
+    case .publishRingFull: "quotecast_publish_ring_full_total"
     }
   }
 

@@ -57,6 +57,7 @@ public final class Gateway {
   var cycles: UInt64 = 0
   var stalls: UInt64 = 0
   var snapshotPosition = 0
+  var publishRingFull: UInt64 = 0
   /// Published for other threads: the metrics endpoint, tests, tools.
   public let counters = CounterBoard()
   public let metricsEndpoint: MetricsEndpoint?
@@ -99,15 +100,23 @@ public final class Gateway {
     lastSendNs.deallocate()
   }
 
-  /// Copies every counter to the board (relaxed atomic stores; no locks).
-  func publishCounters() {
-    let session = core.session.counters
-    var ingest = URingReceiver.Counters()
-    if let receiver { ingest = receiver.counters }
-    let books = core.books
+  /// Copies the ingest side's counters to the board (from the thread that owns the ring).
+  func publishIngestCounters(_ receiver: URingReceiver) {
+    let ingest = receiver.counters
     let board = counters
     board.store(.datagramsIn, ingest.datagrams)
     board.store(.bytesIn, ingest.bytes)
+    board.store(.noBuffers, ingest.noBuffers)
+    board.store(.truncatedDatagrams, ingest.truncated)
+    board.store(.ingestErrors, ingest.errors)
+    board.store(.enterErrors, ingest.enterErrors)
+  }
+
+  /// Copies the core and publish side's counters to the board (relaxed atomic stores; no locks).
+  func publishCoreCounters() {
+    let session = core.session.counters
+    let books = core.books
+    let board = counters
     board.store(.messages, books.counters.messages)
     board.store(.packetsOut, publisher.counters.packets)
     board.store(.bytesOut, publisher.counters.bytes)
@@ -123,10 +132,7 @@ public final class Gateway {
     board.store(.truncatedBlocks, session.truncatedBlocks)
     board.store(.countMismatches, session.countMismatches)
     board.store(.shortPackets, session.shortPackets)
-    board.store(.noBuffers, ingest.noBuffers)
-    board.store(.truncatedDatagrams, ingest.truncated)
-    board.store(.ingestErrors, ingest.errors)
-    board.store(.enterErrors, ingest.enterErrors)
+    board.store(.publishRingFull, publishRingFull)
     board.store(.bookAnomalies, books.counters.anomalyTotal)
     board.store(.eventsDropped, books.eventsDropped)
     board.store(.liveOrders, UInt64(books.liveOrders))
@@ -141,14 +147,32 @@ public final class Gateway {
     }
   }
 
+  @inline(__always)
+  func noteCycle(_ cycleNs: UInt64) {
+    longestCycleNs = max(longestCycleNs, cycleNs)
+    cycles &+= 1
+    if cycleNs > UInt64(config.stallThresholdUs) * 1000 { stalls &+= 1 }
+  }
+
   /// The UDP port each input is bound to (for inputs configured with port 0).
   public var inputPorts: [UInt16] { sockets.map(\.boundPort) }
 
   public func requestStop() { stopRequested.store(true, ordering: .releasing) }
 
+  /// Stats as last published to the board: safe from any thread while running.
+  public var statsFromBoard: GatewayStats {
+    let board = counters
+    return GatewayStats(
+      datagramsIn: board.load(.datagramsIn), messages: board.load(.messages), packetsOut: board.load(.packetsOut),
+      heartbeats: board.load(.heartbeats), dropped: board.load(.sendDrops), gaps: board.load(.gaps),
+      duplicates: board.load(.duplicatePackets), noBuffers: board.load(.noBuffers),
+      longestCycleNs: board.load(.longestCycleNs), stalls: board.load(.stalls))
+  }
+
   public var stats: GatewayStats {
     let session = core.session.counters
-    let ingest = receiver?.counters ?? URingReceiver.Counters()
+    var ingest = URingReceiver.Counters()
+    if let receiver { ingest = receiver.counters }
     return GatewayStats(
       datagramsIn: ingest.datagrams, messages: core.books.counters.messages,
       packetsOut: publisher.counters.packets, heartbeats: core.encoder.counters.heartbeats,
@@ -159,33 +183,27 @@ public final class Gateway {
   /// Runs until `requestStop`, SIGINT/SIGTERM (if handlers are installed), or `durationNs`; then
   /// drains what the kernel already holds and returns.
   public func run(durationNs: UInt64? = nil) throws {
-    if let cpu = config.cpu { try CPUPinning.pinCurrentThread(to: cpu) }
+    if config.mode == .single, let cpu = config.cpu { try CPUPinning.pinCurrentThread(to: cpu) }
     let receiver = try URingReceiver(sockets: sockets.map(\.fd), config: config.ingest)
     self.receiver = receiver
     for warning in receiver.warnings { log("warning: \(warning)") }
     metricsEndpoint?.start()
     defer { metricsEndpoint?.stop() }
-    let stallNs = UInt64(config.stallThresholdUs) * 1000
-    let publishNs: UInt64 = 20_000_000
     log(
       "quotecast serving \(config.inputs.map(\.description).joined(separator: ", ")) → "
         + "\(config.channels) channel(s) from \(config.groupBase), snapshots \(config.snapshotGroup); "
-        + "io_uring \(receiver.setupDescription), idle \(config.idle.rawValue)"
-        + (config.cpu.map { ", pinned to cpu \($0)" } ?? "")
+        + "io_uring \(receiver.setupDescription), \(config.mode.rawValue) mode, idle \(config.idle.rawValue)"
+        + (config.mode == .single ? (config.cpu.map { ", pinned to cpu \($0)" } ?? "") : "")
         + (metricsEndpoint.map { "; metrics on http://\($0.endpoint)/metrics" } ?? ""))
+    for channel in 0...config.channels { lastSendNs[channel] = Clock.monotonicNs() }
+    if config.mode == .dedicated {
+      try runDedicated(receiver: receiver, durationNs: durationNs)
+      return
+    }
     var sink = PublisherSink(publisher: publisher, lastSendNs: lastSendNs)
+    var loop = TimerLoop(gateway: self)
     let startNs = Clock.monotonicNs()
-    let heartbeatNs = UInt64(config.heartbeatIntervalMs) * 1_000_000
-    let snapshotTickNs = UInt64(config.snapshotTickMs) * 1_000_000
-    let ticksPerCycle = max(1, config.snapshotCycleMs / config.snapshotTickMs)
-    let statsNs = UInt64(config.statsIntervalMs) * 1_000_000
-    var nextSnapshotNs = startNs + snapshotTickNs
-    var nextStatsNs = startNs + statsNs
-    var nextPublishNs = startNs
     let waitNs: Int64? = config.idle == .block ? 10_000_000 : nil
-    var tick = 0
-    var perTick = 1
-    for channel in 0...config.channels { lastSendNs[channel] = startNs }
     let core = self.core
     while !stopRequested.load(ordering: .acquiring) && qc_stop_signalled() == 0 {
       let cycleStartNs = Clock.monotonicNs()
@@ -195,34 +213,10 @@ public final class Gateway {
         core.process(moldPacket: payload, nowNs: Clock.realtimeNs(), into: &sink)
       }
       let nowNs = Clock.monotonicNs()
-      if handled > 0 {
-        // The blocking wait is idle time, not work: time only cycles that handled datagrams.
-        let cycleNs = nowNs - max(cycleStartNs, sink.nowNs)
-        longestCycleNs = max(longestCycleNs, cycleNs)
-        cycles &+= 1
-        if cycleNs > stallNs { stalls &+= 1 }
-      }
-      if nowNs >= nextPublishNs {
-        nextPublishNs = nowNs + publishNs
-        publishCounters()
-      }
+      // The blocking wait is idle time, not work: time only cycles that handled datagrams.
+      if handled > 0 { noteCycle(nowNs - max(cycleStartNs, sink.nowNs)) }
       sink.nowNs = nowNs
-      for channel in 0..<config.channels where nowNs - lastSendNs[channel] >= heartbeatNs {
-        core.heartbeat(channel: UInt16(channel), nowNs: Clock.realtimeNs(), into: &sink)
-      }
-      if nowNs >= nextSnapshotNs {
-        nextSnapshotNs = nowNs + snapshotTickNs
-        // Recount the instruments once per cycle (a scan of every locate), not on every tick.
-        if tick % ticksPerCycle == 0 { perTick = (max(1, core.books.activeCount) + ticksPerCycle - 1) / ticksPerCycle }
-        tick += 1
-        snapshotPosition = core.publishSnapshotSlice(
-          channel: core.encoder.snapshotChannel, start: snapshotPosition, count: perTick, nowNs: Clock.realtimeNs(),
-          into: &sink)
-      }
-      if statsNs > 0 && nowNs >= nextStatsNs {
-        nextStatsNs = nowNs + statsNs
-        log("stats: \(stats.line)")
-      }
+      loop.tick(nowNs: nowNs, into: &sink, publishIngest: true)
       if handled == 0 && config.idle == .yield { sched_yield() }
     }
     // Drain: whatever already arrived is processed and sent before returning.
@@ -235,7 +229,63 @@ public final class Gateway {
       drained += handled
     }
     publisher.flush()
-    publishCounters()
+    publishIngestCounters(receiver)
+    publishCoreCounters()
     log("quotecast stopped after draining \(drained) datagram(s): \(stats.line)")
+  }
+}
+
+/// The timed duties of the thread that owns the core: heartbeats for idle channels, the snapshot
+/// cycle, the stats line, and counter publication.
+struct TimerLoop {
+  let gateway: Gateway
+  let heartbeatNs: UInt64
+  let snapshotTickNs: UInt64
+  let ticksPerCycle: Int
+  let statsNs: UInt64
+  var nextSnapshotNs: UInt64
+  var nextStatsNs: UInt64
+  var nextPublishNs: UInt64
+  var tick = 0
+  var perTick = 1
+
+  init(gateway: Gateway) {
+    self.gateway = gateway
+    let config = gateway.config
+    let startNs = Clock.monotonicNs()
+    heartbeatNs = UInt64(config.heartbeatIntervalMs) * 1_000_000
+    snapshotTickNs = UInt64(config.snapshotTickMs) * 1_000_000
+    ticksPerCycle = max(1, config.snapshotCycleMs / config.snapshotTickMs)
+    statsNs = UInt64(config.statsIntervalMs) * 1_000_000
+    nextSnapshotNs = startNs + snapshotTickNs
+    nextStatsNs = startNs + statsNs
+    nextPublishNs = startNs
+  }
+
+  @inline(__always)
+  mutating func tick<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink, publishIngest: Bool) {
+    let core = gateway.core
+    let channels = gateway.config.channels
+    for channel in 0..<channels where nowNs - gateway.lastSendNs[channel] >= heartbeatNs {
+      core.heartbeat(channel: UInt16(channel), nowNs: Clock.realtimeNs(), into: &sink)
+    }
+    if nowNs >= nextSnapshotNs {
+      nextSnapshotNs = nowNs + snapshotTickNs
+      // Recount the instruments once per cycle (a scan of every locate), not on every tick.
+      if tick % ticksPerCycle == 0 { perTick = (max(1, core.books.activeCount) + ticksPerCycle - 1) / ticksPerCycle }
+      tick += 1
+      gateway.snapshotPosition = core.publishSnapshotSlice(
+        channel: core.encoder.snapshotChannel, start: gateway.snapshotPosition, count: perTick,
+        nowNs: Clock.realtimeNs(), into: &sink)
+    }
+    if nowNs >= nextPublishNs {
+      nextPublishNs = nowNs + 20_000_000
+      if publishIngest, let receiver = gateway.receiver { gateway.publishIngestCounters(receiver) }
+      gateway.publishCoreCounters()
+    }
+    if statsNs > 0 && nowNs >= nextStatsNs {
+      nextStatsNs = nowNs + statsNs
+      gateway.log("stats: \(gateway.statsFromBoard.line)")
+    }
   }
 }

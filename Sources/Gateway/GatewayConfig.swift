@@ -36,7 +36,20 @@ public struct GatewayConfig: Equatable, Sendable {
   // ingest
   public var ingest = URingReceiver.Config()
   // threading
+  public enum ThreadingMode: String, Sendable, CaseIterable {
+    /// One thread runs each datagram through the whole pipeline (lowest latency).
+    case single
+    /// Ingest, core and publish on their own threads, joined by preallocated SPSC rings.
+    case dedicated
+  }
+  public var mode = ThreadingMode.single
+  /// single mode: the one thread's CPU.
   public var cpu: Int?
+  /// dedicated mode: each thread's CPU.
+  public var ingestCPU: Int?
+  public var coreCPU: Int?
+  public var publishCPU: Int?
+  public var packetRingBytes = 8 << 20
   public var idle = IdleStrategy.block
   // operations
   public var statsIntervalMs = 10_000
@@ -92,8 +105,19 @@ public struct GatewayConfig: Equatable, Sendable {
     if snapshotTickMs < 1 || snapshotTickMs > snapshotCycleMs {
       problems.append("snapshot.tick_ms: must be 1...snapshot.cycle_ms")
     }
-    if let cpu, !CPUPinning.isAllowed(cpu) {
-      problems.append("threading.cpu: cpu \(cpu) does not exist or is not allowed for this process")
+    for (key, cpu) in [("cpu", cpu), ("ingest_cpu", ingestCPU), ("core_cpu", coreCPU), ("publish_cpu", publishCPU)] {
+      if let cpu, !CPUPinning.isAllowed(cpu) {
+        problems.append("threading.\(key): cpu \(cpu) does not exist or is not allowed for this process")
+      }
+    }
+    if mode == .single && (ingestCPU != nil || coreCPU != nil || publishCPU != nil) {
+      problems.append("threading.ingest_cpu/core_cpu/publish_cpu: only for mode dedicated (single uses threading.cpu)")
+    }
+    if mode == .dedicated && cpu != nil {
+      problems.append("threading.cpu: only for mode single (dedicated uses ingest_cpu, core_cpu, publish_cpu)")
+    }
+    if packetRingBytes < 1 << 16 || packetRingBytes & (packetRingBytes - 1) != 0 {
+      problems.append("threading.packet_ring_bytes: must be a power of two of at least 65536, got \(packetRingBytes)")
     }
     if statsIntervalMs < 0 { problems.append("operations.stats_interval_ms: must be 0 (off) or more") }
     if stallThresholdUs < 1 { problems.append("operations.stall_threshold_us: must be at least 1") }
@@ -210,14 +234,25 @@ extension GatewayConfig {
           }
         }
       case "threading":
-        reader.section(value, "threading", keys: ["mode", "cpu", "idle"]) { reader, key, value in
+        reader.section(
+          value, "threading",
+          keys: ["mode", "cpu", "ingest_cpu", "core_cpu", "publish_cpu", "packet_ring_bytes", "idle"]
+        ) { reader, key, value in
           let path = "threading.\(key)"
           switch key {
           case "mode":
-            if let mode = reader.string(value, path), mode != "single" {
-              reader.problems.append("\(path): only single (run to completion on one thread) is built, got \(mode)")
+            if let text = reader.string(value, path) {
+              if let mode = ThreadingMode(rawValue: text) {
+                config.mode = mode
+              } else {
+                reader.problems.append("\(path): must be single or dedicated, got \(text)")
+              }
             }
           case "cpu": reader.int(value, path).map { config.cpu = $0 }
+          case "ingest_cpu": reader.int(value, path).map { config.ingestCPU = $0 }
+          case "core_cpu": reader.int(value, path).map { config.coreCPU = $0 }
+          case "publish_cpu": reader.int(value, path).map { config.publishCPU = $0 }
+          case "packet_ring_bytes": reader.int(value, path).map { config.packetRingBytes = $0 }
           default:
             if let text = reader.string(value, path) {
               if let idle = IdleStrategy(rawValue: text) {
@@ -284,8 +319,12 @@ extension GatewayConfig {
       batch: \(ingest.batch)
       single_issuer_defer_taskrun: \(ingest.singleIssuerDeferTaskrun)
     threading:
-      mode: single
-    \(cpu.map { "  cpu: \($0)" } ?? "  # cpu: N   (unpinned)")
+      mode: \(mode.rawValue)
+    \(cpu.map { "  cpu: \($0)" } ?? "  # cpu: N   (single mode: pin the thread)")
+    \(ingestCPU.map { "  ingest_cpu: \($0)" } ?? "  # ingest_cpu: N   (dedicated mode)")
+    \(coreCPU.map { "  core_cpu: \($0)" } ?? "  # core_cpu: N")
+    \(publishCPU.map { "  publish_cpu: \($0)" } ?? "  # publish_cpu: N")
+      packet_ring_bytes: \(packetRingBytes)
       idle: \(idle.rawValue)
     operations:
       stats_interval_ms: \(statsIntervalMs)

@@ -163,6 +163,45 @@ public final class URingReceiver {
     guard result == 0 else { throw TransportError.system("arming recvmsg", -result) }
   }
 
+  /// Like `poll`, but the handler owns each buffer until `recycle(bufferID:)` gives it back, which
+  /// may happen on one other thread (the single producer of buffer-ring entries in this mode). A
+  /// buffer that held nothing deliverable arrives with an empty payload (nil base): recycle it too.
+  @inline(__always)
+  public func pollKeepingBuffers(
+    waitNs: Int64? = nil, _ handler: (Int, UInt16, UnsafeRawBufferPointer, IPv4Endpoint) -> Void
+  ) -> Int {
+    keepBuffers = true
+    defer { keepBuffers = false }
+    var handled = 0
+    _ = poll(waitNs: waitNs) { socket, payload, source in
+      handler(socket, currentBufferID, payload, source)
+      if payload.baseAddress != nil { handled += 1 }
+    }
+    return handled
+  }
+
+  /// Returns a buffer taken by `pollKeepingBuffers`; call `commitRecycled` after a batch.
+  @inline(__always)
+  public func recycle(bufferID: UInt16) {
+    io_uring_buf_ring_add(
+      bufferRing, buffers + Int(bufferID) * config.bufferBytes, UInt32(config.bufferBytes), bufferID, mask,
+      pendingRecycles)
+    pendingRecycles += 1
+  }
+
+  /// Makes recycled buffers visible to the kernel with one release store.
+  @inline(__always)
+  public func commitRecycled() {
+    if pendingRecycles > 0 {
+      io_uring_buf_ring_advance(bufferRing, pendingRecycles)
+      pendingRecycles = 0
+    }
+  }
+
+  var keepBuffers = false
+  var currentBufferID: UInt16 = 0
+  var pendingRecycles: Int32 = 0
+
   /// Reaps up to one batch of completions and hands each datagram, with the index of its socket
   /// and its source, to `handler`. With `waitNs`, blocks until a completion arrives or the time
   /// passes; without, only looks. Returns the number of datagrams handled.
@@ -203,6 +242,7 @@ public final class URingReceiver {
       let id = Int(qc_cqe_buffer_id(cqe))
       let buffer = buffers + id * config.bufferBytes
       let header = headers + socketIndex
+      var delivered = false
       if let out = io_uring_recvmsg_validate(buffer, result, header) {
         if out.pointee.flags & UInt32(MSG_TRUNC) != 0 {
           counters.truncated &+= 1
@@ -211,16 +251,26 @@ public final class URingReceiver {
           let length = Int(io_uring_recvmsg_payload_length(out, result, header))
           var source = IPv4Endpoint(address: 0, port: 0)
           if out.pointee.namelen >= UInt32(MemoryLayout<sockaddr_in>.size) {
-            source = IPv4Endpoint(
-              io_uring_recvmsg_name(out)!.loadUnaligned(as: sockaddr_in.self))
+            source = IPv4Endpoint(io_uring_recvmsg_name(out)!.loadUnaligned(as: sockaddr_in.self))
           }
           counters.datagrams &+= 1
           counters.bytes &+= UInt64(length)
+          currentBufferID = UInt16(id)
           handler(socketIndex, UnsafeRawBufferPointer(start: payload, count: length), source)
           handled += 1
+          delivered = true
         }
       } else {
         counters.errors &+= 1
+      }
+      if keepBuffers {
+        // One producer of buffer-ring entries: an undelivered buffer goes to the taker as an
+        // empty marker (nil base) so it is the one that recycles it.
+        if !delivered {
+          currentBufferID = UInt16(id)
+          handler(socketIndex, UnsafeRawBufferPointer(start: nil, count: 0), IPv4Endpoint(address: 0, port: 0))
+        }
+        continue
       }
       io_uring_buf_ring_add(bufferRing, buffer, UInt32(config.bufferBytes), UInt16(id), mask, recycled)
       recycled += 1

@@ -125,8 +125,10 @@ func testConfig(port: UInt16, channels: Int) -> GatewayConfig {
 
 final class GatewayTests: XCTestCase {
   func testLiveOutputEqualsTheOfflineReplay() throws {
-    for idle in IdleStrategy.allCases {
+    let combinations = GatewayConfig.ThreadingMode.allCases.flatMap { mode in IdleStrategy.allCases.map { (mode, $0) } }
+    for (mode, idle) in combinations {
       var config = testConfig(port: 34_100, channels: 3)
+      config.mode = mode
       config.idle = idle
       config.heartbeatIntervalMs = 60_000
       config.snapshotCycleMs = 60_000
@@ -145,7 +147,7 @@ final class GatewayTests: XCTestCase {
       subscriber.collect(seconds: 10) { received in received.map(\.count).reduce(0, +) >= expected.count }
       running.stop()
       let live = subscriber.received.flatMap { $0 }.compactMap(describe).filter { !$0.updates.isEmpty }
-      XCTAssertEqual(live.count, expected.count, "idle \(idle)")
+      XCTAssertEqual(live.count, expected.count, "\(mode) mode, idle \(idle)")
       for channel in UInt16(0)..<3 {
         let liveChannel = live.filter { $0.channel == channel }
         let expectedChannel = expected.filter { $0.channel == channel }
@@ -213,7 +215,12 @@ final class GatewayTests: XCTestCase {
 
   /// After warm-up, the gateway thread allocates nothing per packet: receive, core, send included.
   func testGatewayThreadAllocatesNothingInSteadyState() throws {
+    for mode in GatewayConfig.ThreadingMode.allCases { try checkSteadyStateAllocations(mode: mode) }
+  }
+
+  func checkSteadyStateAllocations(mode: GatewayConfig.ThreadingMode) throws {
     var config = testConfig(port: 34_600, channels: 2)
+    config.mode = mode
     config.heartbeatIntervalMs = 60_000
     config.snapshotCycleMs = 60_000
     config.snapshotTickMs = 60_000
@@ -234,17 +241,26 @@ final class GatewayTests: XCTestCase {
     let after = settled(datagrams.count)
     running.stop()
     XCTAssertEqual(board.load(.datagramsIn), UInt64(datagrams.count))
-    XCTAssertEqual(after - warm, 0, "allocations on the gateway thread over \(datagrams.count - half) packets")
+    XCTAssertEqual(
+      after - warm, 0, "\(mode) mode: allocations on the core thread over \(datagrams.count - half) packets")
   }
 
   func testStopDrainsWhatAlreadyArrived() throws {
-    var config = testConfig(port: 34_300, channels: 1)
-    config.idle = .block
-    let datagrams = dayDatagrams(messages: 4_000, symbols: 5, seed: 8)
-    let running = try RunningGateway(config)
-    try send(datagrams, to: running.gateway.inputPorts[0], datagramsPerMillisecond: 200)
-    running.stop()
-    XCTAssertEqual(running.gateway.core.books.counters.messages, 4_000, "datagrams already queued are processed")
+    for mode in GatewayConfig.ThreadingMode.allCases {
+      var config = testConfig(port: 34_300, channels: 1)
+      config.mode = mode
+      config.idle = .block
+      let datagrams = dayDatagrams(messages: 4_000, symbols: 5, seed: 8)
+      let subscriber = try Subscriber(groups: config.channelGroups)
+      let running = try RunningGateway(config)
+      try send(datagrams, to: running.gateway.inputPorts[0], datagramsPerMillisecond: 200)
+      running.stop()
+      XCTAssertEqual(running.gateway.core.books.counters.messages, 4_000, "\(mode): queued datagrams are processed")
+      // And what they produced was sent before run() returned.
+      subscriber.collect(seconds: 0.5)
+      XCTAssertEqual(UInt64(subscriber.received[0].count), running.gateway.publisher.counters.packets, "\(mode)")
+      XCTAssertGreaterThan(subscriber.received[0].count, 100)
+    }
   }
 }
 
@@ -346,6 +362,20 @@ final class GatewayConfigTests: XCTestCase {
     XCTAssertEqual(config.ingest.bufferCount, 8192)
   }
 
+  func testThreadingModes() throws {
+    let dedicated = try GatewayConfig.load(
+      yaml: "threading:\n  mode: dedicated\n  ingest_cpu: 0\n  core_cpu: 1\n  publish_cpu: 1\n  idle: yield\n")
+    XCTAssertEqual(dedicated.mode, .dedicated)
+    XCTAssertEqual(dedicated.coreCPU, 1)
+    XCTAssertEqual(try GatewayConfig.load(yaml: dedicated.yaml), dedicated)
+    XCTAssertThrowsError(try GatewayConfig.load(yaml: "threading:\n  mode: single\n  core_cpu: 1\n")) {
+      XCTAssertTrue(String(describing: $0).contains("threading.ingest_cpu/core_cpu/publish_cpu"))
+    }
+    XCTAssertThrowsError(try GatewayConfig.load(yaml: "threading:\n  mode: sharded\n")) {
+      XCTAssertTrue(String(describing: $0).contains("threading.mode: must be single or dedicated"))
+    }
+  }
+
   func testEveryProblemIsNamedByKey() {
     let bad = """
       channels:
@@ -358,7 +388,7 @@ final class GatewayConfigTests: XCTestCase {
         buffer_count: 1000
       threading:
         cpu: 4095
-        mode: dedicated
+        mode: threaded
       """
     XCTAssertThrowsError(try GatewayConfig.load(yaml: bad)) { error in
       let text = String(describing: error)
