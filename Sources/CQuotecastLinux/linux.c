@@ -2,7 +2,6 @@
 #include "quotecast_linux.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sched.h>
@@ -36,22 +35,6 @@ int qc_allowed_cpu_count(void) {
   return CPU_COUNT(&set);
 }
 
-static volatile sig_atomic_t stop_signalled = 0;
 
-static void on_stop_signal(int signal_number) {
-  (void)signal_number;
-  stop_signalled = 1;
-}
-
-void qc_install_stop_handlers(void) {
-  struct sigaction action;
-  memset(&action, 0, sizeof(action));
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, NULL);
-  sigaction(SIGTERM, &action, NULL);
-}
-
-int qc_stop_signalled(void) { return stop_signalled ? 1 : 0; }
 
 __attribute__((weak)) uint64_t qc_thread_allocations(void) { return UINT64_MAX; }

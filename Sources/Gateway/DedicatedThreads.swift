@@ -143,7 +143,7 @@ extension Gateway {
       descriptors.publish()
       return handled
     }
-    while !stopRequested.load(ordering: .acquiring) && qc_stop_signalled() == 0 {
+    while !stopRequested.load(ordering: .acquiring) {
       let nowNs = Clock.monotonicNs()
       if let durationNs, nowNs - startNs >= durationNs { break }
       let handled = ingestOnce(waitNs: waitNs)

@@ -44,7 +44,9 @@ public struct GatewayStats: Sendable {
 /// The gateway in its run-to-completion mode: one thread (pinned if configured) reaps datagrams
 /// from io_uring, runs each through the core, and multicasts what comes out before taking the
 /// next. Idle channels heartbeat; the snapshot channel cycles through every instrument.
-public final class Gateway {
+/// Sendable because other threads only call `requestStop` (an atomic), read the CounterBoard, or read
+/// state after `run` has returned.
+public final class Gateway: @unchecked Sendable {
   public let config: GatewayConfig
   public let core: QuotecastCore
   let sockets: [UDPReceiveSocket]
@@ -159,6 +161,21 @@ public final class Gateway {
 
   public func requestStop() { stopRequested.store(true, ordering: .releasing) }
 
+  /// Runs the gateway on a thread of its own (it owns the io_uring ring) and waits for it without
+  /// blocking a Swift concurrency thread; `requestStop` ends it.
+  public func runOnOwnThread(durationNs: UInt64? = nil) async throws {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+      _ = WorkerThread { [self] in
+        do {
+          try run(durationNs: durationNs)
+          continuation.resume()
+        } catch {
+          continuation.resume(throwing: error)
+        }
+      }
+    }
+  }
+
   /// Stats as last published to the board: safe from any thread while running.
   public var statsFromBoard: GatewayStats {
     let board = counters
@@ -205,7 +222,7 @@ public final class Gateway {
     let startNs = Clock.monotonicNs()
     let waitNs: Int64? = config.idle == .block ? 10_000_000 : nil
     let core = self.core
-    while !stopRequested.load(ordering: .acquiring) && qc_stop_signalled() == 0 {
+    while !stopRequested.load(ordering: .acquiring) {
       let cycleStartNs = Clock.monotonicNs()
       if let durationNs, cycleStartNs - startNs >= durationNs { break }
       let handled = receiver.poll(waitNs: waitNs) { _, payload, _ in

@@ -2,7 +2,7 @@ import ArgumentParser
 import QuotecastCore
 
 @main
-struct Quotecast: ParsableCommand {
+struct Quotecast: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "quotecast",
     abstract: "Low-latency NASDAQ TotalView-ITCH 5.0 market data fan-out gateway.",

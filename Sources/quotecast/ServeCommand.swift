@@ -1,9 +1,10 @@
 import ArgumentParser
-import CQuotecastLinux
 import Foundation
 import Gateway
+import Logging
+import ServiceLifecycle
 
-struct ServeCommand: ParsableCommand {
+struct ServeCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "serve",
     abstract: "Run the gateway: MoldUDP64/ITCH in over UDP (io_uring), FlatBuffers out on multicast.",
@@ -22,7 +23,7 @@ struct ServeCommand: ParsableCommand {
   @Option(help: "Stop by itself after this many seconds.")
   var duration: Double?
 
-  func run() throws {
+  func run() async throws {
     let settings: GatewayConfig
     do {
       if let config {
@@ -44,14 +45,36 @@ struct ServeCommand: ParsableCommand {
       return
     }
     if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
+    LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+    let logger = Logger(label: "quotecast")
     let gateway: Gateway
     do {
-      gateway = try Gateway(config: settings)
+      gateway = try Gateway(config: settings) { logger.info("\($0)") }
     } catch {
       FileHandle.standardError.write(Data("quotecast: cannot start: \(error)\n".utf8))
       throw ExitCode(2)
     }
-    qc_install_stop_handlers()
-    try gateway.run(durationNs: duration.map { UInt64($0 * 1e9) })
+    let service = GatewayService(gateway: gateway, durationNs: duration.map { UInt64($0 * 1e9) })
+    let group = ServiceGroup(
+      configuration: ServiceGroupConfiguration(
+        services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+  }
+}
+
+/// The gateway as a swift-service-lifecycle service: a graceful shutdown (SIGTERM, SIGINT) asks
+/// the gateway to stop, and it drains what already arrived before `run` returns.
+struct GatewayService: Service {
+  let gateway: Gateway
+  let durationNs: UInt64?
+
+  func run() async throws {
+    let gateway = self.gateway
+    try await withGracefulShutdownHandler {
+      try await gateway.runOnOwnThread(durationNs: durationNs)
+    } onGracefulShutdown: {
+      gateway.requestStop()
+    }
   }
 }

@@ -26,9 +26,4 @@ int qc_allowed_cpu_count(void);
 /// CMallocCounter overrides this weak definition); UINT64_MAX when nothing counts.
 uint64_t qc_thread_allocations(void);
 
-/// Installs SIGINT and SIGTERM handlers that only set a flag (async-signal-safe).
-void qc_install_stop_handlers(void);
-/// 1 once SIGINT or SIGTERM arrived.
-int qc_stop_signalled(void);
-
 #endif
