@@ -84,8 +84,11 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
 public final class CounterBoard: @unchecked Sendable {
   let slots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
   let messageSlots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
+  let stageSlots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
 
   public init() {
+    stageSlots = .allocate(capacity: 64)
+    stageSlots.initialize(repeating: .init(0), count: 64)
     slots = .allocate(capacity: GatewayCounter.allCases.count)
     slots.initialize(repeating: .init(0), count: GatewayCounter.allCases.count)
     messageSlots = .allocate(capacity: 256)
@@ -95,6 +98,7 @@ public final class CounterBoard: @unchecked Sendable {
   deinit {
     slots.deallocate()
     messageSlots.deallocate()
+    stageSlots.deallocate()
   }
 
   @inline(__always)
@@ -109,6 +113,15 @@ public final class CounterBoard: @unchecked Sendable {
   /// Messages decoded of one ITCH type.
   public func messages(ofType type: UInt8) -> UInt64 {
     UnsafeAtomic<UInt64>(at: messageSlots + Int(type)).load(ordering: .relaxed)
+  }
+
+  /// A stage's latency quantile in ns (index into `stageQuantiles`).
+  public func stageLatencyNs(_ stage: Int, quantile: Int) -> UInt64 {
+    UnsafeAtomic<UInt64>(at: stageSlots + stage * 8 + quantile).load(ordering: .relaxed)
+  }
+
+  func storeStage(_ stage: Int, quantile: Int, _ value: UInt64) {
+    UnsafeAtomic<UInt64>(at: stageSlots + stage * 8 + quantile).store(value, ordering: .relaxed)
   }
 
   func storeMessages(ofType type: UInt8, _ value: UInt64) {

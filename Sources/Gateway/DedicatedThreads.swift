@@ -10,6 +10,8 @@ struct DatagramDescriptor: BitwiseCopyable {
   var payload: UnsafeRawPointer?
   var length: Int32
   var bufferID: UInt16
+  /// When the ingest thread reaped it (monotonic ns).
+  var reapedNs: UInt64
 }
 
 /// Copies finished packets into the packet ring for the publish thread.
@@ -105,11 +107,14 @@ extension Gateway {
         let finished = ingestDone.load(ordering: .acquiring)
         let cycleStartNs = Clock.monotonicNs()
         sink.nowNs = cycleStartNs
+        let measures = config.stageTiming
         let count = descriptors.drain { descriptor in
           if let payload = descriptor.payload {
+            let startNs = Clock.monotonicNs()
             core.process(
               moldPacket: UnsafeRawBufferPointer(start: payload, count: Int(descriptor.length)),
               nowNs: Clock.realtimeNs(), into: &sink)
+            if measures { recordStages(ingestNs: startNs &- descriptor.reapedNs) }
           }
           receiver.recycle(bufferID: descriptor.bufferID)
         }
@@ -136,7 +141,8 @@ extension Gateway {
     func ingestOnce(waitNs: Int64?) -> Int {
       let handled = receiver.pollKeepingBuffers(waitNs: waitNs) { _, bufferID, payload, _ in
         let descriptor = DatagramDescriptor(
-          payload: payload.baseAddress, length: Int32(payload.count), bufferID: bufferID)
+          payload: payload.baseAddress, length: Int32(payload.count), bufferID: bufferID,
+          reapedNs: receiver.lastReapNs)
         // Never full: the ring holds as many entries as there are buffers.
         while !descriptors.write(descriptor) { descriptors.publish() }
       }
@@ -164,6 +170,7 @@ extension Gateway {
     coreThread.join()
     publishThread.join()
     publishCoreCounters()
+    stageHistograms.publish(to: counters)
     if let threadError { throw threadError }
     log("quotecast stopped after draining \(drained) datagram(s): \(stats.line)")
   }

@@ -60,6 +60,8 @@ public final class Gateway: @unchecked Sendable {
   var stalls: UInt64 = 0
   var snapshotPosition = 0
   var publishRingFull: UInt64 = 0
+  /// Owned by the thread that runs the core.
+  var stageHistograms = StageHistograms()
   /// Published for other threads: the metrics endpoint, tests, tools.
   public let counters = CounterBoard()
   public let metricsEndpoint: MetricsEndpoint?
@@ -71,6 +73,7 @@ public final class Gateway: @unchecked Sendable {
     self.config = config
     self.log = log
     core = QuotecastCore(config: config.coreConfig)
+    core.measuresStages = config.stageTiming
     sockets = try config.inputs.map {
       try UDPReceiveSocket(
         endpoint: $0, interface: config.inputInterface, receiveBufferBytes: config.receiveBufferBytes)
@@ -150,6 +153,15 @@ public final class Gateway: @unchecked Sendable {
   }
 
   @inline(__always)
+  func recordStages(ingestNs: UInt64) {
+    let stages = core.lastStageNs
+    stageHistograms.record(.ingest, ingestNs)
+    stageHistograms.record(.decodeAndBooks, stages.decodeAndBooks)
+    stageHistograms.record(.encode, stages.encode)
+    stageHistograms.record(.send, stages.send)
+  }
+
+  @inline(__always)
   func noteCycle(_ cycleNs: UInt64) {
     longestCycleNs = max(longestCycleNs, cycleNs)
     cycles &+= 1
@@ -225,9 +237,11 @@ public final class Gateway: @unchecked Sendable {
     while !stopRequested.load(ordering: .acquiring) {
       let cycleStartNs = Clock.monotonicNs()
       if let durationNs, cycleStartNs - startNs >= durationNs { break }
+      let measures = config.stageTiming
       let handled = receiver.poll(waitNs: waitNs) { _, payload, _ in
         sink.nowNs = Clock.monotonicNs()
         core.process(moldPacket: payload, nowNs: Clock.realtimeNs(), into: &sink)
+        if measures { recordStages(ingestNs: sink.nowNs &- receiver.lastReapNs) }
       }
       let nowNs = Clock.monotonicNs()
       // The blocking wait is idle time, not work: time only cycles that handled datagrams.
@@ -248,6 +262,7 @@ public final class Gateway: @unchecked Sendable {
     publisher.flush()
     publishIngestCounters(receiver)
     publishCoreCounters()
+    stageHistograms.publish(to: counters)
     log("quotecast stopped after draining \(drained) datagram(s): \(stats.line)")
   }
 }
@@ -263,6 +278,7 @@ struct TimerLoop {
   var nextSnapshotNs: UInt64
   var nextStatsNs: UInt64
   var nextPublishNs: UInt64
+  var nextStagesNs: UInt64
   var tick = 0
   var perTick = 1
 
@@ -277,6 +293,7 @@ struct TimerLoop {
     nextSnapshotNs = startNs + snapshotTickNs
     nextStatsNs = startNs + statsNs
     nextPublishNs = startNs
+    nextStagesNs = startNs + 1_000_000_000
   }
 
   @inline(__always)
@@ -299,6 +316,10 @@ struct TimerLoop {
       nextPublishNs = nowNs + 20_000_000
       if publishIngest, let receiver = gateway.receiver { gateway.publishIngestCounters(receiver) }
       gateway.publishCoreCounters()
+    }
+    if nowNs >= nextStagesNs {
+      nextStagesNs = nowNs + 1_000_000_000
+      gateway.stageHistograms.publish(to: gateway.counters)
     }
     if statsNs > 0 && nowNs >= nextStatsNs {
       nextStatsNs = nowNs + statsNs

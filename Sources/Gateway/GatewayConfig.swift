@@ -57,6 +57,8 @@ public struct GatewayConfig: Equatable, Sendable {
   public var httpEndpoint: IPv4Endpoint? = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 9464)
   /// A duty cycle longer than this counts as a stall.
   public var stallThresholdUs = 1000
+  /// Time each datagram's stages into histograms (four clock reads per datagram).
+  public var stageTiming = true
 
   public init() {}
 
@@ -264,12 +266,13 @@ extension GatewayConfig {
           }
         }
       default:
-        reader.section(value, "operations", keys: ["stats_interval_ms", "http", "stall_threshold_us"]) {
+        reader.section(value, "operations", keys: ["stats_interval_ms", "http", "stall_threshold_us", "stage_timing"]) {
           reader, key, value in
           let path = "operations.\(key)"
           switch key {
           case "stats_interval_ms": reader.int(value, path).map { config.statsIntervalMs = $0 }
           case "stall_threshold_us": reader.int(value, path).map { config.stallThresholdUs = $0 }
+          case "stage_timing": reader.bool(value, path).map { config.stageTiming = $0 }
           default:
             if value.scalar?.string == "off" {
               config.httpEndpoint = nil
@@ -330,6 +333,7 @@ extension GatewayConfig {
       stats_interval_ms: \(statsIntervalMs)
       http: \(httpEndpoint.map { "\"\($0)\"" } ?? "off")
       stall_threshold_us: \(stallThresholdUs)
+      stage_timing: \(stageTiming)
 
     """
   }

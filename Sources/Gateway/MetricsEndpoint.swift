@@ -16,6 +16,7 @@ public final class MetricsEndpoint: @unchecked Sendable {
   var counters: [GatewayCounter: CoreMetrics.Counter] = [:]
   var gauges: [GatewayCounter: CoreMetrics.Gauge] = [:]
   var messageCounters: [UInt8: CoreMetrics.Counter] = [:]
+  var stageGauges: [[CoreMetrics.Gauge]] = []
   var reported: [Int: UInt64] = [:]
   let running = ManagedFlag()
   let health: @Sendable () -> String
@@ -52,6 +53,13 @@ public final class MetricsEndpoint: @unchecked Sendable {
         gauges[counter] = CoreMetrics.Gauge(label: counter.metricName, factory: factory)
       } else {
         counters[counter] = CoreMetrics.Counter(label: counter.metricName, factory: factory)
+      }
+    }
+    stageGauges = Stage.allCases.map { stage in
+      stageQuantiles.map { quantile in
+        CoreMetrics.Gauge(
+          label: "quotecast_stage_latency_nanoseconds",
+          dimensions: [("stage", stage.name), ("quantile", quantile >= 1 ? "1" : String(quantile))], factory: factory)
       }
     }
     for type in ITCHMessageType.all {
@@ -162,6 +170,11 @@ public final class MetricsEndpoint: @unchecked Sendable {
       let previous = reported[1000 + Int(type), default: 0]
       if value > previous { metric.increment(by: Int64(value - previous)) }
       reported[1000 + Int(type)] = value
+    }
+    for stage in 0..<stageGauges.count {
+      for quantile in 0..<stageGauges[stage].count {
+        stageGauges[stage][quantile].record(Double(board.stageLatencyNs(stage, quantile: quantile)))
+      }
     }
     return registry.emitToString()
   }

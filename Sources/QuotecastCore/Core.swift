@@ -1,3 +1,4 @@
+import Glibc
 @_exported import Book
 @_exported import Encoding
 @_exported import Feed
@@ -47,11 +48,24 @@ public final class QuotecastCore {
 
   public var session: SequenceTracker { trackerStorage.pointee }
 
+  /// When set, `process` times its stages (three clock reads per datagram) into `lastStageNs`.
+  public var measuresStages = false
+  /// The last datagram's stage times: decode and books, encode, and the hand-off to the sink.
+  public private(set) var lastStageNs: (decodeAndBooks: UInt64, encode: UInt64, send: UInt64) = (0, 0, 0)
+
+  @inline(__always)
+  static func monotonicNs() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+  }
+
   /// Runs one MoldUDP64 datagram through the pipeline and hands every packet it produced to
   /// `sink` before returning: a packet never waits for the next input.
   public func process<Sink: PacketSink>(moldPacket bytes: UnsafeRawBufferPointer, nowNs: UInt64, into sink: inout Sink)
   {
     let packet = MoldPacket(bytes)
+    let startNs = measuresStages ? Self.monotonicNs() : 0
     guard case .deliver(let skip) = trackerStorage.pointee.admit(packet), let packet else { return }
     encoder.setClock(nowNs: nowNs)
     var blocks = packet.blocks
@@ -67,9 +81,14 @@ public final class QuotecastCore {
       sequence &+= 1
     }
     trackerStorage.pointee.noteFraming(blocks.anomaly, endSequence: sequence)
+    let booksDoneNs = measuresStages ? Self.monotonicNs() : 0
     drainEvents(into: &sink)
     encoder.flush()
+    let encodedNs = measuresStages ? Self.monotonicNs() : 0
     drainOutput(into: &sink)
+    if measuresStages {
+      lastStageNs = (booksDoneNs - startNs, encodedNs - booksDoneNs, Self.monotonicNs() - encodedNs)
+    }
   }
 
   /// Session, decode and books only: events are discarded (for `book` and for benchmarks).

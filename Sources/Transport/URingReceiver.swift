@@ -52,6 +52,8 @@ public final class URingReceiver {
   }
 
   public private(set) var lastEnterError: Int32 = 0
+  /// When the batch being handled was reaped (monotonic ns): the start of the ingest stage.
+  public private(set) var lastReapNs: UInt64 = 0
 
   public let config: Config
   /// What the kernel granted, e.g. "single-issuer+defer-taskrun" or a fallback note.
@@ -225,6 +227,7 @@ public final class URingReceiver {
     }
     let ready = Int(io_uring_peek_batch_cqe(ring, cqes, UInt32(config.batch)))
     guard ready > 0 else { return 0 }
+    lastReapNs = Clock.monotonicNs()
     var handled = 0
     var recycled: Int32 = 0
     for slot in 0..<ready {

@@ -310,6 +310,24 @@ final class MetricsEndpointTests: XCTestCase {
     XCTAssertTrue(metrics.contains("quotecast_gaps_total 0"))
     XCTAssertTrue(metrics.contains(#"quotecast_messages_by_type_total{type="A"}"#))
     XCTAssertTrue(metrics.contains("quotecast_live_orders "))
+    // Per-stage latency quantiles are published once a second.
+    func p99(_ stage: String, in text: String) -> Double? {
+      text.split(separator: "\n").first {
+        $0.hasPrefix("quotecast_stage_latency_nanoseconds{") && $0.contains(#"quantile="0.99""#)
+          && $0.contains(#"stage="\#(stage)""#)
+      }.flatMap { Double($0.split(separator: " ").last!) }
+    }
+    let stagesDeadline = Date().addingTimeInterval(4)
+    while (p99("decode_books", in: metrics) ?? 0) == 0 && Date() < stagesDeadline {
+      usleep(100_000)
+      metrics = httpRequest(port: port, "GET /metrics HTTP/1.0\r\n\r\n")
+    }
+    for stage in ["ingest", "decode_books", "encode", "send"] {
+      let value = p99(stage, in: metrics)
+      XCTAssertNotNil(value, "stage \(stage) in:\n\(metrics)")
+      XCTAssertGreaterThan(value ?? 0, 0, "\(stage) p99")
+      XCTAssertLessThan(value ?? 0, 1e9, "\(stage) p99 under a second")
+    }
     let health = httpRequest(port: port, "GET /health HTTP/1.0\r\n\r\n")
     XCTAssertTrue(health.contains(#""status":"serving""#), health)
     XCTAssertTrue(health.contains(#""messages":10000"#), health)
