@@ -1,4 +1,5 @@
 import Glibc
+import ITCH
 
 /// Writes single NASDAQ TotalView-ITCH 5.0 messages (without the 2-byte length prefix) into raw memory.
 ///
@@ -64,34 +65,11 @@ public enum ITCHWriter {
     return Array(buffer[0..<length])
   }
 
-  /// The ITCH 5.0 length of a message type, or nil for a type that ITCH 5.0 does not define.
+  /// The ITCH 5.0 length of a message type, or nil for a type that ITCH 5.0 does not define
+  /// (the decoder's table, so writer and decoder cannot disagree).
   public static func length(ofType type: UInt8) -> Int? {
-    switch type {
-    case UInt8(ascii: "S"): return 12
-    case UInt8(ascii: "R"): return 39
-    case UInt8(ascii: "H"): return 25
-    case UInt8(ascii: "Y"): return 20
-    case UInt8(ascii: "L"): return 26
-    case UInt8(ascii: "V"): return 35
-    case UInt8(ascii: "W"): return 12
-    case UInt8(ascii: "K"): return 28
-    case UInt8(ascii: "J"): return 35
-    case UInt8(ascii: "h"): return 21
-    case UInt8(ascii: "A"): return 36
-    case UInt8(ascii: "F"): return 40
-    case UInt8(ascii: "E"): return 31
-    case UInt8(ascii: "C"): return 36
-    case UInt8(ascii: "X"): return 23
-    case UInt8(ascii: "D"): return 19
-    case UInt8(ascii: "U"): return 35
-    case UInt8(ascii: "P"): return 44
-    case UInt8(ascii: "Q"): return 40
-    case UInt8(ascii: "B"): return 19
-    case UInt8(ascii: "I"): return 50
-    case UInt8(ascii: "N"): return 20
-    case UInt8(ascii: "O"): return 48
-    default: return nil
-    }
+    let length = ITCHMessageType.length(of: type)
+    return length == 0 ? nil : length
   }
 
   // MARK: Big-endian stores

@@ -59,18 +59,16 @@ struct BenchCoreCommand: ParsableCommand {
     // Interleave the stages so drift on a noisy machine hits all three alike.
     var samples: [String: [Double]] = [:]
     for _ in 0..<passes {
-      samples["decode", default: []].append(perMessageNs(feed) { checksum &+= decodeOnly(feed) })
+      let (decodeNs, sum) = decodeOnly(feed)
+      checksum &+= sum
+      samples["decode", default: []].append(perMessage(decodeNs, feed))
+      let booksOnly = QuotecastCore(config: config)
       samples["decode+book", default: []].append(
-        perMessageNs(feed) {
-          let core = QuotecastCore(config: config)
-          timed(feed) { core.applyToBooks(moldPacket: $0) }
-        })
+        perMessage(timed(feed) { booksOnly.applyToBooks(moldPacket: $0) }, feed))
+      let whole = QuotecastCore(config: config)
+      var sink = DiscardSink()
       samples["decode+book+encode", default: []].append(
-        perMessageNs(feed) {
-          let core = QuotecastCore(config: config)
-          var sink = DiscardSink()
-          timed(feed) { core.process(moldPacket: $0, nowNs: 0, into: &sink) }
-        })
+        perMessage(timed(feed) { whole.process(moldPacket: $0, nowNs: 0, into: &sink) }, feed))
     }
     for name in ["decode", "decode+book", "decode+book+encode"] {
       let sorted = samples[name]!.sorted()
@@ -96,27 +94,23 @@ struct BenchCoreCommand: ParsableCommand {
     }
   }
 
-  /// Runs `body` once and returns its wall time per message. Only the `timed` part is measured.
-  func perMessageNs(_ feed: LoadedFeed, _ body: () -> Void) -> Double {
-    BenchClock.elapsedNs = 0
-    body()
-    return Double(BenchClock.elapsedNs) / Double(feed.messages)
-  }
+  func perMessage(_ elapsedNs: UInt64, _ feed: LoadedFeed) -> Double { Double(elapsedNs) / Double(feed.messages) }
 
-  func timed(_ feed: LoadedFeed, _ body: (UnsafeRawBufferPointer) -> Void) {
+  /// Runs `body` over every datagram and returns the elapsed nanoseconds (the loop only).
+  func timed(_ feed: LoadedFeed, _ body: (UnsafeRawBufferPointer) -> Void) -> UInt64 {
     feed.bytes.withUnsafeBytes { raw in
       let start = monotonicNowNs()
       for datagram in feed.datagrams {
         body(UnsafeRawBufferPointer(rebasing: raw[datagram.offset..<datagram.offset + datagram.count]))
       }
-      BenchClock.elapsedNs = monotonicNowNs() - start
+      return monotonicNowNs() - start
     }
   }
 
   /// Framing plus a length check and a field read per message: the decode floor.
-  func decodeOnly(_ feed: LoadedFeed) -> UInt64 {
+  func decodeOnly(_ feed: LoadedFeed) -> (elapsedNs: UInt64, checksum: UInt64) {
     var checksum: UInt64 = 0
-    timed(feed) { bytes in
+    let elapsedNs = timed(feed) { bytes in
       guard let packet = MoldPacket(bytes) else { return }
       var blocks = packet.blocks
       while let message = blocks.next() {
@@ -126,12 +120,8 @@ struct BenchCoreCommand: ParsableCommand {
         checksum &+= loadBigEndianUInt48(base, 5) &+ UInt64(loadBigEndianUInt16(base, 1))
       }
     }
-    return checksum
+    return (elapsedNs, checksum)
   }
-}
-
-enum BenchClock {
-  nonisolated(unsafe) static var elapsedNs: UInt64 = 0
 }
 
 extension String {

@@ -186,7 +186,7 @@ struct DemoCommand: ParsableCommand {
     print("")
     print("4. summary (output packets written to \(outputPath))")
     print(
-      ReplayReport(input: dayPath, summary: summary, pipeline: pipeline, packetsOut: sink.packets, elapsedNs: elapsedNs)
+      ReplayReport(input: dayPath, summary: summary, pipeline: pipeline, elapsedNs: elapsedNs)
         .text)
   }
 }

@@ -114,7 +114,6 @@ struct ReplayCommand: ParsableCommand {
     var summary = InputSummary()
     let startNs = monotonicNowNs()
     var lastTimestampNs: UInt64 = 0
-    var packetsOut: UInt64 = 0
     if let output {
       let writer = try PcapWriter(path: output)
       var sink = PcapSink(writer: writer, snapshotChannel: pipeline.encoder.snapshotChannel)
@@ -133,7 +132,6 @@ struct ReplayCommand: ParsableCommand {
       }
       if let error = sink.error { throw error }
       try writer.close()
-      packetsOut = sink.packets
     } else {
       var sink = DiscardSink()
       summary = try FeedInput.forEachDatagram(
@@ -147,7 +145,6 @@ struct ReplayCommand: ParsableCommand {
           channel: pipeline.encoder.snapshotChannel, upstreamSequence: pipeline.session.expectedSequence - 1,
           nowNs: lastTimestampNs, into: &sink)
       }
-      packetsOut = sink.packets
     }
     let elapsedNs = monotonicNowNs() - startNs
     if let booksJSON {
@@ -156,7 +153,7 @@ struct ReplayCommand: ParsableCommand {
     if !quiet {
       print(
         ReplayReport(
-          input: input, summary: summary, pipeline: pipeline, packetsOut: packetsOut, elapsedNs: elapsedNs
+          input: input, summary: summary, pipeline: pipeline, elapsedNs: elapsedNs
         ).text)
     }
   }
@@ -177,7 +174,6 @@ struct ReplayReport {
   let input: String
   let summary: InputSummary
   let pipeline: QuotecastCore
-  let packetsOut: UInt64
   let elapsedNs: UInt64
 
   static func grouped(_ value: UInt64) -> String {
