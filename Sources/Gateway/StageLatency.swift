@@ -5,6 +5,9 @@ import Histogram
 /// encode, and send (the hand-off: sendmmsg in single mode, the packet ring in dedicated mode).
 /// Recorded by the core thread into preallocated HdrHistograms; published as quantiles each second.
 public enum Stage: Int, CaseIterable, Sendable {
+  /// `allCases.count` without building the array (this runs on the core thread).
+  public static var count: Int { 4 }
+
   case ingest = 0
   case decodeAndBooks
   case encode
@@ -21,7 +24,19 @@ public enum Stage: Int, CaseIterable, Sendable {
 }
 
 /// The quantiles published per stage; 1.0 is the maximum.
-public let stageQuantiles: [Double] = [0.5, 0.99, 0.999, 1.0]
+public let stageQuantiles: [Double] = (0..<stageQuantileCount).map(stageQuantile)
+public let stageQuantileCount = 4
+
+/// A switch, not the array: the core thread must not touch a lazily initialized global.
+@inline(__always)
+public func stageQuantile(_ index: Int) -> Double {
+  switch index {
+  case 0: 0.5
+  case 1: 0.99
+  case 2: 0.999
+  default: 1.0
+  }
+}
 
 struct StageHistograms {
   var histograms: [Histogram<UInt64>] = Stage.allCases.map { _ in
@@ -36,11 +51,11 @@ struct StageHistograms {
 
   /// Stores every stage's quantiles on the board (off the per-packet path).
   func publish(to board: CounterBoard) {
-    for stage in 0..<Stage.allCases.count {
-      for quantile in 0..<stageQuantiles.count {
+    for stage in 0..<Stage.count {
+      for quantile in 0..<stageQuantileCount {
         let value =
-          stageQuantiles[quantile] >= 1
-          ? histograms[stage].maxRecorded : histograms[stage].valueAtPercentile(stageQuantiles[quantile] * 100)
+          stageQuantile(quantile) >= 1
+          ? histograms[stage].maxRecorded : histograms[stage].valueAtPercentile(stageQuantile(quantile) * 100)
         board.storeStage(stage, quantile: quantile, histograms[stage].totalCount == 0 ? 0 : value)
       }
     }

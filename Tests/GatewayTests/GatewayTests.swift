@@ -238,6 +238,8 @@ final class GatewayTests: XCTestCase {
     let warm = settled(half)
     XCTAssertNotEqual(warm, UInt64.max, "the test's malloc counter is linked in")
     try send(Array(datagrams[half...]), to: running.gateway.inputPorts[0])
+    // Long enough that the window holds a once-a-second stage-latency publication too.
+    usleep(1_100_000)
     let after = settled(datagrams.count)
     running.stop()
     XCTAssertEqual(board.load(.datagramsIn), UInt64(datagrams.count))
