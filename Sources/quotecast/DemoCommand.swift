@@ -76,7 +76,7 @@ struct DemoCommand: ParsableCommand {
     }.start()
 
     // The subscriber: its own thread, its own ring, joined to every channel group on loopback.
-    let mirror = FeedMirror(depth: settings.depth)
+    let mirror = FeedMirror(depth: settings.depth, channelCount: settings.channels)
     let subscriberStop = DispatchSemaphore(value: 0)
     let subscriberDone = DispatchSemaphore(value: 0)
     let subscriberError = ErrorSlot()

@@ -1,0 +1,96 @@
+import QuotecastClient
+import QuotecastCore
+import XCTest
+
+/// What a subscriber would receive: every packet of the incremental channels and of the snapshot
+/// channel, in send order, with a snapshot slice every few input packets (as the gateway cycles).
+func liveStream(messages: Int, symbols: Int, seed: UInt64, channels: Int) -> (
+  packets: [(UInt16, [UInt8])], core: QuotecastCore
+) {
+  let datagrams = syntheticDatagrams(messages: messages, symbols: symbols, seed: seed)
+  var config = coreConfig(channels: channels, depth: 5)
+  config.encoder.snapshotDepth = 5
+  let core = QuotecastCore(config: config)
+  var sink = CollectingSink()
+  var position = 0
+  for (index, datagram) in datagrams.enumerated() {
+    datagram.withUnsafeBytes { core.process(moldPacket: $0, nowNs: UInt64(index), into: &sink) }
+    if index % 8 == 0 {
+      position = core.publishSnapshotSlice(
+        channel: core.encoder.snapshotChannel, start: position, count: 4, nowNs: UInt64(index), into: &sink)
+    }
+  }
+  return (sink.packets.map { ($0.channel, $0.bytes) }, core)
+}
+
+final class RecoveryTests: XCTestCase {
+  func assertMirrorEqualsBooks(
+    _ mirror: FeedMirror, _ core: QuotecastCore, file: StaticString = #filePath, line: UInt = #line
+  ) {
+    var compared = 0
+    for locate in core.books.activeLocates {
+      let book = mirror.books[locate]
+      XCTAssertEqual(book?.synced, true, "locate \(locate) synced", file: file, line: line)
+      let wire = { (levels: [PriceLevel]) in
+        levels.map { FeedBookLevel(price: $0.price, orders: $0.orders, shares: $0.shares) }
+      }
+      XCTAssertEqual(
+        book?.bids, wire(core.books.levels(locate: locate, side: .bid, depth: 5)), "locate \(locate) bids", file: file,
+        line: line)
+      XCTAssertEqual(
+        book?.asks, wire(core.books.levels(locate: locate, side: .ask, depth: 5)), "locate \(locate) asks", file: file,
+        line: line)
+      compared += 1
+    }
+    XCTAssertGreaterThan(compared, 10, file: file, line: line)
+    XCTAssertEqual(mirror.staleCount, 0, file: file, line: line)
+  }
+
+  func testFollowingFromTheStartNeedsNoRecovery() {
+    let (packets, core) = liveStream(messages: 40_000, symbols: 16, seed: 1, channels: 2)
+    let mirror = FeedMirror(depth: 5, channelCount: 2)
+    for (_, bytes) in packets { bytes.withUnsafeBytes { _ = mirror.apply($0) } }
+    assertMirrorEqualsBooks(mirror, core)
+    XCTAssertEqual(mirror.gaps, 0)
+    XCTAssertEqual(mirror.recoveries, 0)
+  }
+
+  func testLostPacketsAreRecoveredFromSnapshots() {
+    let (packets, core) = liveStream(messages: 40_000, symbols: 16, seed: 2, channels: 2)
+    let mirror = FeedMirror(depth: 5, channelCount: 2)
+    var channelZero = 0
+    var sawStale = false
+    for (channel, bytes) in packets {
+      if channel == 0 {
+        channelZero += 1
+        if channelZero >= 500 && channelZero < 540 { continue }  // 40 packets lost on channel 0
+      }
+      bytes.withUnsafeBytes { _ = mirror.apply($0) }
+      if mirror.staleCount > 0 { sawStale = true }
+    }
+    XCTAssertTrue(sawStale, "the gap marked instruments stale")
+    XCTAssertEqual(mirror.gaps, 1)
+    XCTAssertGreaterThan(mirror.recoveries, 0)
+    assertMirrorEqualsBooks(mirror, core)
+  }
+
+  func testALateJoinerRecoversEveryInstrument() {
+    let (packets, core) = liveStream(messages: 40_000, symbols: 16, seed: 3, channels: 3)
+    let mirror = FeedMirror(depth: 5, channelCount: 3)
+    for (_, bytes) in packets[(packets.count / 2)...] { bytes.withUnsafeBytes { _ = mirror.apply($0) } }
+    XCTAssertGreaterThanOrEqual(mirror.recoveries, 10)
+    assertMirrorEqualsBooks(mirror, core)
+  }
+
+  func testDuplicatesAreHarmless() {
+    let (packets, core) = liveStream(messages: 20_000, symbols: 16, seed: 4, channels: 1)
+    let mirror = FeedMirror(depth: 5, channelCount: 1)
+    for (index, (_, bytes)) in packets.enumerated() {
+      bytes.withUnsafeBytes { _ = mirror.apply($0) }
+      if index % 5 == 0 { bytes.withUnsafeBytes { _ = mirror.apply($0) } }
+    }
+    XCTAssertGreaterThan(mirror.duplicates, 100)
+    XCTAssertEqual(mirror.gaps, 0)
+    assertMirrorEqualsBooks(mirror, core)
+  }
+}
