@@ -21,6 +21,8 @@ public final class OrderBooks {
   @usableFromInline let sides: UnsafeMutablePointer<SideState>
   @usableFromInline let eventBuffer: UnsafeMutablePointer<BookEvent>
   @usableFromInline let messagesByType: UnsafeMutablePointer<UInt64>
+  /// Each locate's last stock directory message (39 bytes), for re-publishing its definition.
+  @usableFromInline let directoryMessages: UnsafeMutableRawPointer
   @usableFromInline let depth: Int
 
   @usableFromInline
@@ -69,6 +71,7 @@ public final class OrderBooks {
     eventBuffer = .allocate(capacity: config.eventCapacity)
     messagesByType = .allocate(capacity: 256)
     messagesByType.initialize(repeating: 0, count: 256)
+    directoryMessages = calloc(config.maxLocates, StockDirectory.length)!
   }
 
   deinit {
@@ -82,6 +85,7 @@ public final class OrderBooks {
     sides.deallocate()
     eventBuffer.deallocate()
     messagesByType.deallocate()
+    free(directoryMessages)
   }
 
   // MARK: Reading results
@@ -103,6 +107,12 @@ public final class OrderBooks {
   @inlinable public var eventRoom: Int { config.eventCapacity - state.pointee.eventCount }
   public static let maxEventsPerMessage = 8
   @inlinable public func clearEvents() { state.pointee.eventCount = 0 }
+
+  /// The instrument's last stock directory message (valid while the books live), if it has one.
+  public func directoryMessage(locate: UInt16) -> UnsafeRawPointer? {
+    guard Int(locate) < config.maxLocates, instruments[Int(locate)].defined else { return nil }
+    return UnsafeRawPointer(directoryMessages + Int(locate) * StockDirectory.length)
+  }
 
   public func symbol(locate: UInt16) -> Symbol? {
     guard Int(locate) < config.maxLocates, instruments[Int(locate)].defined else { return nil }
@@ -281,6 +291,7 @@ public final class OrderBooks {
       instruments[Int(locate)].symbol = directory.stock.packed
       instruments[Int(locate)].roundLotSize = directory.roundLotSize
       instruments[Int(locate)].defined = true
+      (directoryMessages + Int(locate) * StockDirectory.length).copyMemory(from: base, byteCount: StockDirectory.length)
       var event = newEvent(.definition, locate: locate)
       event.code = type
       event.message = base

@@ -296,8 +296,18 @@ public final class UpdateEncoder {
 
   func encodeDefinition(_ event: BookEvent) {
     guard let message = event.message else { return }
+    encodeDefinition(
+      message: message, locate: event.locate, upstreamSequence: event.upstreamSequence, timestampNs: event.timestampNs,
+      into: plan.channel(for: event.locate))
+  }
+
+  /// Encodes an instrument definition from its stock directory message into `target` (its own
+  /// channel, or the snapshot channel); the definition always names the instrument's own channel.
+  public func encodeDefinition(
+    message: UnsafeRawPointer, locate: UInt16, upstreamSequence: UInt64, timestampNs: UInt64, into target: UInt16
+  ) {
     let directory = StockDirectory(message)
-    let channel = plan.channel(for: event.locate)
+    let channel = plan.channel(for: locate)
     // The symbol's 8 bytes, trailing spaces trimmed, read straight from the message.
     let symbolBytes = message + 11
     var symbolLength = 8
@@ -305,27 +315,27 @@ public final class UpdateEncoder {
     if handLaid {
       let fields = qc_definition_fields(
         symbol: symbolBytes, symbolLength: symbolLength, roundLotSize: directory.roundLotSize,
-        etpLeverageFactor: directory.etpLeverageFactor, locate: event.locate, channel: channel,
+        etpLeverageFactor: directory.etpLeverageFactor, locate: locate, channel: channel,
         issueSubType: directory.issueSubType, marketCategory: directory.marketCategory,
         financialStatus: directory.financialStatus, issueClassification: directory.issueClassification,
         roundLotsOnly: directory.roundLotsOnly, authenticity: directory.authenticity,
         shortSaleThreshold: directory.shortSaleThreshold, ipoFlag: directory.ipoFlag,
         luldTier: directory.luldReferencePriceTier, etpFlag: directory.etpFlag, inverse: directory.inverseIndicator)
       reserveLaid(
-        channel: channel, .definition, payloadBytes: 4, trailingBytes: LaidPacketWriter.definitionTrailingBytes
-      ).pointee.addDefinition(event.upstreamSequence, event.timestampNs, fields)
+        channel: target, .definition, payloadBytes: 4, trailingBytes: LaidPacketWriter.definitionTrailingBytes
+      ).pointee.addDefinition(upstreamSequence, timestampNs, fields)
       return
     }
     var definition = qc_definition(
       symbol: symbolBytes.assumingMemoryBound(to: CChar.self), symbol_length: symbolLength,
-      round_lot_size: directory.roundLotSize, etp_leverage_factor: directory.etpLeverageFactor, locate: event.locate,
+      round_lot_size: directory.roundLotSize, etp_leverage_factor: directory.etpLeverageFactor, locate: locate,
       channel: channel, issue_sub_type: directory.issueSubType, market_category: directory.marketCategory,
       financial_status: directory.financialStatus, issue_classification: directory.issueClassification,
       round_lots_only: directory.roundLotsOnly, authenticity: directory.authenticity,
       short_sale_threshold: directory.shortSaleThreshold, ipo_flag: directory.ipoFlag,
       luld_tier: directory.luldReferencePriceTier, etp_flag: directory.etpFlag, inverse: directory.inverseIndicator)
-    let encoder = reserve(channel: channel, bytes: QC_DEFINITION_UPDATE_MAX_BYTES)
-    qc_encoder_add_definition(encoder, event.upstreamSequence, event.timestampNs, &definition)
+    let encoder = reserve(channel: target, bytes: QC_DEFINITION_UPDATE_MAX_BYTES)
+    qc_encoder_add_definition(encoder, upstreamSequence, timestampNs, &definition)
   }
 
   /// Encodes a full-book snapshot of one instrument into `channel` (its own, or a snapshot channel).

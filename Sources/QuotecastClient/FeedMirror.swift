@@ -164,7 +164,17 @@ public final class FeedMirror {
 
   func applySnapshots(_ packet: PacketView) {
     for index in 0..<packet.updateCount {
-      guard let snapshot = packet.update(at: index)?.snapshot else { continue }
+      guard let update = packet.update(at: index) else {
+        malformed += 1
+        continue
+      }
+      if let definition = update.definition {
+        // Definitions cycle with the snapshots: a late joiner learns symbols and channels here.
+        books[definition.locate, default: MirroredBook()].symbol = definition.symbol
+        channelOf[definition.locate] = definition.channel
+        continue
+      }
+      guard let snapshot = update.snapshot else { continue }
       let locate = snapshot.locate
       guard let channel = channel(of: locate), let state = channels[channel] else { continue }
       channelOf[locate] = channel

@@ -110,14 +110,18 @@ public final class QuotecastCore {
     trackerStorage.pointee.noteFraming(blocks.anomaly, endSequence: sequence)
   }
 
-  /// Publishes a full-book snapshot of every active instrument on `channel` (the end of a replay,
-  /// or a snapshot cycle), each stamped with its own channel's last sequence.
+  /// Publishes every active instrument's definition and full-book snapshot on `channel` (the end
+  /// of a replay, or a snapshot cycle), each snapshot stamped with its own channel's last sequence.
   public func publishSnapshots<Sink: PacketSink>(
     channel: UInt16, upstreamSequence: UInt64, nowNs: UInt64, into sink: inout Sink
   ) {
     encoder.setClock(nowNs: nowNs)
     for locate in books.activeLocates {
       let ownChannel = encoder.plan.channel(for: locate)
+      if let directory = books.directoryMessage(locate: locate) {
+        encoder.encodeDefinition(
+          message: directory, locate: locate, upstreamSequence: upstreamSequence, timestampNs: nowNs, into: channel)
+      }
       encoder.encodeSnapshot(
         of: books, locate: locate, into: channel, upstreamSequence: upstreamSequence, timestampNs: nowNs,
         lastChannelSequence: encoder.nextSequence(channel: ownChannel) - 1)
@@ -162,6 +166,11 @@ public final class QuotecastCore {
       scanned += 1
       guard books.isActive(locate: locate) else { continue }
       let ownChannel = encoder.plan.channel(for: locate)
+      // The definition first, so a late joiner learns the instrument with its book.
+      if let directory = books.directoryMessage(locate: locate) {
+        encoder.encodeDefinition(
+          message: directory, locate: locate, upstreamSequence: upstream, timestampNs: nowNs, into: channel)
+      }
       encoder.encodeSnapshot(
         of: books, locate: locate, into: channel, upstreamSequence: upstream, timestampNs: nowNs,
         lastChannelSequence: encoder.nextSequence(channel: ownChannel) - 1)

@@ -31,6 +31,8 @@ final class RecoveryTests: XCTestCase {
     for locate in core.books.activeLocates {
       let book = mirror.books[locate]
       XCTAssertEqual(book?.synced, true, "locate \(locate) synced", file: file, line: line)
+      XCTAssertEqual(
+        book?.symbol, core.books.symbol(locate: locate)?.description, "locate \(locate) symbol", file: file, line: line)
       let wire = { (levels: [PriceLevel]) in
         levels.map { FeedBookLevel(price: $0.price, orders: $0.orders, shares: $0.shares) }
       }

@@ -187,11 +187,16 @@ final class GatewayTests: XCTestCase {
     }
     // The last snapshot of each instrument equals its final book, stamped with its channel's last sequence.
     var lastSnapshot: [UInt16: (bids: [FeedBookLevel], asks: [FeedBookLevel], sequence: UInt64)] = [:]
+    var definitions: [UInt16: String] = [:]
     for bytes in subscriber.received[2] {
       bytes.withUnsafeBytes { raw in
         guard let packet = PacketView(raw) else { return XCTFail("bad snapshot packet") }
         XCTAssertEqual(packet.channel, 2)
         for index in 0..<packet.updateCount {
+          if let definition = packet.update(at: index)?.definition {
+            definitions[definition.locate] = definition.symbol
+            XCTAssertEqual(Int(definition.channel), Int(definition.locate) % 2, "a definition names its own channel")
+          }
           guard let snapshot = packet.update(at: index)?.snapshot else { continue }
           lastSnapshot[snapshot.locate] = (
             (0..<snapshot.bidCount).map { snapshot.bid($0)! }, (0..<snapshot.askCount).map { snapshot.ask($0)! },
@@ -202,6 +207,8 @@ final class GatewayTests: XCTestCase {
     }
     let books = offline.books
     XCTAssertEqual(Set(lastSnapshot.keys), Set(books.activeLocates))
+    XCTAssertEqual(definitions.count, books.activeLocates.count, "definitions cycle with the snapshots")
+    for locate in books.activeLocates { XCTAssertEqual(definitions[locate], books.symbol(locate: locate)?.description) }
     for locate in books.activeLocates {
       let wire = { (levels: [PriceLevel]) in
         levels.map { FeedBookLevel(price: $0.price, orders: $0.orders, shares: $0.shares) }
