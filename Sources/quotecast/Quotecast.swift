@@ -7,7 +7,8 @@ struct Quotecast: AsyncParsableCommand {
     commandName: "quotecast",
     abstract: "Low-latency NASDAQ TotalView-ITCH 5.0 market data fan-out gateway.",
     subcommands: [
-      DemoCommand.self, ServeCommand.self, GenCommand.self, ReplayCommand.self, BookCommand.self, BenchCoreCommand.self,
+      DemoCommand.self, ServeCommand.self, SubscribeCommand.self, GenCommand.self, ReplayCommand.self, BookCommand.self,
+      BenchCoreCommand.self,
     ]
   )
 }

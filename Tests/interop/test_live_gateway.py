@@ -171,3 +171,68 @@ def test_looping_replay_continues_the_sequence(tmp_path):
     finally:
         gateway.terminate()
         gateway.wait(timeout=10)
+
+
+def test_subscribe_cli_and_the_python_subscriber(tmp_path):
+    """`quotecast subscribe` in json and lines with a symbol filter, and bench/python_subscriber.py,
+    all against a live gateway; the last top of book the Python subscriber prints equals the replay's."""
+    day = tmp_path / "day.itch"
+    run("gen", "--messages", 30000, "--symbols", 8, "--seed", 13, "--out", day)
+    books_json = tmp_path / "books.json"
+    run("replay", day, "--channels", CHANNELS, "--depth", DEPTH, "--books-json", books_json, "--quiet")
+    books = {book["symbol"]: book for book in json.loads(books_json.read_text())["books"]}
+    symbol = max(books, key=lambda name: len(books[name]["bids"]) + len(books[name]["asks"]))
+    config = tmp_path / "gateway.yaml"
+    config.write_text(CONFIG.replace(str(FEED_PORT), "35420").replace("35403", "35423"))
+    group_args = ["--channels", str(CHANNELS), "--group-base", f"{GROUPS[0]}:{CHANNEL_PORT}",
+                  "--snapshot-group", f"239.255.78.1:{SNAPSHOT_PORT}", "--duration", "4"]
+    commands = [
+        [QUOTECAST, "subscribe", "--format", "json", "--symbols", symbol, *group_args],
+        [QUOTECAST, "subscribe", "--format", "lines", *group_args],
+        [sys.executable, str(ROOT / "bench" / "python_subscriber.py"), "--channels", str(CHANNELS),
+         "--depth", str(DEPTH), "--group-base", f"{GROUPS[0]}:{CHANNEL_PORT}", "--duration", "30", "--quiet-exit", "1.5"],
+    ]
+    # Files, not pipes: an unread pipe fills up and blocks a subscriber on its own output.
+    outs = [tmp_path / f"client{n}.out" for n in range(len(commands))]
+    errs = [tmp_path / f"client{n}.err" for n in range(len(commands))]
+    gateway = subprocess.Popen([QUOTECAST, "serve", "--config", str(config)], stderr=subprocess.DEVNULL)
+    clients = []
+    try:
+        time.sleep(0.4)
+        for command, out, err in zip(commands, outs, errs):
+            with open(out, "w") as stdout, open(err, "w") as stderr:
+                clients.append(subprocess.Popen(command, stdout=stdout, stderr=stderr))
+        time.sleep(0.4)
+        run("replay", day, "--to", "127.0.0.1:35420", "--rate", 30000)
+        for client in clients:
+            assert client.wait(timeout=40) == 0
+    finally:
+        for process in [*clients, gateway]:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+    outputs = [out.read_text() for out in outs]
+    json_lines = [json.loads(line) for line in outputs[0].splitlines()]
+    assert len(json_lines) > 100
+    assert {line["symbol"] for line in json_lines} == {symbol}, "the filter keeps one symbol"
+    assert {"definition", "level"} <= {line["type"] for line in json_lines}
+    lines = outputs[1].splitlines()
+    assert len(lines) > 1000 and any(" level bid new #0 " in line for line in lines)
+    assert len({line.split()[1] for line in lines}) == len(books), "every symbol appears unfiltered"
+    summary = errs[2].read_text()
+    assert " gaps 0 " in summary and "first sequences {0: 1, 1: 1}" in summary, summary
+
+    def top(text):
+        """("bid", shares, price) from "bid 100 @ 189.52", or ("bid", None, None) from "bid - @ -"."""
+        side, shares, _, price = text.split()
+        return (side, None, None) if shares == "-" else (side, int(shares), round(float(price) * 10000))
+
+    last = {}
+    for line in outputs[2].splitlines():
+        name, rest = line.split(" ", 1)
+        last[name] = rest
+    for name, book in books.items():
+        got_bid, got_ask = (top(part) for part in last[name].split("  "))
+        for got, side, levels in ((got_bid, "bid", book["bids"]), (got_ask, "ask", book["asks"])):
+            want = (side, levels[0]["shares"], round(levels[0]["price"] * 10000)) if levels else (side, None, None)
+            assert got == want, name

@@ -1,0 +1,207 @@
+import ArgumentParser
+import Glibc
+import QuotecastClient
+import Transport
+
+enum SubscribeFormat: String, ExpressibleByArgument, CaseIterable {
+  case table
+  case lines
+  case json
+}
+
+struct SubscribeCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "subscribe",
+    abstract: "Join a gateway's channels and show the feed: a live depth ladder, or one update per line.",
+    discussion: """
+      Joins every channel group and the snapshot group on the interface (loopback by default), receives with \
+      io_uring, and keeps a mirrored book per instrument that recovers from gaps and late joins through the \
+      snapshot channel. The defaults match `quotecast serve`'s.
+      """)
+
+  @Option(help: "Only these symbols (comma-separated); all by default.")
+  var symbols: String?
+
+  @Option(help: "Levels per side to show in the table.")
+  var depth = 5
+
+  @Option(help: "table (default on a terminal), lines or json (one update per line, for piping).")
+  var format: SubscribeFormat?
+
+  @Option(help: "Pin the receiving thread to this CPU.")
+  var cpu: Int?
+
+  @Option(help: "The gateway's channel count (channels.count).")
+  var channels = 1
+
+  @Option(help: "The gateway's channels.group_base (channel n is group_base + n).")
+  var groupBase = "239.255.10.1:31001"
+
+  @Option(help: "The gateway's snapshot.group.")
+  var snapshotGroup = "239.255.11.1:31002"
+
+  @Option(help: "The interface to join on.")
+  var interface = "127.0.0.1"
+
+  @Option(help: "Stop after this many seconds.")
+  var duration: Double?
+
+  @Option(help: "Stop after printing this many updates (lines and json).")
+  var count: Int?
+
+  func validate() throws {
+    guard IPv4Endpoint(groupBase)?.isMulticast == true else {
+      throw ValidationError("--group-base must be a multicast address:port, got \(groupBase)")
+    }
+    guard IPv4Endpoint(snapshotGroup)?.isMulticast == true else {
+      throw ValidationError("--snapshot-group must be a multicast address:port, got \(snapshotGroup)")
+    }
+    guard IPv4Endpoint.parseAddress(interface) != nil else {
+      throw ValidationError("--interface must be an IPv4 address")
+    }
+    guard channels >= 1 && channels <= 1024 else { throw ValidationError("--channels must be 1...1024") }
+    guard depth >= 1 else { throw ValidationError("--depth must be at least 1") }
+    if let cpu, !CPUPinning.isAllowed(cpu) { throw ValidationError("--cpu \(cpu) does not exist or is not allowed") }
+  }
+
+  func run() throws {
+    if let cpu { try CPUPinning.pinCurrentThread(to: cpu) }
+    let base = IPv4Endpoint(groupBase)!
+    let groups =
+      (0..<channels).map { IPv4Endpoint(address: base.address &+ UInt32($0), port: base.port) } + [
+        IPv4Endpoint(snapshotGroup)!
+      ]
+    let interfaceAddress = IPv4Endpoint.parseAddress(interface)!
+    let sockets = try groups.map { try UDPReceiveSocket(endpoint: $0, interface: interfaceAddress) }
+    let receiver = try URingReceiver(sockets: sockets.map(\.fd))
+    let mirror = FeedMirror(depth: 1000, channelCount: channels)
+    let wanted = symbols.map { Set($0.split(separator: ",").map { $0.uppercased() }) }
+    let format = self.format ?? (isatty(STDOUT_FILENO) == 1 ? .table : .lines)
+    let startNs = Clock.monotonicNs()
+    var printed = 0
+    var nextDrawNs = startNs
+    var lastPackets: UInt64 = 0
+    var lastUpdates: UInt64 = 0
+    var lastDrawNs = startNs
+    while true {
+      let nowNs = Clock.monotonicNs()
+      if let duration, Double(nowNs - startNs) >= duration * 1e9 { break }
+      if let count, printed >= count { break }
+      _ = receiver.poll(waitNs: 20_000_000) { _, payload, _ in
+        mirror.apply(payload)
+        guard format != .table, let packet = PacketView(payload) else { return }
+        for index in 0..<packet.updateCount {
+          guard let update = packet.update(at: index), let (locate, text) = describe(update, packet, format) else {
+            continue
+          }
+          let symbol = mirror.books[locate]?.symbol ?? ""
+          if let wanted, !wanted.contains(symbol) { continue }
+          if let count, printed >= count { return }
+          print(text(symbol))
+          printed += 1
+        }
+      }
+      if format == .table && nowNs >= nextDrawNs {
+        nextDrawNs = nowNs + 250_000_000
+        let seconds = Double(nowNs - lastDrawNs) / 1e9
+        draw(
+          mirror, wanted: wanted, packetsPerSecond: Double(mirror.packets - lastPackets) / max(seconds, 1e-9),
+          updatesPerSecond: Double(mirror.updates - lastUpdates) / max(seconds, 1e-9))
+        lastPackets = mirror.packets
+        lastUpdates = mirror.updates
+        lastDrawNs = nowNs
+      }
+    }
+    fflush(stdout)
+  }
+
+  /// One update as a line: its locate, and the text given the symbol.
+  func describe(_ update: UpdateView, _ packet: PacketView, _ format: SubscribeFormat) -> (UInt16, (String) -> String)?
+  {
+    let head = (packet.channel, packet.sequence, update.upstreamSequence, update.timestampNs)
+    func json(_ symbol: String, _ locate: UInt16, _ type: String, _ fields: String) -> String {
+      "{\"channel\":\(head.0),\"sequence\":\(head.1),\"upstream_sequence\":\(head.2),\"timestamp_ns\":\(head.3),"
+        + "\"symbol\":\(jsonString(symbol)),\"locate\":\(locate),\"type\":\"\(type)\",\(fields)}"
+    }
+    func line(_ symbol: String, _ rest: String) -> String {
+      "\(head.0)#\(head.1) \(symbol.isEmpty ? "?" : symbol) \(rest)"
+    }
+    let sides = ["bid", "ask", "none"]
+    if let level = update.level {
+      let side = sides[min(Int(level.side), 2)]
+      let action = ["new", "change", "delete"][min(Int(level.action), 2)]
+      return (
+        level.locate,
+        { symbol in
+          format == .json
+            ? json(
+              symbol, level.locate, "level",
+              "\"side\":\"\(side)\",\"action\":\"\(action)\",\"level\":\(level.levelIndex),"
+                + "\"price\":\(formatPrice(level.price)),\"shares\":\(level.shares),\"orders\":\(level.orders)")
+            : line(
+              symbol,
+              "level \(side) \(action) #\(level.levelIndex) \(formatPrice(level.price)) \(level.shares) (\(level.orders))"
+            )
+        }
+      )
+    }
+    if let trade = update.trade {
+      return (
+        trade.locate,
+        { symbol in
+          format == .json
+            ? json(
+              symbol, trade.locate, "trade",
+              "\"price\":\(formatPrice(trade.price)),\"shares\":\(trade.shares),\"match\":\(trade.matchNumber)")
+            : line(symbol, "trade \(trade.shares) @ \(formatPrice(trade.price)) match \(trade.matchNumber)")
+        }
+      )
+    }
+    if let state = update.tradingState {
+      let code = String(Character(Unicode.Scalar(state.state)))
+      return (
+        state.locate,
+        { symbol in
+          format == .json
+            ? json(symbol, state.locate, "trading_state", "\"state\":\"\(code)\"")
+            : line(symbol, "trading state \(code)")
+        }
+      )
+    }
+    if let definition = update.definition {
+      return (
+        definition.locate,
+        { symbol in
+          format == .json
+            ? json(symbol, definition.locate, "definition", "\"instrument_channel\":\(definition.channel)")
+            : line(symbol, "definition channel \(definition.channel) round lot \(definition.roundLotSize)")
+        }
+      )
+    }
+    return nil
+  }
+
+  func draw(_ mirror: FeedMirror, wanted: Set<String>?, packetsPerSecond: Double, updatesPerSecond: Double) {
+    var lines = ["\u{1B}[H\u{1B}[2J"]
+    lines.append(
+      "quotecast subscribe — \(Int(packetsPerSecond)) packets/s, \(Int(updatesPerSecond)) updates/s, "
+        + "gaps \(mirror.gaps), recoveries \(mirror.recoveries), stale \(mirror.staleCount), "
+        + "duplicates \(mirror.duplicates)")
+    let shown = mirror.books.filter { wanted?.contains($0.value.symbol) ?? true }
+      .sorted { ($0.value.bids.count + $0.value.asks.count) > ($1.value.bids.count + $1.value.asks.count) }
+      .prefix(wanted == nil ? 4 : 50)
+    for (locate, book) in shown {
+      let state = book.tradingState == 0 ? "?" : String(Character(Unicode.Scalar(book.tradingState)))
+      var header = "\(book.symbol.isEmpty ? "?" : book.symbol) (locate \(locate))  trading \(state)"
+      if let trade = book.lastTrade { header += "  last \(trade.shares) @ \(formatPrice(trade.price))" }
+      if !book.synced { header += "  STALE (waiting for a snapshot)" }
+      lines.append("")
+      lines.append(
+        ladderText(
+          header: header, bids: book.bids.prefix(depth).map { ($0.price, $0.shares, $0.orders) },
+          asks: book.asks.prefix(depth).map { ($0.price, $0.shares, $0.orders) }))
+    }
+    print(lines.joined(separator: "\n"))
+    fflush(stdout)
+  }
+}
