@@ -99,7 +99,7 @@ public final class FeedMirror {
       loseSync(channel, countGap: false)
       state = channels[channel]!
     }
-    state.nextSequence = packet.sequence + 1
+    state.nextSequence = packet.sequence &+ 1  // wraps only on a hostile sequence; never traps
     if !state.trusted {
       if state.buffered.count >= maxBufferedPackets {
         state.buffered.removeFirst()
@@ -183,7 +183,8 @@ public final class FeedMirror {
       // The buffer must bridge the snapshot to the present: it must hold every packet after it.
       let after = snapshot.lastChannelSequence
       let firstBuffered = state.buffered.first?.sequence ?? state.nextSequence
-      guard after + 1 >= firstBuffered, after < state.nextSequence else { continue }
+      // (after < nextSequence first: it keeps after + 1 from overflowing on a hostile snapshot.)
+      guard after < state.nextSequence, after + 1 >= firstBuffered else { continue }
       book.bids = (0..<min(snapshot.bidCount, depth)).compactMap { snapshot.bid($0) }
       book.asks = (0..<min(snapshot.askCount, depth)).compactMap { snapshot.ask($0) }
       book.tradingState = snapshot.tradingState
