@@ -213,7 +213,7 @@ public final class Gateway: @unchecked Sendable {
   /// drains what the kernel already holds and returns.
   public func run(durationNs: UInt64? = nil) throws {
     if config.mode == .single, let cpu = config.cpu { try CPUPinning.pinCurrentThread(to: cpu) }
-    let receiver = try URingReceiver(sockets: sockets.map(\.fd), config: config.ingest)
+    let receiver = try URingReceiver(sockets: sockets, config: config.ingest)
     self.receiver = receiver
     for warning in receiver.warnings { log("warning: \(warning)") }
     metricsEndpoint?.start()

@@ -70,8 +70,22 @@ public final class URingReceiver {
   let needsRearm: UnsafeMutablePointer<Bool>
   let mask: Int32
   public private(set) var counters = Counters()
+  /// Sockets this receiver keeps open for as long as it lives (see the UDPReceiveSocket init).
+  let ownedSockets: [UDPReceiveSocket]
 
-  public init(sockets: [Int32], config: Config = Config()) throws {
+  /// Receives from these sockets and keeps them alive: an optimized build may otherwise end a
+  /// caller's local array after its last use, closing the descriptors under the ring.
+  public convenience init(sockets: [UDPReceiveSocket], config: Config = Config()) throws {
+    try self.init(sockets: sockets.map(\.fd), config: config, owning: sockets)
+  }
+
+  /// Receives from descriptors the caller keeps open for the receiver's whole life.
+  public convenience init(sockets: [Int32], config: Config = Config()) throws {
+    try self.init(sockets: sockets, config: config, owning: [])
+  }
+
+  init(sockets: [Int32], config: Config, owning: [UDPReceiveSocket]) throws {
+    ownedSockets = owning
     let problems = config.problems()
     guard problems.isEmpty else { throw TransportError(problems.joined(separator: "; ")) }
     self.config = config

@@ -84,7 +84,7 @@ struct DemoCommand: ParsableCommand {
     Thread {
       do {
         let sockets = try groups.map { try UDPReceiveSocket(endpoint: $0) }
-        let receiver = try URingReceiver(sockets: sockets.map(\.fd))
+        let receiver = try URingReceiver(sockets: sockets)
         while subscriberStop.wait(timeout: .now()) == .timedOut {
           _ = receiver.poll(waitNs: 10_000_000) { _, payload, _ in mirror.apply(payload) }
         }

@@ -73,7 +73,7 @@ struct SubscribeCommand: ParsableCommand {
       ]
     let interfaceAddress = IPv4Endpoint.parseAddress(interface)!
     let sockets = try groups.map { try UDPReceiveSocket(endpoint: $0, interface: interfaceAddress) }
-    let receiver = try URingReceiver(sockets: sockets.map(\.fd))
+    let receiver = try URingReceiver(sockets: sockets)
     let mirror = FeedMirror(depth: 1000, channelCount: channels)
     let wanted = symbols.map { Set($0.split(separator: ",").map { $0.uppercased() }) }
     let format = self.format ?? (isatty(STDOUT_FILENO) == 1 ? .table : .lines)

@@ -83,7 +83,7 @@ final class Subscriber {
     var config = URingReceiver.Config()
     config.bufferCount = 4096
     do {
-      receiver = try URingReceiver(sockets: sockets.map(\.fd), config: config)
+      receiver = try URingReceiver(sockets: sockets, config: config)
     } catch let error as TransportError where error.description.contains("no io_uring") {
       throw XCTSkip("kernel lacks io_uring provided buffer rings: \(error)")
     }

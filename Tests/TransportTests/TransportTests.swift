@@ -28,7 +28,7 @@ func makeReceiver(_ sockets: [UDPReceiveSocket], bufferCount: Int = 64) throws -
   var config = URingReceiver.Config()
   config.bufferCount = bufferCount
   do {
-    return try URingReceiver(sockets: sockets.map(\.fd), config: config)
+    return try URingReceiver(sockets: sockets, config: config)
   } catch let error as TransportError where error.description.contains("no io_uring") {
     throw XCTSkip("kernel lacks io_uring provided buffer rings: \(error)")
   }
@@ -125,6 +125,24 @@ final class TransportTests: XCTestCase {
     done.wait()
     XCTAssertEqual(receiver.counters.enterErrors, 1)
     XCTAssertEqual(receiver.lastEnterError, EEXIST)
+  }
+
+  /// The receiver owns its sockets. An optimized build may end a caller's local array right after
+  /// its last use; if that closes the sockets before the ring arms them, nothing ever arrives (seen
+  /// in the release build of `subscribe`). Here the receiver must be the one keeping the socket.
+  func testTheReceiverKeepsItsSocketsOpen() throws {
+    weak var weakSocket: UDPReceiveSocket?
+    func joinedReceiver() throws -> URingReceiver {
+      let socket = try UDPReceiveSocket(endpoint: IPv4Endpoint(address: 0xEFFF_0F09, port: 39_219))
+      weakSocket = socket
+      return try makeReceiver([socket])
+    }
+    let receiver = try joinedReceiver()
+    XCTAssertNotNil(weakSocket, "the receiver keeps its socket alive")
+    let publisher = try MulticastPublisher(destinations: [IPv4Endpoint(address: 0xEFFF_0F09, port: 39_219)])
+    [UInt8](repeating: 9, count: 32).withUnsafeBytes { publisher.enqueue(destination: 0, $0) }
+    publisher.flush()
+    XCTAssertEqual(receive(receiver, count: 1).map(\.1), [[UInt8](repeating: 9, count: 32)])
   }
 
   func testPinningRejectsACPUThatDoesNotExist() {
