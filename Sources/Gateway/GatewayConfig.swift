@@ -67,16 +67,9 @@ public struct GatewayConfig: Equatable, Sendable {
   }
 
   public var coreConfig: CoreConfig {
-    var config = CoreConfig()
-    config.books.publishedDepth = depth
-    config.books.maxLiveOrders = maxLiveOrders
-    config.books.maxLevels = maxLevels
-    config.books.maxOrderReference = maxOrderReference
-    config.encoder.channels = channels
-    config.encoder.maxDatagramBytes = datagramBytes
-    config.encoder.snapshotDepth = snapshotDepth
-    config.encoder.backend = encoder
-    return config
+    CoreConfig(
+      channels: channels, depth: depth, datagramBytes: datagramBytes, snapshotDepth: snapshotDepth, encoder: encoder,
+      maxLiveOrders: maxLiveOrders, maxLevels: maxLevels, maxOrderReference: maxOrderReference)
   }
 
   /// Settings that leave this host: allowed, but said out loud at start.

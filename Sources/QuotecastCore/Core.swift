@@ -22,6 +22,21 @@ public struct CoreConfig: Sendable, Equatable {
 
   public init() {}
 
+  /// The settings a user chooses (CLI flags or the gateway's YAML), over the defaults.
+  public init(
+    channels: Int, depth: Int, datagramBytes: Int, snapshotDepth: Int, encoder backend: EncoderBackend,
+    maxLiveOrders: Int, maxLevels: Int, maxOrderReference: UInt64
+  ) {
+    books.publishedDepth = depth
+    books.maxLiveOrders = maxLiveOrders
+    books.maxLevels = maxLevels
+    books.maxOrderReference = maxOrderReference
+    encoder.channels = channels
+    encoder.maxDatagramBytes = datagramBytes
+    encoder.snapshotDepth = snapshotDepth
+    encoder.backend = backend
+  }
+
   public func problems() -> [String] { books.problems() + encoder.problems() }
 }
 

@@ -32,14 +32,7 @@ struct BenchCoreCommand: ParsableCommand {
   @Option(help: "Timed passes per stage; the median is reported.")
   var passes = 5
 
-  @Option(help: "Messages per MoldUDP64 packet when framing a day file.")
-  var messagesPerPacket = 20
-
-  @Option(help: "Incremental channels for the whole-core stage.")
-  var channels = 1
-
-  @Option(help: "Packet writer for the whole-core stage: hand-laid or flatbuffers.")
-  var encoder = EncoderBackend.handLaid
+  @OptionGroup var core: CoreOptions
 
   @Flag(help: "Print one JSON object instead of a table.")
   var json = false
@@ -49,11 +42,9 @@ struct BenchCoreCommand: ParsableCommand {
   }
 
   func run() throws {
-    let feed = try LoadedFeed(path: input, messagesPerPacket: messagesPerPacket)
+    let config = try core.coreConfig()
+    let feed = try LoadedFeed(path: input, messagesPerPacket: core.messagesPerPacket)
     guard feed.messages > 0 else { throw ValidationError("\(input) holds no messages") }
-    var config = CoreConfig()
-    config.encoder.channels = channels
-    config.encoder.backend = encoder
     var results: [(name: String, nsPerMessage: Double)] = []
     var checksum: UInt64 = 0
     // Interleave the stages so drift on a noisy machine hits all three alike.

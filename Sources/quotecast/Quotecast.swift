@@ -43,15 +43,9 @@ struct CoreOptions: ParsableArguments {
   var maxOrderReference: UInt64 = (1 << 32) - 1
 
   func coreConfig() throws -> CoreConfig {
-    var config = CoreConfig()
-    config.books.publishedDepth = depth
-    config.books.maxLiveOrders = maxLiveOrders
-    config.books.maxLevels = maxLevels
-    config.books.maxOrderReference = maxOrderReference
-    config.encoder.channels = channels
-    config.encoder.backend = encoder
-    config.encoder.maxDatagramBytes = datagramBytes
-    config.encoder.snapshotDepth = snapshotDepth
+    let config = CoreConfig(
+      channels: channels, depth: depth, datagramBytes: datagramBytes, snapshotDepth: snapshotDepth, encoder: encoder,
+      maxLiveOrders: maxLiveOrders, maxLevels: maxLevels, maxOrderReference: maxOrderReference)
     var problems = config.problems()
     if messagesPerPacket < 1 || messagesPerPacket > 4096 {
       problems.append("messagesPerPacket: must be 1...4096, got \(messagesPerPacket)")
