@@ -208,7 +208,8 @@ public final class OrderBooks {
 
   /// Applies one ITCH message (without its length prefix). `sequence` is the upstream sequence
   /// number every resulting event carries. The caller keeps `eventRoom >= maxEventsPerMessage`.
-  public func apply(_ message: UnsafeRawBufferPointer, sequence: UInt64) {
+  /// `counted: false` applies a market-wide message that another book shard already counts.
+  public func apply(_ message: UnsafeRawBufferPointer, sequence: UInt64, counted: Bool = true) {
     guard let base = message.baseAddress, message.count > 0 else {
       state.pointee.counters.badMessageLength &+= 1
       return
@@ -223,8 +224,10 @@ public final class OrderBooks {
       state.pointee.counters.badMessageLength &+= 1
       return
     }
-    state.pointee.counters.messages &+= 1
-    messagesByType[Int(type)] &+= 1
+    if counted {
+      state.pointee.counters.messages &+= 1
+      messagesByType[Int(type)] &+= 1
+    }
     state.pointee.sequence = sequence
     state.pointee.timestampNs = loadBigEndianUInt48(base, 5)
     let locate = loadBigEndianUInt16(base, 1)

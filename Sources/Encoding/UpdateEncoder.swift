@@ -4,16 +4,30 @@ import ITCH
 
 /// Which channel carries an instrument: `locate % channels`. The rule is published in every
 /// instrument definition (its `channel` field), so subscribers never have to know it.
+///
+/// With books sharded across threads, shard `shardIndex` of `shardCount` owns the channels with
+/// `channel % shardCount == shardIndex` (and so their instruments): each channel has one writer.
 public struct ChannelPlan: Equatable, Sendable {
   public let channels: Int
+  public let shardIndex: Int
+  public let shardCount: Int
 
-  public init(channels: Int) {
+  public init(channels: Int, shardIndex: Int = 0, shardCount: Int = 1) {
     precondition(channels >= 1 && channels <= 1024, "channels must be 1...1024")
+    precondition(shardCount >= 1 && shardCount <= channels && shardIndex >= 0 && shardIndex < shardCount)
     self.channels = channels
+    self.shardIndex = shardIndex
+    self.shardCount = shardCount
   }
 
   @inlinable @inline(__always)
   public func channel(for locate: UInt16) -> UInt16 { UInt16(truncatingIfNeeded: Int(locate) % channels) }
+
+  @inlinable @inline(__always)
+  public func owns(channel: Int) -> Bool { shardCount == 1 || channel % shardCount == shardIndex }
+
+  @inlinable @inline(__always)
+  public func owns(locate: UInt16) -> Bool { owns(channel: Int(channel(for: locate))) }
 }
 
 /// How packets are laid out. Both write the same schema; `flatbuffers` (libflatbuffers through
@@ -32,6 +46,9 @@ public struct EncoderConfig: Sendable, Equatable {
   public var snapshotDepth = 10
   /// Finished packets waiting for the caller (bytes); the core drains after every input packet.
   public var outputArenaBytes = 4 << 20
+  /// Which share of the channels this encoder writes (see `ChannelPlan`).
+  public var shardIndex = 0
+  public var shardCount = 1
 
   public init() {}
 
@@ -47,6 +64,9 @@ public struct EncoderConfig: Sendable, Equatable {
       > maxDatagramBytes
     {
       problems.append("snapshotDepth: a \(snapshotDepth)-level snapshot does not fit in \(maxDatagramBytes) bytes")
+    }
+    if shardCount < 1 || shardCount > max(1, channels) || shardIndex < 0 || shardIndex >= shardCount {
+      problems.append("book shards: need 1...channels (\(channels)) shards, got \(shardCount)")
     }
     if outputArenaBytes < maxDatagramBytes * 4 {
       problems.append("outputArenaBytes: must hold at least 4 datagrams")
@@ -98,7 +118,7 @@ public final class UpdateEncoder {
   public init(config: EncoderConfig) {
     precondition(config.problems().isEmpty, "invalid EncoderConfig: \(config.problems())")
     self.config = config
-    plan = ChannelPlan(channels: config.channels)
+    plan = ChannelPlan(channels: config.channels, shardIndex: config.shardIndex, shardCount: config.shardCount)
     // Channels 0..<channels carry incrementals; one more, `snapshotChannel`, carries snapshots.
     encoders = .allocate(capacity: config.channels + 1)
     for channel in 0...config.channels {
@@ -191,7 +211,8 @@ public final class UpdateEncoder {
       }
     case .tradeBreak:
       // A break names only a match number: every channel gets it.
-      for channelIndex in 0..<plan.channels {
+      // Only the channels this shard writes (all of them unless books are sharded).
+      for channelIndex in stride(from: plan.shardIndex, to: plan.channels, by: plan.shardCount) {
         let channel = UInt16(channelIndex)
         if handLaid {
           reserveLaid(channel: channel, .tradeBreak, payloadBytes: 8).pointee.addTradeBreak(
@@ -269,7 +290,8 @@ public final class UpdateEncoder {
     case SystemEvent.type:
       // Market-wide: every channel.
       let code = SystemEvent(message).eventCode
-      for channelIndex in 0..<plan.channels {
+      // Only the channels this shard writes (all of them unless books are sharded).
+      for channelIndex in stride(from: plan.shardIndex, to: plan.channels, by: plan.shardCount) {
         let channel = UInt16(channelIndex)
         if handLaid {
           reserveLaid(channel: channel, .systemEvent, payloadBytes: 1).pointee.addSystemEvent(
@@ -280,7 +302,8 @@ public final class UpdateEncoder {
       }
     case MWCBStatus.type:
       let level = MWCBStatus(message).breachedLevel
-      for channelIndex in 0..<plan.channels {
+      // Only the channels this shard writes (all of them unless books are sharded).
+      for channelIndex in stride(from: plan.shardIndex, to: plan.channels, by: plan.shardCount) {
         let channel = UInt16(channelIndex)
         if handLaid {
           reserveLaid(channel: channel, .marketWideBreaker, payloadBytes: 1).pointee.addMarketWideBreaker(

@@ -81,18 +81,26 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
   }
 }
 
+/// Each book shard's thread stores into its own row of slots (no two writers share a slot);
+/// readers see the sum over rows (the maximum, for the longest cycle and stage latencies).
 public final class CounterBoard: @unchecked Sendable {
+  public let shards: Int
+  /// Counters per row (`allCases.count`, computed once: it builds an array).
+  let rowWidth = GatewayCounter.allCases.count
   let slots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
   let messageSlots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
   let stageSlots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
+  static let stageRow = 64
 
-  public init() {
-    stageSlots = .allocate(capacity: 64)
-    stageSlots.initialize(repeating: .init(0), count: 64)
-    slots = .allocate(capacity: GatewayCounter.allCases.count)
-    slots.initialize(repeating: .init(0), count: GatewayCounter.allCases.count)
-    messageSlots = .allocate(capacity: 256)
-    messageSlots.initialize(repeating: .init(0), count: 256)
+  public init(shards: Int = 1) {
+    self.shards = max(1, shards)
+    let rows = self.shards
+    stageSlots = .allocate(capacity: Self.stageRow * rows)
+    stageSlots.initialize(repeating: .init(0), count: Self.stageRow * rows)
+    slots = .allocate(capacity: GatewayCounter.allCases.count * rows)
+    slots.initialize(repeating: .init(0), count: GatewayCounter.allCases.count * rows)
+    messageSlots = .allocate(capacity: 256 * rows)
+    messageSlots.initialize(repeating: .init(0), count: 256 * rows)
   }
 
   deinit {
@@ -102,29 +110,50 @@ public final class CounterBoard: @unchecked Sendable {
   }
 
   @inline(__always)
-  func store(_ counter: GatewayCounter, _ value: UInt64) {
-    UnsafeAtomic<UInt64>(at: slots + counter.rawValue).store(value, ordering: .relaxed)
+  func store(_ counter: GatewayCounter, _ value: UInt64, shard: Int = 0) {
+    UnsafeAtomic<UInt64>(at: slots + shard * rowWidth + counter.rawValue).store(
+      value, ordering: .relaxed)
   }
 
   public func load(_ counter: GatewayCounter) -> UInt64 {
-    UnsafeAtomic<UInt64>(at: slots + counter.rawValue).load(ordering: .relaxed)
+    var total: UInt64 = 0
+    for shard in 0..<shards {
+      let value = UnsafeAtomic<UInt64>(at: slots + shard * rowWidth + counter.rawValue).load(
+        ordering: .relaxed)
+      switch counter {
+      case .longestCycleNs: total = max(total, value)
+      case .threadAllocations: total = value == .max || total == .max ? .max : total &+ value
+      default: total &+= value
+      }
+    }
+    return total
   }
 
   /// Messages decoded of one ITCH type.
   public func messages(ofType type: UInt8) -> UInt64 {
-    UnsafeAtomic<UInt64>(at: messageSlots + Int(type)).load(ordering: .relaxed)
+    var total: UInt64 = 0
+    for shard in 0..<shards {
+      total &+= UnsafeAtomic<UInt64>(at: messageSlots + shard * 256 + Int(type)).load(ordering: .relaxed)
+    }
+    return total
   }
 
-  /// A stage's latency quantile in ns (index into `stageQuantiles`).
+  /// A stage's latency quantile in ns (index into `stageQuantiles`): the worst shard's.
   public func stageLatencyNs(_ stage: Int, quantile: Int) -> UInt64 {
-    UnsafeAtomic<UInt64>(at: stageSlots + stage * 8 + quantile).load(ordering: .relaxed)
+    var worst: UInt64 = 0
+    for shard in 0..<shards {
+      worst = max(
+        worst,
+        UnsafeAtomic<UInt64>(at: stageSlots + shard * Self.stageRow + stage * 8 + quantile).load(ordering: .relaxed))
+    }
+    return worst
   }
 
-  func storeStage(_ stage: Int, quantile: Int, _ value: UInt64) {
-    UnsafeAtomic<UInt64>(at: stageSlots + stage * 8 + quantile).store(value, ordering: .relaxed)
+  func storeStage(_ stage: Int, quantile: Int, _ value: UInt64, shard: Int) {
+    UnsafeAtomic<UInt64>(at: stageSlots + shard * Self.stageRow + stage * 8 + quantile).store(value, ordering: .relaxed)
   }
 
-  func storeMessages(ofType type: UInt8, _ value: UInt64) {
-    UnsafeAtomic<UInt64>(at: messageSlots + Int(type)).store(value, ordering: .relaxed)
+  func storeMessages(ofType type: UInt8, _ value: UInt64, shard: Int) {
+    UnsafeAtomic<UInt64>(at: messageSlots + shard * 256 + Int(type)).store(value, ordering: .relaxed)
   }
 }

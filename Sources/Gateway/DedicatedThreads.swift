@@ -14,7 +14,7 @@ struct DatagramDescriptor: BitwiseCopyable {
   var reapedNs: UInt64
 }
 
-/// Copies finished packets into the packet ring for the publish thread.
+/// Copies finished packets into a book shard's packet ring for the publish thread.
 struct PacketRingSink: PacketSink {
   let ring: PacketRing
   let lastSendNs: UnsafeMutablePointer<UInt64>
@@ -66,71 +66,88 @@ func idle(_ strategy: IdleStrategy) {
 }
 
 extension Gateway {
-  /// Dedicated threads: ingest (this thread) → descriptor ring → core → packet ring → publish.
-  /// Buffers go back to io_uring from the core thread once the core is done with them.
+  /// Dedicated threads: ingest (this thread) → descriptor broadcast ring → one thread per book
+  /// shard → a packet ring per shard → publish. Every shard reads every datagram and applies the
+  /// messages of its own instruments; each channel has exactly one writing shard. The ingest
+  /// thread gives a buffer back to io_uring once every shard is done with it.
   func runDedicated(receiver: URingReceiver, durationNs: UInt64?) throws {
-    let descriptors = SPSCRing<DatagramDescriptor>(capacity: config.ingest.bufferCount)
-    let packets = PacketRing(capacity: config.packetRingBytes)
+    let shardCount = shards.count
+    let descriptors = BroadcastRing<DatagramDescriptor>(capacity: config.ingest.bufferCount, consumers: shardCount)
+    let packetRings = (0..<shardCount).map { _ in PacketRing(capacity: config.packetRingBytes) }
     let ingestDone = Atomic<Bool>(false)
-    let coreDone = Atomic<Bool>(false)
+    let shardsRunning = Atomic<Int>(shardCount)
     let idleStrategy = config.idle
-    let core = self.core
     let publisher = self.publisher
-    let lastSendNs = self.lastSendNs
-    var threadError: Error?
+    let threadErrors = ThreadErrors()
 
     let publishThread = WorkerThread { [self] in
       if let cpu = config.publishCPU {
-        do { try CPUPinning.pinCurrentThread(to: cpu) } catch { threadError = error }
+        do { try CPUPinning.pinCurrentThread(to: cpu) } catch { threadErrors.record(error) }
       }
+      let rings = UnsafeMutablePointer<PacketRing>.allocate(capacity: shardCount)
+      rings.initialize(from: packetRings, count: shardCount)
+      defer { rings.deinitialize(count: shardCount).deallocate() }
+      var nextPublishNs: UInt64 = 0
       while true {
-        let finished = coreDone.load(ordering: .acquiring)
-        let count = packets.read { channel, bytes in publisher.enqueue(destination: channel, bytes) }
-        if count > 0 {
-          publisher.flush()
-          packets.release()
-        } else if finished {
-          break
-        } else {
-          idle(idleStrategy)
-        }
-      }
-    }
-
-    let coreThread = WorkerThread { [self] in
-      if let cpu = config.coreCPU {
-        do { try CPUPinning.pinCurrentThread(to: cpu) } catch { threadError = error }
-      }
-      var sink = PacketRingSink(ring: packets, lastSendNs: lastSendNs)
-      var loop = TimerLoop(gateway: self)
-      while true {
-        let finished = ingestDone.load(ordering: .acquiring)
-        let cycleStartNs = Clock.monotonicNs()
-        sink.nowNs = cycleStartNs
-        let measures = config.stageTiming
-        let count = descriptors.drain { descriptor in
-          if let payload = descriptor.payload {
-            let startNs = Clock.monotonicNs()
-            core.process(
-              moldPacket: UnsafeRawBufferPointer(start: payload, count: Int(descriptor.length)),
-              nowNs: Clock.realtimeNs(), into: &sink)
-            if measures { recordStages(ingestNs: startNs &- descriptor.reapedNs) }
+        let finished = shardsRunning.load(ordering: .acquiring) == 0
+        var count = 0
+        for index in 0..<shardCount {
+          let ring = rings[index]
+          let read = ring.read { channel, bytes in publisher.enqueue(destination: channel, bytes) }
+          if read > 0 {
+            publisher.flush()
+            ring.release()
+            count += read
           }
-          receiver.recycle(bufferID: descriptor.bufferID)
         }
         let nowNs = Clock.monotonicNs()
-        if count > 0 {
-          receiver.commitRecycled()
-          noteCycle(nowNs - cycleStartNs)
+        if nowNs >= nextPublishNs {
+          nextPublishNs = nowNs + 20_000_000
+          publishSendCounters()
         }
-        loop.tick(nowNs: nowNs, into: &sink, publishIngest: false)
-        publishRingFull = sink.ringFull
         if count == 0 {
           if finished { break }
           idle(idleStrategy)
         }
       }
-      coreDone.store(true, ordering: .releasing)
+      publishSendCounters()
+    }
+
+    let shardThreads = shards.map { shard in
+      WorkerThread { [self] in
+        if !config.coreCPUs.isEmpty {
+          do { try CPUPinning.pinCurrentThread(to: config.coreCPUs[shard.index]) } catch { threadErrors.record(error) }
+        }
+        let core = shard.core
+        var reader = BroadcastRing<DatagramDescriptor>.Reader(ring: descriptors, consumer: shard.index)
+        var sink = PacketRingSink(ring: packetRings[shard.index], lastSendNs: shard.lastSendNs)
+        var loop = TimerLoop(gateway: self, shard: shard)
+        let measures = config.stageTiming
+        while true {
+          let finished = ingestDone.load(ordering: .acquiring)
+          let cycleStartNs = Clock.monotonicNs()
+          sink.nowNs = cycleStartNs
+          let count = reader.drain { descriptor in
+            guard let payload = descriptor.payload else { return }
+            let startNs = Clock.monotonicNs()
+            core.process(
+              moldPacket: UnsafeRawBufferPointer(start: payload, count: Int(descriptor.length)),
+              nowNs: Clock.realtimeNs(), into: &sink)
+            if measures { recordStages(shard, ingestNs: startNs &- descriptor.reapedNs) }
+          }
+          let nowNs = Clock.monotonicNs()
+          if count > 0 { noteCycle(shard, nowNs - cycleStartNs) }
+          loop.tick(nowNs: nowNs, into: &sink, ownsIngestAndSend: false)
+          shard.publishRingFull = sink.ringFull
+          if count == 0 {
+            if finished { break }
+            idle(idleStrategy)
+          }
+        }
+        publishCoreCounters(shard)
+        shard.stageHistograms.publish(to: counters, shard: shard.index)
+        shardsRunning.subtract(1, ordering: .releasing)
+      }
     }
 
     // Ingest, on the thread that created the ring (SINGLE_ISSUER).
@@ -138,13 +155,20 @@ extension Gateway {
     let startNs = Clock.monotonicNs()
     let waitNs: Int64? = config.idle == .block ? 10_000_000 : nil
     var nextPublishNs = startNs
+    func recycleFinished() {
+      if descriptors.reclaim({ receiver.recycle(bufferID: $0.bufferID) }) > 0 { receiver.commitRecycled() }
+    }
     func ingestOnce(waitNs: Int64?) -> Int {
+      recycleFinished()
       let handled = receiver.pollKeepingBuffers(waitNs: waitNs) { _, bufferID, payload, _ in
         let descriptor = DatagramDescriptor(
           payload: payload.baseAddress, length: Int32(payload.count), bufferID: bufferID,
           reapedNs: receiver.lastReapNs)
-        // Never full: the ring holds as many entries as there are buffers.
-        while !descriptors.write(descriptor) { descriptors.publish() }
+        // Full only while shards still hold the oldest buffers: give back what they finished.
+        while !descriptors.write(descriptor) {
+          descriptors.publish()
+          recycleFinished()
+        }
       }
       descriptors.publish()
       return handled
@@ -167,11 +191,17 @@ extension Gateway {
     }
     publishIngestCounters(receiver)
     ingestDone.store(true, ordering: .releasing)
-    coreThread.join()
+    for thread in shardThreads { thread.join() }
     publishThread.join()
-    publishCoreCounters()
-    stageHistograms.publish(to: counters)
-    if let threadError { throw threadError }
+    recycleFinished()
+    if let error = threadErrors.first { throw error }
     log("quotecast stopped after draining \(drained) datagram(s): \(stats.line)")
   }
+}
+
+/// The first error any worker thread hit (pinning), for the thread that joins them.
+final class ThreadErrors: @unchecked Sendable {
+  let lock = Mutex<Error?>(nil)
+  func record(_ error: Error) { lock.withLock { if $0 == nil { $0 = error } } }
+  var first: Error? { lock.withLock { $0 } }
 }

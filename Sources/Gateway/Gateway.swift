@@ -41,6 +41,31 @@ public struct GatewayStats: Sendable {
   }
 }
 
+/// One thread's share of the books: a core for the channels it owns (all of them unless books
+/// are sharded) and that thread's duty-cycle bookkeeping. Touched only by its thread while running.
+final class BookShard {
+  let index: Int
+  let core: QuotecastCore
+  /// When each channel (and the snapshot channel, last) last sent from this shard, monotonic ns.
+  let lastSendNs: UnsafeMutablePointer<UInt64>
+  var snapshotPosition = 0
+  var longestCycleNs: UInt64 = 0
+  var cycles: UInt64 = 0
+  var stalls: UInt64 = 0
+  var publishRingFull: UInt64 = 0
+  var stageHistograms = StageHistograms()
+
+  init(index: Int, of count: Int, config: GatewayConfig) {
+    self.index = index
+    core = QuotecastCore(config: config.coreConfig.shard(index, of: count))
+    core.measuresStages = config.stageTiming
+    lastSendNs = .allocate(capacity: config.channels + 1)
+    lastSendNs.initialize(repeating: 0, count: config.channels + 1)
+  }
+
+  deinit { lastSendNs.deallocate() }
+}
+
 /// The gateway in its run-to-completion mode: one thread (pinned if configured) reaps datagrams
 /// from io_uring, runs each through the core, and multicasts what comes out before taking the
 /// next. Idle channels heartbeat; the snapshot channel cycles through every instrument.
@@ -48,22 +73,18 @@ public struct GatewayStats: Sendable {
 /// state after `run` has returned.
 public final class Gateway: @unchecked Sendable {
   public let config: GatewayConfig
-  public let core: QuotecastCore
+  let shards: [BookShard]
+  /// The first (in single mode, the only) book shard's core.
+  public var core: QuotecastCore { shards[0].core }
+  /// Every book shard's core; shard `k` owns the channels with `channel % count == k`.
+  public var cores: [QuotecastCore] { shards.map(\.core) }
   let sockets: [UDPReceiveSocket]
   /// Created by `run`, on the thread that polls it: a SINGLE_ISSUER ring belongs to its creator.
   public private(set) var receiver: URingReceiver?
   public let publisher: MulticastPublisher
-  let lastSendNs: UnsafeMutablePointer<UInt64>
   let stopRequested = Atomic<Bool>(false)
-  var longestCycleNs: UInt64 = 0
-  var cycles: UInt64 = 0
-  var stalls: UInt64 = 0
-  var snapshotPosition = 0
-  var publishRingFull: UInt64 = 0
-  /// Owned by the thread that runs the core.
-  var stageHistograms = StageHistograms()
   /// Published for other threads: the metrics endpoint, tests, tools.
-  public let counters = CounterBoard()
+  public let counters: CounterBoard
   public let metricsEndpoint: MetricsEndpoint?
   public private(set) var log: (String) -> Void
 
@@ -72,8 +93,9 @@ public final class Gateway: @unchecked Sendable {
     guard problems.isEmpty else { throw ConfigError(problems: problems) }
     self.config = config
     self.log = log
-    core = QuotecastCore(config: config.coreConfig)
-    core.measuresStages = config.stageTiming
+    let shardCount = config.shardCount
+    shards = (0..<shardCount).map { BookShard(index: $0, of: shardCount, config: config) }
+    counters = CounterBoard(shards: shardCount)
     sockets = try config.inputs.map {
       try UDPReceiveSocket(
         endpoint: $0, interface: config.inputInterface, receiveBufferBytes: config.receiveBufferBytes)
@@ -89,8 +111,6 @@ public final class Gateway: @unchecked Sendable {
           + "\"send_drops\":\(board.load(.sendDrops))}"
       }
     }
-    lastSendNs = .allocate(capacity: config.channels + 1)
-    lastSendNs.initialize(repeating: 0, count: config.channels + 1)
     for warning in config.warnings { log("warning: \(warning)") }
     for socket in sockets where socket.receiveBufferBytes < config.receiveBufferBytes {
       log(
@@ -100,10 +120,7 @@ public final class Gateway: @unchecked Sendable {
     }
   }
 
-  deinit {
-    metricsEndpoint?.stop()
-    lastSendNs.deallocate()
-  }
+  deinit { metricsEndpoint?.stop() }
 
   /// Copies the ingest side's counters to the board (from the thread that owns the ring).
   func publishIngestCounters(_ receiver: URingReceiver) {
@@ -117,17 +134,39 @@ public final class Gateway: @unchecked Sendable {
     board.store(.enterErrors, ingest.enterErrors)
   }
 
-  /// Copies the core and publish side's counters to the board (relaxed atomic stores; no locks).
-  func publishCoreCounters() {
-    let session = core.session.counters
-    let books = core.books
+  /// Copies the publisher's counters to the board, from the thread that sends.
+  func publishSendCounters() {
     let board = counters
-    board.store(.messages, books.counters.messages)
     board.store(.packetsOut, publisher.counters.packets)
     board.store(.bytesOut, publisher.counters.bytes)
-    board.store(.heartbeats, core.encoder.counters.heartbeats)
     board.store(.sendDrops, publisher.counters.dropped)
     board.store(.sendErrors, publisher.counters.errors)
+  }
+
+  /// Copies a book shard's counters to its row of the board (relaxed atomic stores; no locks).
+  /// Every shard sees every datagram, so the session's counters come from shard 0 alone.
+  func publishCoreCounters(_ shard: BookShard) {
+    let core = shard.core
+    let books = core.books
+    let board = counters
+    let row = shard.index
+    board.store(.messages, books.counters.messages, shard: row)
+    board.store(.heartbeats, core.encoder.counters.heartbeats, shard: row)
+    board.store(.bookAnomalies, books.counters.anomalyTotal, shard: row)
+    board.store(.eventsDropped, books.eventsDropped, shard: row)
+    board.store(.liveOrders, UInt64(books.liveOrders), shard: row)
+    board.store(.liveLevels, UInt64(books.liveLevels), shard: row)
+    board.store(.cycles, shard.cycles, shard: row)
+    board.store(.stalls, shard.stalls, shard: row)
+    board.store(.longestCycleNs, shard.longestCycleNs, shard: row)
+    board.store(.publishRingFull, shard.publishRingFull, shard: row)
+    board.store(.threadAllocations, qc_thread_allocations(), shard: row)
+    // An Int range, not ITCHMessageType.all: iterating an array allocates in debug builds.
+    for type in 0..<256 where ITCHMessageType.length(of: UInt8(type)) > 0 {
+      board.storeMessages(ofType: UInt8(type), books.messages(ofType: UInt8(type)), shard: row)
+    }
+    guard row == 0 else { return }
+    let session = core.session.counters
     board.store(.gaps, session.gaps)
     board.store(.gapMessages, session.gapMessages)
     board.store(.duplicatePackets, session.duplicatePackets)
@@ -137,35 +176,22 @@ public final class Gateway: @unchecked Sendable {
     board.store(.truncatedBlocks, session.truncatedBlocks)
     board.store(.countMismatches, session.countMismatches)
     board.store(.shortPackets, session.shortPackets)
-    board.store(.publishRingFull, publishRingFull)
-    board.store(.bookAnomalies, books.counters.anomalyTotal)
-    board.store(.eventsDropped, books.eventsDropped)
-    board.store(.liveOrders, UInt64(books.liveOrders))
-    board.store(.liveLevels, UInt64(books.liveLevels))
-    board.store(.cycles, cycles)
-    board.store(.stalls, stalls)
-    board.store(.longestCycleNs, longestCycleNs)
-    board.store(.threadAllocations, qc_thread_allocations())
-    // An Int range, not ITCHMessageType.all: iterating an array allocates in debug builds.
-    for type in 0..<256 where ITCHMessageType.length(of: UInt8(type)) > 0 {
-      board.storeMessages(ofType: UInt8(type), books.messages(ofType: UInt8(type)))
-    }
   }
 
   @inline(__always)
-  func recordStages(ingestNs: UInt64) {
-    let stages = core.lastStageNs
-    stageHistograms.record(.ingest, ingestNs)
-    stageHistograms.record(.decodeAndBooks, stages.decodeAndBooks)
-    stageHistograms.record(.encode, stages.encode)
-    stageHistograms.record(.send, stages.send)
+  func recordStages(_ shard: BookShard, ingestNs: UInt64) {
+    let stages = shard.core.lastStageNs
+    shard.stageHistograms.record(.ingest, ingestNs)
+    shard.stageHistograms.record(.decodeAndBooks, stages.decodeAndBooks)
+    shard.stageHistograms.record(.encode, stages.encode)
+    shard.stageHistograms.record(.send, stages.send)
   }
 
   @inline(__always)
-  func noteCycle(_ cycleNs: UInt64) {
-    longestCycleNs = max(longestCycleNs, cycleNs)
-    cycles &+= 1
-    if cycleNs > UInt64(config.stallThresholdUs) * 1000 { stalls &+= 1 }
+  func noteCycle(_ shard: BookShard, _ cycleNs: UInt64) {
+    shard.longestCycleNs = max(shard.longestCycleNs, cycleNs)
+    shard.cycles &+= 1
+    if cycleNs > UInt64(config.stallThresholdUs) * 1000 { shard.stalls &+= 1 }
   }
 
   /// The UDP port each input is bound to (for inputs configured with port 0).
@@ -198,15 +224,17 @@ public final class Gateway: @unchecked Sendable {
       longestCycleNs: board.load(.longestCycleNs), stalls: board.load(.stalls))
   }
 
+  /// Stats read directly: only once `run` has returned.
   public var stats: GatewayStats {
     let session = core.session.counters
     var ingest = URingReceiver.Counters()
     if let receiver { ingest = receiver.counters }
     return GatewayStats(
-      datagramsIn: ingest.datagrams, messages: core.books.counters.messages,
-      packetsOut: publisher.counters.packets, heartbeats: core.encoder.counters.heartbeats,
+      datagramsIn: ingest.datagrams, messages: shards.reduce(0) { $0 + $1.core.books.counters.messages },
+      packetsOut: publisher.counters.packets, heartbeats: shards.reduce(0) { $0 + $1.core.encoder.counters.heartbeats },
       dropped: publisher.counters.dropped, gaps: session.gaps, duplicates: session.duplicatePackets,
-      noBuffers: ingest.noBuffers, longestCycleNs: longestCycleNs, stalls: stalls)
+      noBuffers: ingest.noBuffers, longestCycleNs: shards.map(\.longestCycleNs).max() ?? 0,
+      stalls: shards.reduce(0) { $0 + $1.stalls })
   }
 
   /// Runs until `requestStop`, SIGINT/SIGTERM (if handlers are installed), or `durationNs`; then
@@ -221,16 +249,20 @@ public final class Gateway: @unchecked Sendable {
     log(
       "quotecast serving \(config.inputs.map(\.description).joined(separator: ", ")) → "
         + "\(config.channels) channel(s) from \(config.groupBase), snapshots \(config.snapshotGroup); "
-        + "io_uring \(receiver.setupDescription), \(config.mode.rawValue) mode, idle \(config.idle.rawValue)"
+        + "io_uring \(receiver.setupDescription), \(config.mode.rawValue) mode"
+        + (config.mode == .dedicated ? " (\(config.bookShards) book shard(s))" : "") + ", idle \(config.idle.rawValue)"
         + (config.mode == .single ? (config.cpu.map { ", pinned to cpu \($0)" } ?? "") : "")
         + (metricsEndpoint.map { "; metrics on http://\($0.endpoint)/metrics" } ?? ""))
-    for channel in 0...config.channels { lastSendNs[channel] = Clock.monotonicNs() }
+    for shard in shards {
+      for channel in 0...config.channels { shard.lastSendNs[channel] = Clock.monotonicNs() }
+    }
     if config.mode == .dedicated {
       try runDedicated(receiver: receiver, durationNs: durationNs)
       return
     }
-    var sink = PublisherSink(publisher: publisher, lastSendNs: lastSendNs)
-    var loop = TimerLoop(gateway: self)
+    let shard = shards[0]
+    var sink = PublisherSink(publisher: publisher, lastSendNs: shard.lastSendNs)
+    var loop = TimerLoop(gateway: self, shard: shard)
     let startNs = Clock.monotonicNs()
     let waitNs: Int64? = config.idle == .block ? 10_000_000 : nil
     let core = self.core
@@ -241,13 +273,13 @@ public final class Gateway: @unchecked Sendable {
       let handled = receiver.poll(waitNs: waitNs) { _, payload, _ in
         sink.nowNs = Clock.monotonicNs()
         core.process(moldPacket: payload, nowNs: Clock.realtimeNs(), into: &sink)
-        if measures { recordStages(ingestNs: sink.nowNs &- receiver.lastReapNs) }
+        if measures { recordStages(shard, ingestNs: sink.nowNs &- receiver.lastReapNs) }
       }
       let nowNs = Clock.monotonicNs()
       // The blocking wait is idle time, not work: time only cycles that handled datagrams.
-      if handled > 0 { noteCycle(nowNs - max(cycleStartNs, sink.nowNs)) }
+      if handled > 0 { noteCycle(shard, nowNs - max(cycleStartNs, sink.nowNs)) }
       sink.nowNs = nowNs
-      loop.tick(nowNs: nowNs, into: &sink, publishIngest: true)
+      loop.tick(nowNs: nowNs, into: &sink, ownsIngestAndSend: true)
       if handled == 0 && config.idle == .yield { sched_yield() }
     }
     // Drain: whatever already arrived is processed and sent before returning.
@@ -261,8 +293,9 @@ public final class Gateway: @unchecked Sendable {
     }
     publisher.flush()
     publishIngestCounters(receiver)
-    publishCoreCounters()
-    stageHistograms.publish(to: counters)
+    publishSendCounters()
+    publishCoreCounters(shard)
+    shard.stageHistograms.publish(to: counters, shard: 0)
     log("quotecast stopped after draining \(drained) datagram(s): \(stats.line)")
   }
 }
@@ -271,6 +304,7 @@ public final class Gateway: @unchecked Sendable {
 /// cycle, the stats line, and counter publication.
 struct TimerLoop {
   let gateway: Gateway
+  let shard: BookShard
   let heartbeatNs: UInt64
   let snapshotTickNs: UInt64
   let ticksPerCycle: Int
@@ -282,8 +316,9 @@ struct TimerLoop {
   var tick = 0
   var perTick = 1
 
-  init(gateway: Gateway) {
+  init(gateway: Gateway, shard: BookShard) {
     self.gateway = gateway
+    self.shard = shard
     let config = gateway.config
     let startNs = Clock.monotonicNs()
     heartbeatNs = UInt64(config.heartbeatIntervalMs) * 1_000_000
@@ -297,10 +332,12 @@ struct TimerLoop {
   }
 
   @inline(__always)
-  mutating func tick<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink, publishIngest: Bool) {
-    let core = gateway.core
+  mutating func tick<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink, ownsIngestAndSend: Bool) {
+    let core = shard.core
     let channels = gateway.config.channels
-    for channel in 0..<channels where nowNs - gateway.lastSendNs[channel] >= heartbeatNs {
+    // Only this shard's channels.
+    for channel in stride(from: shard.index, to: channels, by: gateway.shards.count)
+    where nowNs - shard.lastSendNs[channel] >= heartbeatNs {
       core.heartbeat(channel: UInt16(channel), nowNs: Clock.realtimeNs(), into: &sink)
     }
     if nowNs >= nextSnapshotNs {
@@ -308,20 +345,23 @@ struct TimerLoop {
       // Recount the instruments once per cycle (a scan of every locate), not on every tick.
       if tick % ticksPerCycle == 0 { perTick = (max(1, core.books.activeCount) + ticksPerCycle - 1) / ticksPerCycle }
       tick += 1
-      gateway.snapshotPosition = core.publishSnapshotSlice(
-        channel: core.encoder.snapshotChannel, start: gateway.snapshotPosition, count: perTick,
+      shard.snapshotPosition = core.publishSnapshotSlice(
+        channel: core.encoder.snapshotChannel, start: shard.snapshotPosition, count: perTick,
         nowNs: Clock.realtimeNs(), into: &sink)
     }
     if nowNs >= nextPublishNs {
       nextPublishNs = nowNs + 20_000_000
-      if publishIngest, let receiver = gateway.receiver { gateway.publishIngestCounters(receiver) }
-      gateway.publishCoreCounters()
+      if ownsIngestAndSend, let receiver = gateway.receiver {
+        gateway.publishIngestCounters(receiver)
+        gateway.publishSendCounters()
+      }
+      gateway.publishCoreCounters(shard)
     }
     if nowNs >= nextStagesNs {
       nextStagesNs = nowNs + 1_000_000_000
-      gateway.stageHistograms.publish(to: gateway.counters)
+      shard.stageHistograms.publish(to: gateway.counters, shard: shard.index)
     }
-    if statsNs > 0 && nowNs >= nextStatsNs {
+    if statsNs > 0 && shard.index == 0 && nowNs >= nextStatsNs {
       nextStatsNs = nowNs + statsNs
       gateway.log("stats: \(gateway.statsFromBoard.line)")
     }

@@ -39,7 +39,7 @@ public struct GatewayConfig: Equatable, Sendable {
   public enum ThreadingMode: String, Sendable, CaseIterable {
     /// One thread runs each datagram through the whole pipeline (lowest latency).
     case single
-    /// Ingest, core and publish on their own threads, joined by preallocated SPSC rings.
+    /// Ingest, book shards and publish on their own threads, joined by preallocated rings.
     case dedicated
   }
   public var mode = ThreadingMode.single
@@ -47,8 +47,11 @@ public struct GatewayConfig: Equatable, Sendable {
   public var cpu: Int?
   /// dedicated mode: each thread's CPU.
   public var ingestCPU: Int?
-  public var coreCPU: Int?
+  /// One CPU per book shard (`core_cpu: N` or `core_cpu: [N, M]`).
+  public var coreCPUs: [Int] = []
   public var publishCPU: Int?
+  /// dedicated mode: book threads, each owning the channels `channel % bookShards == shard`.
+  public var bookShards = 1
   public var packetRingBytes = 8 << 20
   public var idle = IdleStrategy.block
   // operations
@@ -71,6 +74,9 @@ public struct GatewayConfig: Equatable, Sendable {
       channels: channels, depth: depth, datagramBytes: datagramBytes, snapshotDepth: snapshotDepth, encoder: encoder,
       maxLiveOrders: maxLiveOrders, maxLevels: maxLevels, maxOrderReference: maxOrderReference)
   }
+
+  /// How many cores run books: one in single mode.
+  public var shardCount: Int { mode == .dedicated ? bookShards : 1 }
 
   /// Settings that leave this host: allowed, but said out loud at start.
   public var warnings: [String] {
@@ -100,13 +106,24 @@ public struct GatewayConfig: Equatable, Sendable {
     if snapshotTickMs < 1 || snapshotTickMs > snapshotCycleMs {
       problems.append("snapshot.tick_ms: must be 1...snapshot.cycle_ms")
     }
-    for (key, cpu) in [("cpu", cpu), ("ingest_cpu", ingestCPU), ("core_cpu", coreCPU), ("publish_cpu", publishCPU)] {
+    let pinned: [(String, Int?)] =
+      [("cpu", cpu), ("ingest_cpu", ingestCPU), ("publish_cpu", publishCPU)] + coreCPUs.map { ("core_cpu", $0) }
+    for (key, cpu) in pinned {
       if let cpu, !CPUPinning.isAllowed(cpu) {
         problems.append("threading.\(key): cpu \(cpu) does not exist or is not allowed for this process")
       }
     }
-    if mode == .single && (ingestCPU != nil || coreCPU != nil || publishCPU != nil) {
+    if mode == .single && (ingestCPU != nil || !coreCPUs.isEmpty || publishCPU != nil) {
       problems.append("threading.ingest_cpu/core_cpu/publish_cpu: only for mode dedicated (single uses threading.cpu)")
+    }
+    if bookShards < 1 || bookShards > channels {
+      problems.append("threading.book_shards: must be 1...channels.count (\(channels)), got \(bookShards)")
+    } else if mode == .single && bookShards != 1 {
+      problems.append("threading.book_shards: only for mode dedicated (single runs every book on one thread)")
+    }
+    if !coreCPUs.isEmpty && coreCPUs.count != bookShards {
+      problems.append(
+        "threading.core_cpu: names \(coreCPUs.count) cpu(s) for \(bookShards) book shard(s); give one per shard")
     }
     if mode == .dedicated && cpu != nil {
       problems.append("threading.cpu: only for mode single (dedicated uses ingest_cpu, core_cpu, publish_cpu)")
@@ -231,7 +248,7 @@ extension GatewayConfig {
       case "threading":
         reader.section(
           value, "threading",
-          keys: ["mode", "cpu", "ingest_cpu", "core_cpu", "publish_cpu", "packet_ring_bytes", "idle"]
+          keys: ["mode", "cpu", "ingest_cpu", "core_cpu", "publish_cpu", "book_shards", "packet_ring_bytes", "idle"]
         ) { reader, key, value in
           let path = "threading.\(key)"
           switch key {
@@ -245,7 +262,13 @@ extension GatewayConfig {
             }
           case "cpu": reader.int(value, path).map { config.cpu = $0 }
           case "ingest_cpu": reader.int(value, path).map { config.ingestCPU = $0 }
-          case "core_cpu": reader.int(value, path).map { config.coreCPU = $0 }
+          case "core_cpu":
+            if value.sequence != nil {
+              config.coreCPUs = (reader.list(value, path) ?? []).compactMap { reader.int($0, path) }
+            } else {
+              reader.int(value, path).map { config.coreCPUs = [$0] }
+            }
+          case "book_shards": reader.int(value, path).map { config.bookShards = $0 }
           case "publish_cpu": reader.int(value, path).map { config.publishCPU = $0 }
           case "packet_ring_bytes": reader.int(value, path).map { config.packetRingBytes = $0 }
           default:
@@ -318,7 +341,8 @@ extension GatewayConfig {
       mode: \(mode.rawValue)
     \(cpu.map { "  cpu: \($0)" } ?? "  # cpu: N   (single mode: pin the thread)")
     \(ingestCPU.map { "  ingest_cpu: \($0)" } ?? "  # ingest_cpu: N   (dedicated mode)")
-    \(coreCPU.map { "  core_cpu: \($0)" } ?? "  # core_cpu: N")
+    \(coreCPUs.isEmpty ? "  # core_cpu: N   (or [N, M]: one per book shard)" : "  core_cpu: [\(coreCPUs.map(String.init).joined(separator: ", "))]")
+      book_shards: \(bookShards)
     \(publishCPU.map { "  publish_cpu: \($0)" } ?? "  # publish_cpu: N")
       packet_ring_bytes: \(packetRingBytes)
       idle: \(idle.rawValue)

@@ -1,3 +1,4 @@
+import Atomics
 import Synchronization
 
 /// A preallocated single-producer/single-consumer ring of fixed-size entries that knows about
@@ -128,4 +129,101 @@ public final class PacketRing: @unchecked Sendable {
   /// Consumer: gives back everything read so far.
   @inline(__always)
   public func release() { tail.store(consumerTail, ordering: .releasing) }
+}
+
+/// A preallocated ring with one producer and several consumers that each see every entry, in
+/// order (a Disruptor-style broadcast). Each consumer publishes how far it has read; the producer
+/// reclaims an entry only once every consumer is past it, so it can free what the entry names.
+public final class BroadcastRing<Entry: BitwiseCopyable>: @unchecked Sendable {
+  let entries: UnsafeMutablePointer<Entry>
+  public let capacity: Int
+  let mask: Int
+  public let consumers: Int
+  let head = Atomic<Int>(0)
+  /// Each consumer's next position to read, one per 128 bytes so consumers never share a line.
+  let cursors: UnsafeMutablePointer<UnsafeAtomic<Int>.Storage>
+  static var cursorStride: Int { 16 }
+  var producerHead = 0
+  var reclaimed = 0
+
+  public init(capacity: Int, consumers: Int) {
+    precondition(capacity >= 2 && capacity & (capacity - 1) == 0, "capacity must be a power of two")
+    precondition(consumers >= 1)
+    self.capacity = capacity
+    self.consumers = consumers
+    mask = capacity - 1
+    entries = .allocate(capacity: capacity)
+    cursors = .allocate(capacity: consumers * Self.cursorStride)
+    cursors.initialize(repeating: .init(0), count: consumers * Self.cursorStride)
+  }
+
+  deinit {
+    entries.deallocate()
+    cursors.deallocate()
+  }
+
+  @inline(__always)
+  func cursor(_ consumer: Int) -> UnsafeAtomic<Int> { UnsafeAtomic(at: cursors + consumer * Self.cursorStride) }
+
+  /// Producer: writes one entry without publishing it; false while the oldest unreclaimed entry
+  /// occupies the slot (call `reclaim` and retry).
+  @inline(__always)
+  public func write(_ entry: Entry) -> Bool {
+    if producerHead - reclaimed == capacity { return false }
+    entries[producerHead & mask] = entry
+    producerHead += 1
+    return true
+  }
+
+  /// Producer: makes every written entry visible to the consumers.
+  @inline(__always)
+  public func publish() { head.store(producerHead, ordering: .releasing) }
+
+  /// Producer: hands `body` every entry all consumers are done with, oldest first; returns how many.
+  @inline(__always)
+  @discardableResult
+  public func reclaim(_ body: (Entry) -> Void) -> Int {
+    var done = producerHead
+    for consumer in 0..<consumers { done = min(done, cursor(consumer).load(ordering: .acquiring)) }
+    let count = done - reclaimed
+    while reclaimed < done {
+      body(entries[reclaimed & mask])
+      reclaimed += 1
+    }
+    return count
+  }
+
+  /// Entries written and not yet reclaimed (producer side).
+  public var unreclaimed: Int { producerHead - reclaimed }
+
+  /// One consumer's view; owned by that consumer's thread.
+  public struct Reader {
+    let ring: BroadcastRing
+    public let consumer: Int
+    var position = 0
+    var cachedHead = 0
+
+    public init(ring: BroadcastRing, consumer: Int) {
+      precondition(consumer >= 0 && consumer < ring.consumers)
+      self.ring = ring
+      self.consumer = consumer
+    }
+
+    /// Hands every available entry to `body` in order, then marks them read with one store.
+    @inline(__always)
+    @discardableResult
+    public mutating func drain(_ body: (Entry) -> Void) -> Int {
+      if position == cachedHead {
+        cachedHead = ring.head.load(ordering: .acquiring)
+        if position == cachedHead { return 0 }
+      }
+      let count = cachedHead - position
+      while position < cachedHead {
+        body(ring.entries[position & ring.mask])
+        position += 1
+      }
+      ring.cursor(consumer).store(position, ordering: .releasing)
+      return count
+    }
+  }
 }

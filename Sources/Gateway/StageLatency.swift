@@ -50,13 +50,13 @@ struct StageHistograms {
   }
 
   /// Stores every stage's quantiles on the board (off the per-packet path).
-  func publish(to board: CounterBoard) {
+  func publish(to board: CounterBoard, shard: Int) {
     for stage in 0..<Stage.count {
       for quantile in 0..<stageQuantileCount {
         let value =
           stageQuantile(quantile) >= 1
           ? histograms[stage].maxRecorded : histograms[stage].valueAtPercentile(stageQuantile(quantile) * 100)
-        board.storeStage(stage, quantile: quantile, histograms[stage].totalCount == 0 ? 0 : value)
+        board.storeStage(stage, quantile: quantile, histograms[stage].totalCount == 0 ? 0 : value, shard: shard)
       }
     }
   }

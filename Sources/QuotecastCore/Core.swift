@@ -38,6 +38,23 @@ public struct CoreConfig: Sendable, Equatable {
   }
 
   public func problems() -> [String] { books.problems() + encoder.problems() }
+
+  /// The same settings for book shard `index` of `count` (dedicated threads mode).
+  public func shard(_ index: Int, of count: Int) -> CoreConfig {
+    var config = self
+    config.encoder.shardIndex = index
+    config.encoder.shardCount = count
+    return config
+  }
+}
+
+/// What a book shard does with one message.
+@usableFromInline enum ShardRoute {
+  case skip
+  case apply
+  /// A market-wide message every shard applies (each publishes it on its own channels); only
+  /// shard 0 counts it.
+  case applyUncounted
 }
 
 /// The whole no-I/O pipeline for one MoldUDP64 stream: session → decode → books → encode.
@@ -86,12 +103,16 @@ public final class QuotecastCore {
     var blocks = packet.blocks
     var sequence = packet.sequenceNumber
     var toSkip = skip
+    let sharded = encoder.plan.shardCount > 1
     while let message = blocks.next() {
       if toSkip > 0 {
         toSkip -= 1
       } else {
-        books.apply(message, sequence: sequence)
-        if books.eventRoom < OrderBooks.maxEventsPerMessage { drainEvents(into: &sink) }
+        let route = sharded ? self.route(message) : .apply
+        if route != .skip {
+          books.apply(message, sequence: sequence, counted: route == .apply)
+          if books.eventRoom < OrderBooks.maxEventsPerMessage { drainEvents(into: &sink) }
+        }
       }
       sequence &+= 1
     }
@@ -106,6 +127,22 @@ public final class QuotecastCore {
     }
   }
 
+  /// Which messages this book shard applies: its own instruments' messages; system events,
+  /// circuit breakers and trade breaks (which go to every channel) in every shard; anything else
+  /// without an instrument (and anything too short to name one) in shard 0 only.
+  @inline(__always)
+  func route(_ message: UnsafeRawBufferPointer) -> ShardRoute {
+    let plan = encoder.plan
+    guard message.count >= 3, let base = message.baseAddress else { return plan.shardIndex == 0 ? .apply : .skip }
+    let type = loadByte(base, 0)
+    if type == SystemEvent.type || type == MWCBStatus.type || type == BrokenTrade.type {
+      return plan.shardIndex == 0 ? .apply : .applyUncounted
+    }
+    let locate = loadBigEndianUInt16(base, 1)
+    if locate == 0 { return plan.shardIndex == 0 ? .apply : .skip }
+    return plan.owns(locate: locate) ? .apply : .skip
+  }
+
   /// Session, decode and books only: events are discarded (for `book` and for benchmarks).
   public func applyToBooks(moldPacket bytes: UnsafeRawBufferPointer) {
     let packet = MoldPacket(bytes)
@@ -113,11 +150,13 @@ public final class QuotecastCore {
     var blocks = packet.blocks
     var sequence = packet.sequenceNumber
     var toSkip = skip
+    let sharded = encoder.plan.shardCount > 1
     while let message = blocks.next() {
       if toSkip > 0 {
         toSkip -= 1
       } else {
-        books.apply(message, sequence: sequence)
+        let route = sharded ? self.route(message) : .apply
+        if route != .skip { books.apply(message, sequence: sequence, counted: route == .apply) }
         books.clearEvents()
       }
       sequence &+= 1

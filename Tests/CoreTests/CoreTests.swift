@@ -139,6 +139,30 @@ final class CoreTests: XCTestCase {
     XCTAssertGreaterThan(first.count, 1000)
   }
 
+  /// Books sharded across threads: each shard's channels carry exactly the bytes the single core
+  /// puts on them, market-wide updates (system events, breakers, trade breaks) included, and every
+  /// message is counted once.
+  func testShardedCoresWriteExactlyTheSingleCoresChannels() {
+    let datagrams = syntheticDatagrams(messages: 60_000, symbols: 30, seed: 12)
+    let config = coreConfig(channels: 5)
+    let whole = run(datagrams, config: config)
+    let shards = (0..<2).map { run(datagrams, config: config.shard($0, of: 2)) }
+    for channel in UInt16(0)..<5 {
+      let owner = shards[Int(channel) % 2].1.packets.filter { $0.channel == channel }.map(\.bytes)
+      let other = shards[1 - Int(channel) % 2].1.packets.filter { $0.channel == channel }
+      XCTAssertEqual(owner, whole.1.packets.filter { $0.channel == channel }.map(\.bytes), "channel \(channel)")
+      XCTAssertTrue(other.isEmpty, "channel \(channel) has one writer")
+    }
+    let marketWide = [SystemEvent.type, MWCBStatus.type, BrokenTrade.type].map { whole.0.books.messages(ofType: $0) }
+    XCTAssertGreaterThan(marketWide[0], 0, "the day has system events")
+    XCTAssertEqual(shards[0].0.books.counters.messages + shards[1].0.books.counters.messages, 60_000)
+    for type in [SystemEvent.type, MWCBStatus.type, BrokenTrade.type, AddOrder.type] {
+      XCTAssertEqual(
+        shards[0].0.books.messages(ofType: type) + shards[1].0.books.messages(ofType: type),
+        whole.0.books.messages(ofType: type))
+    }
+  }
+
   func testDuplicatedAndReorderedDatagramsAreHarmless() {
     let datagrams = syntheticDatagrams(messages: 20_000, symbols: 10, seed: 4)
     var noisy: [[UInt8]] = []

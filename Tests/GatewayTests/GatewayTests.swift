@@ -123,12 +123,25 @@ func testConfig(port: UInt16, channels: Int) -> GatewayConfig {
   return config
 }
 
+/// Every threading layout the tests run: one thread; dedicated threads with one book shard; and
+/// with two (shard 0 owns channels 0 and 2 of three, shard 1 owns channel 1).
+let threadingLayouts: [(mode: GatewayConfig.ThreadingMode, shards: Int)] = [(.single, 1), (.dedicated, 1), (.dedicated, 2)]
+
+extension GatewayConfig {
+  func with(_ layout: (mode: GatewayConfig.ThreadingMode, shards: Int)) -> GatewayConfig {
+    var config = self
+    config.mode = layout.mode
+    config.bookShards = layout.shards
+    return config
+  }
+}
+
 final class GatewayTests: XCTestCase {
   func testLiveOutputEqualsTheOfflineReplay() throws {
-    let combinations = GatewayConfig.ThreadingMode.allCases.flatMap { mode in IdleStrategy.allCases.map { (mode, $0) } }
-    for (mode, idle) in combinations {
-      var config = testConfig(port: 34_100, channels: 3)
-      config.mode = mode
+    let combinations = threadingLayouts.flatMap { layout in IdleStrategy.allCases.map { (layout, $0) } }
+    for (layout, idle) in combinations {
+      let mode = "\(layout.mode) with \(layout.shards) book shard(s)"
+      var config = testConfig(port: 34_100, channels: 3).with(layout)
       config.idle = idle
       config.heartbeatIntervalMs = 60_000
       config.snapshotCycleMs = 60_000
@@ -157,12 +170,27 @@ final class GatewayTests: XCTestCase {
       }
       XCTAssertEqual(running.gateway.stats.gaps, 0)
       XCTAssertEqual(running.gateway.stats.dropped, 0)
-      XCTAssertEqual(running.gateway.core.books.counters.messages, 30_000)
+      XCTAssertEqual(running.gateway.stats.messages, 30_000, "every message counted once, \(mode)")
+      XCTAssertEqual(running.gateway.counters.load(.messages), 30_000, "\(mode)")
+      XCTAssertEqual(running.gateway.cores.count, layout.shards)
+      if layout.shards > 1 {
+        // Each shard holds only its own instruments, and between them every one.
+        let held = running.gateway.cores.map { Set($0.books.activeLocates) }
+        XCTAssertTrue(held[0].isDisjoint(with: held[1]))
+        XCTAssertEqual(held[0].union(held[1]), Set(offline.books.activeLocates))
+        XCTAssertTrue(held[1].allSatisfy { Int($0) % 3 == 1 }, "shard 1 owns channel 1 only")
+      }
     }
   }
 
   func testHeartbeatsAndSnapshotsArriveOnSchedule() throws {
-    var config = testConfig(port: 34_200, channels: 2)
+    for layout in [threadingLayouts[0], threadingLayouts[2]] {
+      try checkHeartbeatsAndSnapshots(layout)
+    }
+  }
+
+  func checkHeartbeatsAndSnapshots(_ layout: (mode: GatewayConfig.ThreadingMode, shards: Int)) throws {
+    var config = testConfig(port: 34_200, channels: 2).with(layout)
     config.heartbeatIntervalMs = 40
     config.snapshotCycleMs = 200
     config.snapshotTickMs = 20
@@ -222,12 +250,12 @@ final class GatewayTests: XCTestCase {
 
   /// After warm-up, the gateway thread allocates nothing per packet: receive, core, send included.
   func testGatewayThreadAllocatesNothingInSteadyState() throws {
-    for mode in GatewayConfig.ThreadingMode.allCases { try checkSteadyStateAllocations(mode: mode) }
+    for layout in threadingLayouts { try checkSteadyStateAllocations(layout) }
   }
 
-  func checkSteadyStateAllocations(mode: GatewayConfig.ThreadingMode) throws {
-    var config = testConfig(port: 34_600, channels: 2)
-    config.mode = mode
+  func checkSteadyStateAllocations(_ layout: (mode: GatewayConfig.ThreadingMode, shards: Int)) throws {
+    let mode = "\(layout.mode) with \(layout.shards) book shard(s)"
+    var config = testConfig(port: 34_600, channels: 2).with(layout)
     config.heartbeatIntervalMs = 60_000
     config.snapshotCycleMs = 60_000
     config.snapshotTickMs = 60_000
@@ -251,20 +279,20 @@ final class GatewayTests: XCTestCase {
     running.stop()
     XCTAssertEqual(board.load(.datagramsIn), UInt64(datagrams.count))
     XCTAssertEqual(
-      after - warm, 0, "\(mode) mode: allocations on the core thread over \(datagrams.count - half) packets")
+      after - warm, 0, "\(mode): allocations on the book threads over \(datagrams.count - half) packets")
   }
 
   func testStopDrainsWhatAlreadyArrived() throws {
-    for mode in GatewayConfig.ThreadingMode.allCases {
-      var config = testConfig(port: 34_300, channels: 1)
-      config.mode = mode
+    for layout in threadingLayouts {
+      let mode = "\(layout.mode) with \(layout.shards) book shard(s)"
+      var config = testConfig(port: 34_300, channels: 2).with(layout)
       config.idle = .block
       let datagrams = dayDatagrams(messages: 4_000, symbols: 5, seed: 8)
       let subscriber = try Subscriber(groups: config.channelGroups)
       let running = try RunningGateway(config)
       try send(datagrams, to: running.gateway.inputPorts[0], datagramsPerMillisecond: 200)
       running.stop()
-      XCTAssertEqual(running.gateway.core.books.counters.messages, 4_000, "\(mode): queued datagrams are processed")
+      XCTAssertEqual(running.gateway.stats.messages, 4_000, "\(mode): queued datagrams are processed")
       // And what they produced was sent before run() returned.
       subscriber.collect(seconds: 0.5)
       XCTAssertEqual(
@@ -394,7 +422,23 @@ final class GatewayConfigTests: XCTestCase {
     let dedicated = try GatewayConfig.load(
       yaml: "threading:\n  mode: dedicated\n  ingest_cpu: 0\n  core_cpu: 1\n  publish_cpu: 1\n  idle: yield\n")
     XCTAssertEqual(dedicated.mode, .dedicated)
-    XCTAssertEqual(dedicated.coreCPU, 1)
+    XCTAssertEqual(dedicated.coreCPUs, [1])
+    let sharded = try GatewayConfig.load(
+      yaml: "channels:\n  count: 4\nthreading:\n  mode: dedicated\n  book_shards: 2\n  core_cpu: [0, 1]\n")
+    XCTAssertEqual(sharded.bookShards, 2)
+    XCTAssertEqual(sharded.coreCPUs, [0, 1])
+    XCTAssertEqual(try GatewayConfig.load(yaml: sharded.yaml), sharded, "round trip through --print-config")
+    XCTAssertThrowsError(try GatewayConfig.load(yaml: "threading:\n  mode: dedicated\n  book_shards: 2\n")) {
+      XCTAssertTrue(String(describing: $0).contains("threading.book_shards: must be 1...channels.count (1), got 2"))
+    }
+    XCTAssertThrowsError(
+      try GatewayConfig.load(
+        yaml: "channels:\n  count: 4\nthreading:\n  mode: dedicated\n  book_shards: 2\n  core_cpu: [0]\n")
+    ) { XCTAssertTrue(String(describing: $0).contains("threading.core_cpu: names 1 cpu(s) for 2 book shard(s)")) }
+    XCTAssertThrowsError(
+      try GatewayConfig.load(
+        yaml: "channels:\n  count: 4\nthreading:\n  mode: dedicated\n  book_shards: 2\n  core_cpu: [0, 64]\n")
+    ) { XCTAssertTrue(String(describing: $0).contains("threading.core_cpu: cpu 64 does not exist")) }
     XCTAssertEqual(try GatewayConfig.load(yaml: dedicated.yaml), dedicated)
     XCTAssertThrowsError(try GatewayConfig.load(yaml: "threading:\n  mode: single\n  core_cpu: 1\n")) {
       XCTAssertTrue(String(describing: $0).contains("threading.ingest_cpu/core_cpu/publish_cpu"))
