@@ -45,4 +45,15 @@ static inline int qc_arm_recvmsg_multishot(struct io_uring *ring, int fd, struct
   return 0;
 }
 
+/// Queues one sendmsg of `header` on `fd`; MSG_DONTWAIT makes a full socket buffer complete with
+/// -EAGAIN instead of waiting for room.
+static inline int qc_prep_sendmsg(struct io_uring *ring, int fd, const struct msghdr *header, unsigned flags,
+                                  unsigned long long user_data) {
+  struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+  if (sqe == NULL) return -EBUSY;
+  io_uring_prep_sendmsg(sqe, fd, header, flags);
+  io_uring_sqe_set_data64(sqe, user_data);
+  return 0;
+}
+
 #endif

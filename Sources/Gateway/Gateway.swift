@@ -102,7 +102,7 @@ public final class Gateway: @unchecked Sendable {
     }
     publisher = try MulticastPublisher(
       destinations: config.channelGroups + [config.snapshotGroup], interface: config.outputInterface,
-      ttl: UInt8(config.ttl), loop: config.loop, sendBufferBytes: config.sendBufferBytes)
+      ttl: UInt8(config.ttl), loop: config.loop, sendBufferBytes: config.sendBufferBytes, method: config.sendMethod)
     let board = counters
     metricsEndpoint = try config.httpEndpoint.map {
       try MetricsEndpoint(endpoint: $0, board: board) {
@@ -249,7 +249,7 @@ public final class Gateway: @unchecked Sendable {
     log(
       "quotecast serving \(config.inputs.map(\.description).joined(separator: ", ")) → "
         + "\(config.channels) channel(s) from \(config.groupBase), snapshots \(config.snapshotGroup); "
-        + "io_uring \(receiver.setupDescription), \(config.mode.rawValue) mode"
+        + "io_uring \(receiver.setupDescription), sends by \(config.sendMethod.rawValue), \(config.mode.rawValue) mode"
         + (config.mode == .dedicated ? " (\(config.bookShards) book shard(s))" : "") + ", idle \(config.idle.rawValue)"
         + (config.mode == .single ? (config.cpu.map { ", pinned to cpu \($0)" } ?? "") : "")
         + (metricsEndpoint.map { "; metrics on http://\($0.endpoint)/metrics" } ?? ""))

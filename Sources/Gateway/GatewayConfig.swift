@@ -19,6 +19,8 @@ public struct GatewayConfig: Equatable, Sendable {
   public var ttl = 1
   public var loop = true
   public var sendBufferBytes = 4 << 20
+  /// sendmmsg measured faster than io_uring sends on loopback (bench/results/send-methods-*.json).
+  public var sendMethod = MulticastPublisher.SendMethod.sendmmsg
   public var datagramBytes = 1400
   public var depth = 10
   public var encoder = EncoderBackend.handLaid
@@ -187,7 +189,7 @@ extension GatewayConfig {
           value, "channels",
           keys: [
             "count", "group_base", "interface", "ttl", "loop", "send_buffer_bytes", "datagram_bytes", "depth",
-            "encoder", "heartbeat_interval_ms",
+            "encoder", "heartbeat_interval_ms", "send_method",
           ]
         ) { reader, key, value in
           let path = "channels.\(key)"
@@ -198,6 +200,14 @@ extension GatewayConfig {
           case "ttl": reader.int(value, path).map { config.ttl = $0 }
           case "loop": reader.bool(value, path).map { config.loop = $0 }
           case "send_buffer_bytes": reader.int(value, path).map { config.sendBufferBytes = $0 }
+          case "send_method":
+            if let text = reader.string(value, path) {
+              if let method = MulticastPublisher.SendMethod(rawValue: text) {
+                config.sendMethod = method
+              } else {
+                reader.problems.append("\(path): must be sendmmsg or io_uring, got \(text)")
+              }
+            }
           case "datagram_bytes": reader.int(value, path).map { config.datagramBytes = $0 }
           case "depth": reader.int(value, path).map { config.depth = $0 }
           case "encoder":
@@ -318,6 +328,7 @@ extension GatewayConfig {
       ttl: \(ttl)
       loop: \(loop)
       send_buffer_bytes: \(sendBufferBytes)
+      send_method: \(sendMethod.rawValue)
       datagram_bytes: \(datagramBytes)
       depth: \(depth)
       encoder: \(encoder.rawValue)

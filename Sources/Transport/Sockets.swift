@@ -80,6 +80,12 @@ func setOption<T: BitwiseCopyable>(_ fd: Int32, _ level: Int32, _ name: Int32, _
 /// batch, never blocking: a full socket buffer drops the rest of the batch and counts it, and the
 /// subscribers see the sequence gap.
 public final class MulticastPublisher {
+  /// How a batch leaves: one `sendmmsg` call, or one `io_uring_enter` carrying a sendmsg per packet.
+  public enum SendMethod: String, Sendable, CaseIterable {
+    case sendmmsg
+    case ioUring = "io_uring"
+  }
+
   public struct Counters: Equatable, Sendable {
     public var packets: UInt64 = 0
     public var bytes: UInt64 = 0
@@ -98,6 +104,9 @@ public final class MulticastPublisher {
   public let batchCapacity: Int
   var pending = 0
   public private(set) var counters = Counters()
+  public let method: SendMethod
+  /// The io_uring send ring (method `.ioUring`): as many entries as a batch holds.
+  let ring: UnsafeMutablePointer<io_uring>?
   /// Packets sent per destination index.
   public let packetsPerDestination: UnsafeMutablePointer<UInt64>
 
@@ -106,10 +115,11 @@ public final class MulticastPublisher {
   ///   - interface: the interface multicast leaves from (IP_MULTICAST_IF), 127.0.0.1 by default.
   public init(
     destinations: [IPv4Endpoint], interface: UInt32 = IPv4Endpoint.loopback, ttl: UInt8 = 1, loop: Bool = true,
-    sendBufferBytes: Int = 4 << 20, batchCapacity: Int = 256
+    sendBufferBytes: Int = 4 << 20, batchCapacity: Int = 256, method: SendMethod = .sendmmsg
   ) throws {
     self.destinations = destinations
     self.batchCapacity = batchCapacity
+    self.method = method
     fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw TransportError.system("socket") }
     do {
@@ -120,6 +130,20 @@ public final class MulticastPublisher {
     } catch {
       close(fd)
       throw error
+    }
+    if method == .ioUring {
+      // A plain ring: the publisher may be built on one thread and send from another.
+      let ring = UnsafeMutablePointer<io_uring>.allocate(capacity: 1)
+      ring.initialize(to: io_uring())
+      let result = io_uring_queue_init(UInt32(batchCapacity), ring, 0)
+      guard result == 0 else {
+        ring.deallocate()
+        close(fd)
+        throw TransportError.system("io_uring_queue_init (send ring)", -result)
+      }
+      self.ring = ring
+    } else {
+      ring = nil
     }
     addresses = .allocate(capacity: max(1, destinations.count))
     for (index, destination) in destinations.enumerated() {
@@ -135,6 +159,10 @@ public final class MulticastPublisher {
   }
 
   deinit {
+    if let ring {
+      io_uring_queue_exit(ring)
+      ring.deallocate()
+    }
     close(fd)
     addresses.deallocate()
     messages.deallocate()
@@ -160,8 +188,15 @@ public final class MulticastPublisher {
     pending += 1
   }
 
-  /// Sends everything queued with as few `sendmmsg` calls as the kernel allows, never blocking.
+  /// Sends everything queued, never blocking: with as few `sendmmsg` calls as the kernel allows,
+  /// or with one `io_uring_enter` that submits every send and waits for their completions (a
+  /// non-blocking UDP send completes inline, so the wait is the submission itself).
   public func flush() {
+    guard pending > 0 else { return }
+    if let ring {
+      flushThroughRing(ring)
+      return
+    }
     var sent = 0
     while sent < pending {
       let result = qc_sendmmsg(fd, messages + sent, UInt32(pending - sent), Int32(MSG_DONTWAIT))
@@ -183,6 +218,35 @@ public final class MulticastPublisher {
         counters.errors &+= 1
       }
       sent += 1
+    }
+    pending = 0
+  }
+
+  func flushThroughRing(_ ring: UnsafeMutablePointer<io_uring>) {
+    for index in 0..<pending {
+      // Never fails: the ring has an entry per batch slot and every flush reaps what it submits.
+      _ = qc_prep_sendmsg(ring, fd, &messages[index].msg_hdr, UInt32(MSG_DONTWAIT), UInt64(index))
+    }
+    let submitted = min(pending, max(0, Int(io_uring_submit_and_wait(ring, UInt32(pending)))))
+    // What the kernel did not take is an error, not a wait.
+    counters.errors &+= UInt64(pending - submitted)
+    var reaped = 0
+    while reaped < submitted {
+      var completion: UnsafeMutablePointer<io_uring_cqe>?
+      guard io_uring_wait_cqe(ring, &completion) == 0, let completion else { break }
+      let index = Int(completion.pointee.user_data)
+      let result = completion.pointee.res
+      io_uring_cqe_seen(ring, completion)
+      reaped += 1
+      if result >= 0 {
+        counters.packets &+= 1
+        counters.bytes &+= UInt64(vectors[index].iov_len)
+        packetsPerDestination[Int(channelsOfPending[index])] &+= 1
+      } else if result == -EAGAIN || result == -ENOBUFS {
+        counters.dropped &+= 1
+      } else {
+        counters.errors &+= 1
+      }
     }
     pending = 0
   }
