@@ -39,6 +39,13 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
   case threadAllocations
   /// Packets the core could not hand to the publish thread (dedicated mode).
   case publishRingFull
+  /// Dedicated mode: the ingest and publish threads' own duty cycles (the book threads' are above).
+  case ingestCycles
+  case ingestStalls
+  case ingestLongestCycleNs
+  case publishCycles
+  case publishStalls
+  case publishLongestCycleNs
 
   /// The Prometheus name.
   public var metricName: String {
@@ -73,11 +80,18 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
     case .longestCycleNs: "quotecast_longest_duty_cycle_nanoseconds"
     case .threadAllocations: "quotecast_gateway_thread_allocations"
     case .publishRingFull: "quotecast_publish_ring_full_total"
+    case .ingestCycles: "quotecast_ingest_duty_cycles_total"
+    case .ingestStalls: "quotecast_ingest_duty_cycle_stalls_total"
+    case .ingestLongestCycleNs: "quotecast_ingest_longest_duty_cycle_nanoseconds"
+    case .publishCycles: "quotecast_publish_duty_cycles_total"
+    case .publishStalls: "quotecast_publish_duty_cycle_stalls_total"
+    case .publishLongestCycleNs: "quotecast_publish_longest_duty_cycle_nanoseconds"
     }
   }
 
   public var isGauge: Bool {
     self == .liveOrders || self == .liveLevels || self == .longestCycleNs || self == .threadAllocations
+      || self == .ingestLongestCycleNs || self == .publishLongestCycleNs
   }
 }
 
@@ -121,7 +135,7 @@ public final class CounterBoard: @unchecked Sendable {
       let value = UnsafeAtomic<UInt64>(at: slots + shard * rowWidth + counter.rawValue).load(
         ordering: .relaxed)
       switch counter {
-      case .longestCycleNs: total = max(total, value)
+      case .longestCycleNs, .ingestLongestCycleNs, .publishLongestCycleNs: total = max(total, value)
       case .threadAllocations: total = value == .max || total == .max ? .max : total &+ value
       default: total &+= value
       }

@@ -34,6 +34,28 @@ struct PacketRingSink: PacketSink {
   mutating func flush() { ring.publish() }
 }
 
+/// A thread's duty-cycle record: cycles that did work, the longest, and those over the stall
+/// threshold (an Aeron-style agent's health, published to the board).
+struct DutyCycle {
+  let stallThresholdNs: UInt64
+  var cycles: UInt64 = 0
+  var stalls: UInt64 = 0
+  var longestNs: UInt64 = 0
+
+  @inline(__always)
+  mutating func note(_ cycleNs: UInt64) {
+    cycles &+= 1
+    longestNs = max(longestNs, cycleNs)
+    if cycleNs > stallThresholdNs { stalls &+= 1 }
+  }
+
+  func publish(to board: CounterBoard, cycles: GatewayCounter, stalls: GatewayCounter, longest: GatewayCounter) {
+    board.store(cycles, self.cycles)
+    board.store(stalls, self.stalls)
+    board.store(longest, longestNs)
+  }
+}
+
 /// A pthread running one closure, joinable.
 final class WorkerThread {
   var thread = pthread_t()
@@ -88,8 +110,10 @@ extension Gateway {
       rings.initialize(from: packetRings, count: shardCount)
       defer { rings.deinitialize(count: shardCount).deallocate() }
       var nextPublishNs: UInt64 = 0
+      var duty = DutyCycle(stallThresholdNs: UInt64(config.stallThresholdUs) * 1000)
       while true {
         let finished = shardsRunning.load(ordering: .acquiring) == 0
+        let cycleStartNs = Clock.monotonicNs()
         var count = 0
         for index in 0..<shardCount {
           let ring = rings[index]
@@ -101,9 +125,11 @@ extension Gateway {
           }
         }
         let nowNs = Clock.monotonicNs()
+        if count > 0 { duty.note(nowNs - cycleStartNs) }
         if nowNs >= nextPublishNs {
           nextPublishNs = nowNs + 20_000_000
           publishSendCounters()
+          duty.publish(to: counters, cycles: .publishCycles, stalls: .publishStalls, longest: .publishLongestCycleNs)
         }
         if count == 0 {
           if finished { break }
@@ -111,6 +137,7 @@ extension Gateway {
         }
       }
       publishSendCounters()
+      duty.publish(to: counters, cycles: .publishCycles, stalls: .publishStalls, longest: .publishLongestCycleNs)
     }
 
     let shardThreads = shards.map { shard in
@@ -173,13 +200,17 @@ extension Gateway {
       descriptors.publish()
       return handled
     }
+    var duty = DutyCycle(stallThresholdNs: UInt64(config.stallThresholdUs) * 1000)
     while !stopRequested.load(ordering: .acquiring) {
       let nowNs = Clock.monotonicNs()
       if let durationNs, nowNs - startNs >= durationNs { break }
       let handled = ingestOnce(waitNs: waitNs)
+      // The blocking wait is idle time: time from the reap that found work to the hand-off.
+      if handled > 0 { duty.note(Clock.monotonicNs() - max(nowNs, receiver.lastReapNs)) }
       if nowNs >= nextPublishNs {
         nextPublishNs = nowNs + 20_000_000
         publishIngestCounters(receiver)
+        duty.publish(to: counters, cycles: .ingestCycles, stalls: .ingestStalls, longest: .ingestLongestCycleNs)
       }
       if handled == 0 && config.idle == .yield { sched_yield() }
     }
@@ -190,6 +221,7 @@ extension Gateway {
       drained += handled
     }
     publishIngestCounters(receiver)
+    duty.publish(to: counters, cycles: .ingestCycles, stalls: .ingestStalls, longest: .ingestLongestCycleNs)
     ingestDone.store(true, ordering: .releasing)
     for thread in shardThreads { thread.join() }
     publishThread.join()

@@ -138,11 +138,14 @@ extension GatewayConfig {
 
 final class GatewayTests: XCTestCase {
   func testLiveOutputEqualsTheOfflineReplay() throws {
-    let combinations = threadingLayouts.flatMap { layout in IdleStrategy.allCases.map { (layout, $0) } }
-    for (layout, idle) in combinations {
-      let mode = "\(layout.mode) with \(layout.shards) book shard(s)"
+    let combinations =
+      threadingLayouts.flatMap { layout in IdleStrategy.allCases.map { (layout, $0, MulticastPublisher.SendMethod.sendmmsg) } }
+      + [(threadingLayouts[0], .block, .ioUring), (threadingLayouts[2], .yield, .ioUring)]
+    for (layout, idle, sendMethod) in combinations {
+      let mode = "\(layout.mode) with \(layout.shards) book shard(s), sends by \(sendMethod)"
       var config = testConfig(port: 34_100, channels: 3).with(layout)
       config.idle = idle
+      config.sendMethod = sendMethod
       config.heartbeatIntervalMs = 60_000
       config.snapshotCycleMs = 60_000
       config.snapshotTickMs = 60_000
@@ -173,6 +176,15 @@ final class GatewayTests: XCTestCase {
       XCTAssertEqual(running.gateway.stats.messages, 30_000, "every message counted once, \(mode)")
       XCTAssertEqual(running.gateway.counters.load(.messages), 30_000, "\(mode)")
       XCTAssertEqual(running.gateway.cores.count, layout.shards)
+      // Every thread's duty cycle is counted.
+      let board = running.gateway.counters
+      XCTAssertGreaterThan(board.load(.cycles), 0, "\(mode)")
+      XCTAssertGreaterThan(board.load(.longestCycleNs), 0, "\(mode)")
+      if layout.mode == .dedicated {
+        XCTAssertGreaterThan(board.load(.ingestCycles), 0, "\(mode)")
+        XCTAssertGreaterThan(board.load(.publishCycles), 0, "\(mode)")
+        XCTAssertGreaterThan(board.load(.publishLongestCycleNs), 0, "\(mode)")
+      }
       if layout.shards > 1 {
         // Each shard holds only its own instruments, and between them every one.
         let held = running.gateway.cores.map { Set($0.books.activeLocates) }
