@@ -103,7 +103,9 @@ struct BenchSendCommand: ParsableCommand {
     if json {
       let rows = batchSizes!.map { batch in
         "{\"batch\":\(batch),"
-          + methods.map { "\"\($0.rawValue)_ns_per_packet\":\(String.fixed(median("\($0.rawValue)/\(batch)"), digits: 1))" }
+          + methods.map {
+            "\"\($0.rawValue)_ns_per_packet\":\(String.fixed(median("\($0.rawValue)/\(batch)"), digits: 1))"
+          }
           .joined(separator: ",")
           + ",\"ratio_io_uring_over_sendmmsg\":"
           + String.fixed(median("io_uring/\(batch)") / median("sendmmsg/\(batch)"), digits: 3)

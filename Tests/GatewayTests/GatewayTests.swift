@@ -125,7 +125,9 @@ func testConfig(port: UInt16, channels: Int) -> GatewayConfig {
 
 /// Every threading layout the tests run: one thread; dedicated threads with one book shard; and
 /// with two (shard 0 owns channels 0 and 2 of three, shard 1 owns channel 1).
-let threadingLayouts: [(mode: GatewayConfig.ThreadingMode, shards: Int)] = [(.single, 1), (.dedicated, 1), (.dedicated, 2)]
+let threadingLayouts: [(mode: GatewayConfig.ThreadingMode, shards: Int)] = [
+  (.single, 1), (.dedicated, 1), (.dedicated, 2),
+]
 
 extension GatewayConfig {
   func with(_ layout: (mode: GatewayConfig.ThreadingMode, shards: Int)) -> GatewayConfig {
@@ -139,7 +141,9 @@ extension GatewayConfig {
 final class GatewayTests: XCTestCase {
   func testLiveOutputEqualsTheOfflineReplay() throws {
     let combinations =
-      threadingLayouts.flatMap { layout in IdleStrategy.allCases.map { (layout, $0, MulticastPublisher.SendMethod.sendmmsg) } }
+      threadingLayouts.flatMap { layout in
+        IdleStrategy.allCases.map { (layout, $0, MulticastPublisher.SendMethod.sendmmsg) }
+      }
       + [(threadingLayouts[0], .block, .ioUring), (threadingLayouts[2], .yield, .ioUring)]
     for (layout, idle, sendMethod) in combinations {
       let mode = "\(layout.mode) with \(layout.shards) book shard(s), sends by \(sendMethod)"
