@@ -1,4 +1,5 @@
 /// One instrument as a subscriber sees it: the published depth of each side, and its status.
+/// An owned copy (it allocates); the receiving thread reads books in place with `withBook`.
 public struct MirroredBook: Equatable, Sendable {
   public var symbol = ""
   public var bids: [FeedBookLevel] = []
@@ -11,6 +12,18 @@ public struct MirroredBook: Equatable, Sendable {
   public init() {}
 }
 
+/// A book read in place, valid only inside `FeedMirror.withBook`.
+public struct MirroredBookView {
+  public let locate: UInt16
+  /// Space-free symbol bytes packed little-endian into 8 bytes (see `FeedMirror.packSymbol`).
+  public let packedSymbol: UInt64
+  public let bids: UnsafeBufferPointer<FeedBookLevel>
+  public let asks: UnsafeBufferPointer<FeedBookLevel>
+  public let tradingState: UInt8
+  public let lastTrade: TradeUpdate?
+  public let synced: Bool
+}
+
 /// Rebuilds books from packets and keeps them exact through loss and late joins.
 ///
 /// Per channel it follows the packet sequence. A channel followed from sequence 1 needs nothing
@@ -18,11 +31,21 @@ public struct MirroredBook: Equatable, Sendable {
 /// snapshot of a stale instrument, stamped with the channel sequence it is consistent with,
 /// replaces its book, the buffered packets after that sequence are applied to it, and it is exact
 /// again. Duplicates are ignored. Gaps, recoveries and stale instruments are counted.
+///
+/// Storage is preallocated (`maxInstruments` books of `depth` levels a side), so applying a packet
+/// allocates nothing once every instrument has been seen, unless a recovery is buffering packets.
+/// Not thread-safe: one thread applies and reads (`FeedSubscriber` adds a lock for other readers).
 public final class FeedMirror {
+  /// Levels per side kept: at least the gateway's published depth (`channels.depth`).
   public let depth: Int
+  public let maxInstruments: Int
   /// The channel id snapshots arrive on (`channels` in the gateway's config), if known.
   public let snapshotChannel: UInt16?
-  public private(set) var books: [UInt16: MirroredBook] = [:]
+  /// How many incremental channels the feed has (instrument `locate` is on `locate % channelCount`);
+  /// lets a snapshot place an instrument before any of its incrementals arrive.
+  public let channelCount: Int?
+  public let maxBufferedPackets: Int
+
   public private(set) var packets: UInt64 = 0
   public private(set) var heartbeats: UInt64 = 0
   public private(set) var updates: UInt64 = 0
@@ -32,197 +55,381 @@ public final class FeedMirror {
   public private(set) var malformed: UInt64 = 0
   /// Buffered packets dropped because a recovery took too long (the instrument stays stale).
   public private(set) var bufferOverflows: UInt64 = 0
-  public let maxBufferedPackets: Int
+  /// Updates for instruments beyond `maxInstruments`, dropped.
+  public private(set) var instrumentOverflows: UInt64 = 0
 
-  struct ChannelState {
-    var nextSequence: UInt64
-    /// Every packet since this channel lost sync, in order (copies: the datagram is gone).
-    var buffered: [(sequence: UInt64, bytes: [UInt8])] = []
-    /// True once followed without a gap since sequence 1 or since the last recovery of all.
-    var trusted: Bool
+  struct Instrument {
+    var locate: UInt16
+    var packedSymbol: UInt64 = 0
+    var bidCount = 0
+    var askCount = 0
+    var tradingState: UInt8 = 0
+    var synced = false
+    var channel: UInt16 = FeedMirror.noChannel
+    var lastTrade: TradeUpdate?
   }
 
-  var channels: [UInt16: ChannelState] = [:]
-  /// Which channel each instrument is on (from definitions, updates and snapshots).
-  var channelOf: [UInt16: UInt16] = [:]
+  struct ChannelState {
+    var seen = false
+    var nextSequence: UInt64 = 0
+    /// True once followed without a gap since sequence 1 or since the last recovery of all.
+    var trusted = false
+    /// Every packet since this channel lost sync, in order (copies: the datagram is gone).
+    var buffered: [(sequence: UInt64, bytes: [UInt8])] = []
+  }
 
-  /// How many incremental channels the feed has (instrument `locate` is on `locate % channelCount`);
-  /// lets a snapshot place an instrument before any of its incrementals arrive.
-  public let channelCount: Int?
+  static let noChannel = UInt16.max
+  static let maxChannels = 1025
+  /// locate → index into `instruments`, or -1.
+  let slotOfLocate: UnsafeMutablePointer<Int32>
+  let instruments: UnsafeMutablePointer<Instrument>
+  /// Per instrument: `depth` bids, then `depth` asks.
+  let levels: UnsafeMutablePointer<FeedBookLevel>
+  public private(set) var instrumentCount = 0
+  let channels: UnsafeMutablePointer<ChannelState>
 
-  public init(depth: Int, channelCount: Int? = nil, maxBufferedPackets: Int = 100_000) {
+  public init(depth: Int = 10, channelCount: Int? = nil, maxInstruments: Int = 16_384, maxBufferedPackets: Int = 100_000)
+  {
+    precondition(depth >= 1 && maxInstruments >= 1 && maxInstruments <= 65_536)
     self.depth = depth
+    self.maxInstruments = maxInstruments
     self.channelCount = channelCount
     self.snapshotChannel = channelCount.map { UInt16($0) }
     self.maxBufferedPackets = maxBufferedPackets
+    slotOfLocate = .allocate(capacity: 65_536)
+    slotOfLocate.initialize(repeating: -1, count: 65_536)
+    instruments = .allocate(capacity: maxInstruments)
+    levels = .allocate(capacity: maxInstruments * 2 * depth)
+    channels = .allocate(capacity: Self.maxChannels)
+    channels.initialize(repeating: ChannelState(), count: Self.maxChannels)
+  }
+
+  deinit {
+    slotOfLocate.deallocate()
+    instruments.deinitialize(count: instrumentCount)
+    instruments.deallocate()
+    levels.deallocate()
+    channels.deinitialize(count: Self.maxChannels)
+    channels.deallocate()
+  }
+
+  // MARK: Reading
+
+  /// Instruments not (yet) exact.
+  public var staleCount: Int {
+    var stale = 0
+    for slot in 0..<instrumentCount where !instruments[slot].synced { stale += 1 }
+    return stale
+  }
+
+  /// Every instrument seen, in the order first seen.
+  public var locates: [UInt16] { (0..<instrumentCount).map { instruments[$0].locate } }
+
+  /// Reads one book in place, without copying or allocating; nil if the instrument is unknown.
+  @inline(__always)
+  public func withBook<Result>(locate: UInt16, _ body: (MirroredBookView) -> Result) -> Result? {
+    let slot = Int(slotOfLocate[Int(locate)])
+    guard slot >= 0 else { return nil }
+    let instrument = instruments[slot]
+    let base = levels + slot * 2 * depth
+    return body(
+      MirroredBookView(
+        locate: locate, packedSymbol: instrument.packedSymbol,
+        bids: UnsafeBufferPointer(start: base, count: instrument.bidCount),
+        asks: UnsafeBufferPointer(start: base + depth, count: instrument.askCount),
+        tradingState: instrument.tradingState, lastTrade: instrument.lastTrade, synced: instrument.synced))
+  }
+
+  /// An owned copy of one book.
+  public func book(locate: UInt16) -> MirroredBook? {
+    withBook(locate: locate) { view in
+      var book = MirroredBook()
+      book.symbol = Self.unpackSymbol(view.packedSymbol)
+      book.bids = Array(view.bids)
+      book.asks = Array(view.asks)
+      book.tradingState = view.tradingState
+      book.lastTrade = view.lastTrade
+      book.synced = view.synced
+      return book
+    }
+  }
+
+  /// The instrument with this symbol, if a definition named it.
+  public func locate(ofSymbol symbol: String) -> UInt16? {
+    let packed = Self.packSymbol(symbol)
+    for slot in 0..<instrumentCount where instruments[slot].packedSymbol == packed { return instruments[slot].locate }
+    return nil
+  }
+
+  public func book(symbol: String) -> MirroredBook? { locate(ofSymbol: symbol).flatMap { book(locate: $0) } }
+
+  /// The packed symbol of an instrument (0 until its definition arrives): compare with `packSymbol`.
+  @inline(__always)
+  public func packedSymbol(locate: UInt16) -> UInt64 {
+    let slot = Int(slotOfLocate[Int(locate)])
+    return slot >= 0 ? instruments[slot].packedSymbol : 0
+  }
+
+  /// Every book, copied (for tools and tests; allocates).
+  public var books: [UInt16: MirroredBook] {
+    var books: [UInt16: MirroredBook] = [:]
+    for slot in 0..<instrumentCount {
+      let locate = instruments[slot].locate
+      books[locate] = book(locate: locate)
+    }
+    return books
+  }
+
+  /// Up to 8 symbol bytes, trailing spaces dropped, packed little-endian: a symbol compares as
+  /// one integer on the receiving thread.
+  public static func packSymbol(_ symbol: String) -> UInt64 {
+    var packed: UInt64 = 0
+    for (index, byte) in symbol.utf8.prefix(8).enumerated() where byte != UInt8(ascii: " ") {
+      packed |= UInt64(byte) << (8 * UInt64(index))
+    }
+    return packed
+  }
+
+  @inline(__always)
+  static func packSymbol(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    var packed: UInt64 = 0
+    var index = 0
+    while index < min(8, bytes.count) {
+      let byte = bytes[index]
+      if byte != UInt8(ascii: " ") { packed |= UInt64(byte) << (8 * UInt64(index)) }
+      index += 1
+    }
+    return packed
+  }
+
+  public static func unpackSymbol(_ packed: UInt64) -> String {
+    var bytes: [UInt8] = []
+    var rest = packed
+    while rest != 0 {
+      bytes.append(UInt8(truncatingIfNeeded: rest))
+      rest >>= 8
+    }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
+  // MARK: Applying
+
+  /// The instrument's slot, taking a free one the first time; nil when all are taken.
+  @inline(__always)
+  func slot(for locate: UInt16) -> Int? {
+    let existing = Int(slotOfLocate[Int(locate)])
+    if existing >= 0 { return existing }
+    guard instrumentCount < maxInstruments else {
+      instrumentOverflows &+= 1
+      return nil
+    }
+    let slot = instrumentCount
+    (instruments + slot).initialize(to: Instrument(locate: locate))
+    slotOfLocate[Int(locate)] = Int32(slot)
+    instrumentCount += 1
+    return slot
   }
 
   func channel(of locate: UInt16) -> UInt16? {
-    channelOf[locate] ?? channelCount.map { UInt16(Int(locate) % $0) }
+    let slot = Int(slotOfLocate[Int(locate)])
+    if slot >= 0 && instruments[slot].channel != Self.noChannel { return instruments[slot].channel }
+    return channelCount.map { UInt16(Int(locate) % $0) }
   }
-
-  /// Instruments not (yet) exact.
-  public var staleCount: Int { books.values.filter { !$0.synced }.count }
 
   /// Applies one packet; false if it could not be decoded.
   @discardableResult
   public func apply(_ bytes: UnsafeRawBufferPointer) -> Bool {
     guard let packet = PacketView(bytes) else {
-      malformed += 1
+      malformed &+= 1
       return false
     }
-    packets += 1
+    packets &+= 1
     let channel = packet.channel
     if channel == snapshotChannel {
       applySnapshots(packet)
       return true
     }
+    guard Int(channel) < Self.maxChannels else {
+      malformed &+= 1
+      return false
+    }
+    let state = channels + Int(channel)
     if packet.updateCount == 0 {
-      heartbeats += 1
+      heartbeats &+= 1
       // A heartbeat carries the last sequence sent: anything after what we hold is missing.
-      if let state = channels[channel], packet.sequence >= state.nextSequence { loseSync(channel) }
+      if state.pointee.seen && packet.sequence >= state.pointee.nextSequence { loseSync(channel) }
       return true
     }
-    var state = channels[channel] ?? ChannelState(nextSequence: packet.sequence, trusted: packet.sequence == 1)
-    if channels[channel] == nil && packet.sequence != 1 {
-      channels[channel] = state
-      loseSync(channel, countGap: false)
-      state = channels[channel]!
+    if !state.pointee.seen {
+      state.pointee.seen = true
+      state.pointee.nextSequence = packet.sequence
+      state.pointee.trusted = packet.sequence == 1
+      if packet.sequence != 1 { loseSync(channel, countGap: false) }
     }
-    if packet.sequence < state.nextSequence {
-      duplicates += 1
+    if packet.sequence < state.pointee.nextSequence {
+      duplicates &+= 1
       return true
     }
-    if packet.sequence > state.nextSequence {
-      gaps += 1
-      channels[channel] = state
+    if packet.sequence > state.pointee.nextSequence {
+      gaps &+= 1
       loseSync(channel, countGap: false)
-      state = channels[channel]!
     }
-    state.nextSequence = packet.sequence &+ 1  // wraps only on a hostile sequence; never traps
-    if !state.trusted {
-      if state.buffered.count >= maxBufferedPackets {
-        state.buffered.removeFirst()
-        bufferOverflows += 1
+    state.pointee.nextSequence = packet.sequence &+ 1  // wraps only on a hostile sequence; never traps
+    let trusted = state.pointee.trusted
+    if !trusted {
+      if state.pointee.buffered.count >= maxBufferedPackets {
+        state.pointee.buffered.removeFirst()
+        bufferOverflows &+= 1
       }
-      state.buffered.append((packet.sequence, Array(bytes)))
+      state.pointee.buffered.append((packet.sequence, Array(bytes)))
     }
-    channels[channel] = state
-    applyUpdates(packet, channel: channel, onlyLocate: nil, onlySynced: !state.trusted)
+    applyUpdates(packet, channel: channel, onlyLocate: nil, onlySynced: !trusted)
     return true
   }
 
   /// Marks the channel's instruments stale and starts buffering its packets.
   func loseSync(_ channel: UInt16, countGap: Bool = true) {
-    if countGap { gaps += 1 }
-    channels[channel]?.trusted = false
-    channels[channel]?.buffered.removeAll(keepingCapacity: true)
-    for (locate, owner) in channelOf where owner == channel { books[locate]?.synced = false }
+    if countGap { gaps &+= 1 }
+    channels[Int(channel)].trusted = false
+    channels[Int(channel)].buffered.removeAll(keepingCapacity: true)
+    for slot in 0..<instrumentCount where instruments[slot].channel == channel { instruments[slot].synced = false }
+  }
+
+  /// The instrument an update concerns, or nil for market-wide updates.
+  @inline(__always)
+  static func locate(of update: UpdateView) -> UInt16? {
+    if let level = update.level { return level.locate }
+    if let trade = update.trade { return trade.locate }
+    if let state = update.tradingState { return state.locate }
+    if let definition = update.definition { return definition.locate }
+    return nil
   }
 
   /// Applies a packet's updates. `onlySynced`: skip instruments that are waiting for a snapshot.
   func applyUpdates(_ packet: PacketView, channel: UInt16, onlyLocate: UInt16?, onlySynced: Bool) {
-    let trusted = channels[channel]?.trusted ?? false
+    let trusted = channels[Int(channel)].trusted
     for index in 0..<packet.updateCount {
       guard let update = packet.update(at: index) else {
-        malformed += 1
+        malformed &+= 1
         continue
       }
-      if onlyLocate == nil { updates += 1 }
-      let locate: UInt16
-      if let level = update.level {
-        locate = level.locate
-      } else if let trade = update.trade {
-        locate = trade.locate
-      } else if let state = update.tradingState {
-        locate = state.locate
-      } else if let definition = update.definition {
-        locate = definition.locate
-      } else {
-        continue
-      }
+      if onlyLocate == nil { updates &+= 1 }
+      guard let locate = Self.locate(of: update) else { continue }
       if let onlyLocate, locate != onlyLocate { continue }
-      channelOf[locate] = channel
-      var book = books[locate] ?? MirroredBook()
-      if books[locate] == nil { book.synced = trusted }
-      if onlySynced && !book.synced && update.definition == nil {
-        books[locate] = book  // known, and stale until its snapshot
-        continue
-      }
+      let isNew = slotOfLocate[Int(locate)] < 0
+      guard let slot = slot(for: locate) else { continue }
+      let instrument = instruments + slot
+      instrument.pointee.channel = channel
+      if isNew { instrument.pointee.synced = trusted }
+      let definition = update.definition
+      if onlySynced && !instrument.pointee.synced && definition == nil { continue }  // stale until its snapshot
       if let level = update.level {
-        apply(level, to: &book)
+        apply(level, slot: slot)
       } else if let trade = update.trade {
-        book.lastTrade = trade
+        instrument.pointee.lastTrade = trade
       } else if let state = update.tradingState {
-        book.tradingState = state.state
-      } else if let definition = update.definition {
-        book.symbol = definition.symbol
+        instrument.pointee.tradingState = state.state
+      } else if let definition {
+        instrument.pointee.packedSymbol = Self.packSymbol(definition.symbolBytes)
       }
-      books[locate] = book
     }
   }
 
   func applySnapshots(_ packet: PacketView) {
     for index in 0..<packet.updateCount {
       guard let update = packet.update(at: index) else {
-        malformed += 1
+        malformed &+= 1
         continue
       }
       if let definition = update.definition {
         // Definitions cycle with the snapshots: a late joiner learns symbols and channels here.
-        books[definition.locate, default: MirroredBook()].symbol = definition.symbol
-        channelOf[definition.locate] = definition.channel
+        guard let slot = slot(for: definition.locate) else { continue }
+        instruments[slot].packedSymbol = Self.packSymbol(definition.symbolBytes)
+        instruments[slot].channel = definition.channel
         continue
       }
       guard let snapshot = update.snapshot else { continue }
       let locate = snapshot.locate
-      guard let channel = channel(of: locate), let state = channels[channel] else { continue }
-      channelOf[locate] = channel
-      var book = books[locate] ?? MirroredBook()
-      guard !book.synced else { continue }
+      guard let channel = channel(of: locate), Int(channel) < Self.maxChannels, channels[Int(channel)].seen else {
+        continue
+      }
+      guard let slot = slot(for: locate) else { continue }
+      let instrument = instruments + slot
+      instrument.pointee.channel = channel
+      guard !instrument.pointee.synced else { continue }
+      let state = channels + Int(channel)
       // The buffer must bridge the snapshot to the present: it must hold every packet after it.
       let after = snapshot.lastChannelSequence
-      let firstBuffered = state.buffered.first?.sequence ?? state.nextSequence
+      let firstBuffered = state.pointee.buffered.first?.sequence ?? state.pointee.nextSequence
       // (after < nextSequence first: it keeps after + 1 from overflowing on a hostile snapshot.)
-      guard after < state.nextSequence, after + 1 >= firstBuffered else { continue }
-      book.bids = (0..<min(snapshot.bidCount, depth)).compactMap { snapshot.bid($0) }
-      book.asks = (0..<min(snapshot.askCount, depth)).compactMap { snapshot.ask($0) }
-      book.tradingState = snapshot.tradingState
-      book.synced = true
-      books[locate] = book
-      for (sequence, bytes) in state.buffered where sequence > after {
+      guard after < state.pointee.nextSequence, after + 1 >= firstBuffered else { continue }
+      let base = levels + slot * 2 * depth
+      var count = 0
+      while count < min(snapshot.bidCount, depth), let level = snapshot.bid(count) {
+        base[count] = level
+        count += 1
+      }
+      instrument.pointee.bidCount = count
+      count = 0
+      while count < min(snapshot.askCount, depth), let level = snapshot.ask(count) {
+        base[depth + count] = level
+        count += 1
+      }
+      instrument.pointee.askCount = count
+      instrument.pointee.tradingState = snapshot.tradingState
+      instrument.pointee.synced = true
+      for (sequence, bytes) in state.pointee.buffered where sequence > after {
         bytes.withUnsafeBytes { raw in
           if let replay = PacketView(raw) {
             applyUpdates(replay, channel: channel, onlyLocate: locate, onlySynced: false)
           }
         }
       }
-      recoveries += 1
+      recoveries &+= 1
       // Once every instrument of the channel is exact again, stop buffering.
-      if !channelOf.contains(where: { $0.value == channel && books[$0.key]?.synced == false }) {
-        channels[channel]?.trusted = true
-        channels[channel]?.buffered.removeAll(keepingCapacity: true)
+      var allSynced = true
+      for other in 0..<instrumentCount where instruments[other].channel == channel && !instruments[other].synced {
+        allSynced = false
+        break
+      }
+      if allSynced {
+        state.pointee.trusted = true
+        state.pointee.buffered.removeAll(keepingCapacity: true)
       }
     }
   }
 
-  func apply(_ level: LevelUpdate, to book: inout MirroredBook) {
-    let value = FeedBookLevel(price: level.price, orders: level.orders, shares: level.shares)
+  @inline(__always)
+  func apply(_ level: LevelUpdate, slot: Int) {
+    let isBid = level.side == FeedSide.bid.rawValue
+    let side = levels + slot * 2 * depth + (isBid ? 0 : depth)
+    var count = isBid ? instruments[slot].bidCount : instruments[slot].askCount
     let index = Int(level.levelIndex)
-    func update(_ side: inout [FeedBookLevel]) {
-      switch level.action {
-      case FeedLevelAction.new.rawValue:
-        guard index <= side.count else { return malformed += 1 }
-        side.insert(value, at: index)
-        if side.count > depth { side.removeLast() }
-      case FeedLevelAction.change.rawValue:
-        guard index < side.count else { return malformed += 1 }
-        side[index] = value
-      default:
-        guard index < side.count else { return malformed += 1 }
-        side.remove(at: index)
-      }
+    let value = FeedBookLevel(price: level.price, orders: level.orders, shares: level.shares)
+    switch level.action {
+    case FeedLevelAction.new.rawValue:
+      guard index <= count, index < depth else { return malformed &+= 1 }
+      // Shift the worse levels down one; the worst falls off at full depth.
+      let moving = min(count, depth - 1) - index
+      if moving > 0 { shift(side + index, to: side + index + 1, count: moving) }
+      side[index] = value
+      count = min(count + 1, depth)
+    case FeedLevelAction.change.rawValue:
+      guard index < count else { return malformed &+= 1 }
+      side[index] = value
+    default:
+      guard index < count else { return malformed &+= 1 }
+      let moving = count - index - 1
+      if moving > 0 { shift(side + index + 1, to: side + index, count: moving) }
+      count -= 1
     }
-    if level.side == FeedSide.bid.rawValue { update(&book.bids) } else { update(&book.asks) }
+    if isBid { instruments[slot].bidCount = count } else { instruments[slot].askCount = count }
+  }
+
+  /// memmove: the ranges overlap.
+  @inline(__always)
+  func shift(_ from: UnsafeMutablePointer<FeedBookLevel>, to: UnsafeMutablePointer<FeedBookLevel>, count: Int) {
+    UnsafeMutableRawPointer(to).copyMemory(
+      from: UnsafeRawPointer(from), byteCount: count * MemoryLayout<FeedBookLevel>.stride)
   }
 }

@@ -117,7 +117,7 @@ struct DemoCommand: ParsableCommand {
     }
     var matching = 0
     for locate in books.activeLocates {
-      let mirrored = mirror.books[locate] ?? MirroredBook()
+      let mirrored = mirror.book(locate: locate) ?? MirroredBook()
       let wire = { (levels: [PriceLevel]) in
         levels.map { FeedBookLevel(price: $0.price, orders: $0.orders, shares: $0.shares) }
       }
@@ -128,7 +128,7 @@ struct DemoCommand: ParsableCommand {
       }
     }
     for locate in books.activeLocates.sorted(by: { depth($0) > depth($1) }).prefix(show) {
-      let mirrored = mirror.books[locate] ?? MirroredBook()
+      let mirrored = mirror.book(locate: locate) ?? MirroredBook()
       let state = mirrored.tradingState == 0 ? "unknown" : String(Character(Unicode.Scalar(mirrored.tradingState)))
       var header = "\(mirrored.symbol) (locate \(locate))  trading state \(state)"
       if let trade = mirrored.lastTrade { header += "  last trade \(trade.shares) @ \(formatPrice(trade.price))" }

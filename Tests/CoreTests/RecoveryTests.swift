@@ -1,3 +1,4 @@
+import CMallocCounter
 import QuotecastClient
 import QuotecastCore
 import XCTest
@@ -29,7 +30,7 @@ final class RecoveryTests: XCTestCase {
   ) {
     var compared = 0
     for locate in core.books.activeLocates {
-      let book = mirror.books[locate]
+      let book = mirror.book(locate: locate)
       XCTAssertEqual(book?.synced, true, "locate \(locate) synced", file: file, line: line)
       XCTAssertEqual(
         book?.symbol, core.books.symbol(locate: locate)?.description, "locate \(locate) symbol", file: file, line: line)
@@ -81,6 +82,46 @@ final class RecoveryTests: XCTestCase {
     let mirror = FeedMirror(depth: 5, channelCount: 3)
     for (_, bytes) in packets[(packets.count / 2)...] { bytes.withUnsafeBytes { _ = mirror.apply($0) } }
     XCTAssertGreaterThanOrEqual(mirror.recoveries, 10)
+    assertMirrorEqualsBooks(mirror, core)
+  }
+
+  /// The mirror at depth 10 against the core's books at 10, and the in-place reader agrees with copies.
+  func testReadingInPlaceMatchesTheCopies() {
+    let (packets, core) = liveStream(messages: 20_000, symbols: 12, seed: 6, channels: 2)
+    let mirror = FeedMirror(depth: 5, channelCount: 2)
+    for (_, bytes) in packets { bytes.withUnsafeBytes { _ = mirror.apply($0) } }
+    for locate in core.books.activeLocates {
+      let copy = mirror.book(locate: locate)
+      mirror.withBook(locate: locate) { view in
+        XCTAssertEqual(Array(view.bids), copy?.bids)
+        XCTAssertEqual(Array(view.asks), copy?.asks)
+        XCTAssertEqual(FeedMirror.unpackSymbol(view.packedSymbol), copy?.symbol)
+      }
+      let symbol = core.books.symbol(locate: locate)!.description
+      XCTAssertEqual(mirror.locate(ofSymbol: symbol), locate)
+      XCTAssertEqual(mirror.packedSymbol(locate: locate), FeedMirror.packSymbol(symbol))
+    }
+    XCTAssertNil(mirror.withBook(locate: 65_000) { _ in 1 })
+  }
+
+  /// Once every instrument has been seen, applying packets allocates nothing.
+  func testApplyingPacketsAllocatesNothingInSteadyState() {
+    let (packets, core) = liveStream(messages: 60_000, symbols: 20, seed: 7, channels: 2)
+    let mirror = FeedMirror(depth: 5, channelCount: 2)
+    let buffers = packets.map { packet in
+      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: packet.1.count, alignment: 8)
+      buffer.copyBytes(from: packet.1)
+      return UnsafeRawBufferPointer(buffer)
+    }
+    defer { buffers.forEach { $0.deallocate() } }
+    var before: UInt64 = 0
+    var index = 0
+    while index < buffers.count {
+      if index == buffers.count / 2 { before = qc_thread_allocations() }
+      mirror.apply(buffers[index])
+      index += 1
+    }
+    XCTAssertEqual(qc_thread_allocations() - before, 0, "allocations over \(buffers.count / 2) packets")
     assertMirrorEqualsBooks(mirror, core)
   }
 
