@@ -45,8 +45,8 @@ let package = Package(
       name: "QuotecastCore", dependencies: ["ITCH", "Feed", "Book", "Encoding"], path: "Sources/QuotecastCore",
       swiftSettings: coreSwiftSettings),
 
-    // Subscribers: zero-copy packet views.
-    .target(name: "QuotecastClient", path: "Sources/QuotecastClient"),
+    // Subscribers: zero-copy packet views, book mirrors, and the io_uring subscriber.
+    .target(name: "QuotecastClient", dependencies: ["Transport"], path: "Sources/QuotecastClient"),
 
     // The network: io_uring ingest, multicast fan-out, pinning.
     .target(name: "Transport", dependencies: ["CLibURing", "CQuotecastLinux"], path: "Sources/Transport"),

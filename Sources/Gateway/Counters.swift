@@ -46,6 +46,8 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
   case publishCycles
   case publishStalls
   case publishLongestCycleNs
+  /// Output packets withheld by `faults.drop_output`.
+  case faultDrops
 
   /// The Prometheus name.
   public var metricName: String {
@@ -86,6 +88,7 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
     case .publishCycles: "quotecast_publish_duty_cycles_total"
     case .publishStalls: "quotecast_publish_duty_cycle_stalls_total"
     case .publishLongestCycleNs: "quotecast_publish_longest_duty_cycle_nanoseconds"
+    case .faultDrops: "quotecast_fault_dropped_packets_total"
     }
   }
 

@@ -102,7 +102,8 @@ public final class Gateway: @unchecked Sendable {
     }
     publisher = try MulticastPublisher(
       destinations: config.channelGroups + [config.snapshotGroup], interface: config.outputInterface,
-      ttl: UInt8(config.ttl), loop: config.loop, sendBufferBytes: config.sendBufferBytes, method: config.sendMethod)
+      ttl: UInt8(config.ttl), loop: config.loop, sendBufferBytes: config.sendBufferBytes, method: config.sendMethod,
+      dropRange: config.dropOutput)
     let board = counters
     metricsEndpoint = try config.httpEndpoint.map {
       try MetricsEndpoint(endpoint: $0, board: board) {
@@ -141,6 +142,7 @@ public final class Gateway: @unchecked Sendable {
     board.store(.bytesOut, publisher.counters.bytes)
     board.store(.sendDrops, publisher.counters.dropped)
     board.store(.sendErrors, publisher.counters.errors)
+    board.store(.faultDrops, publisher.counters.faultDrops)
   }
 
   /// Copies a book shard's counters to its row of the board (relaxed atomic stores; no locks).

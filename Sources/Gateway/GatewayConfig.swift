@@ -64,6 +64,9 @@ public struct GatewayConfig: Equatable, Sendable {
   public var stallThresholdUs = 1000
   /// Time each datagram's stages into histograms (four clock reads per datagram).
   public var stageTiming = true
+  // faults (for recovery tests; never in production)
+  /// Output packets never sent: "CHANNEL:FIRST-LAST" by per-channel packet count.
+  public var dropOutput: MulticastPublisher.DropRange?
 
   public init() {}
 
@@ -91,6 +94,7 @@ public struct GatewayConfig: Equatable, Sendable {
         "channels.interface \(IPv4Endpoint.format(outputInterface)) is not loopback: multicast leaves this host")
     }
     if ttl > 1 { warnings.append("channels.ttl \(ttl) lets multicast cross routers") }
+    if let dropOutput { warnings.append("faults.drop_output \(dropOutput.description): output packets will be withheld") }
     return warnings
   }
 
@@ -135,6 +139,9 @@ public struct GatewayConfig: Equatable, Sendable {
     }
     if statsIntervalMs < 0 { problems.append("operations.stats_interval_ms: must be 0 (off) or more") }
     if stallThresholdUs < 1 { problems.append("operations.stall_threshold_us: must be at least 1") }
+    if let dropOutput, Int(dropOutput.destination) > channels {
+      problems.append("faults.drop_output: channel \(dropOutput.destination) does not exist (0...\(channels), \(channels) = snapshots)")
+    }
     let renames = [
       "channels:": "channels.count:", "maxDatagramBytes:": "channels.datagram_bytes:",
       "snapshotDepth:": "snapshot.depth:", "publishedDepth:": "channels.depth:",
@@ -170,7 +177,9 @@ extension GatewayConfig {
     var config = GatewayConfig()
     guard let node else { return config }
     var reader = ConfigReader()
-    reader.section(node, "", keys: ["feed", "channels", "snapshot", "books", "ingest", "threading", "operations"]) {
+    reader.section(
+      node, "", keys: ["feed", "channels", "snapshot", "books", "ingest", "threading", "operations", "faults"]
+    ) {
       reader, key, value in
       switch key {
       case "feed":
@@ -291,6 +300,16 @@ extension GatewayConfig {
             }
           }
         }
+      case "faults":
+        reader.section(value, "faults", keys: ["drop_output"]) { reader, key, value in
+          if let text = reader.string(value, "faults.drop_output") {
+            if let range = MulticastPublisher.DropRange(text) {
+              config.dropOutput = range
+            } else {
+              reader.problems.append("faults.drop_output: must be CHANNEL:FIRST-LAST (1-based packets), got \(text)")
+            }
+          }
+        }
       default:
         reader.section(value, "operations", keys: ["stats_interval_ms", "http", "stall_threshold_us", "stage_timing"]) {
           reader, key, value in
@@ -362,7 +381,7 @@ extension GatewayConfig {
       http: \(httpEndpoint.map { "\"\($0)\"" } ?? "off")
       stall_threshold_us: \(stallThresholdUs)
       stage_timing: \(stageTiming)
-
+    \(dropOutput.map { "faults:\n  drop_output: \"\($0.description)\"" } ?? "")
     """
   }
 }

@@ -55,6 +55,8 @@ public final class FeedMirror {
   public private(set) var malformed: UInt64 = 0
   /// Buffered packets dropped because a recovery took too long (the instrument stays stale).
   public private(set) var bufferOverflows: UInt64 = 0
+  /// Buffered packets re-applied to a recovered instrument, bridging its snapshot to the present.
+  public private(set) var bridgedPackets: UInt64 = 0
   /// Updates for instruments beyond `maxInstruments`, dropped.
   public private(set) var instrumentOverflows: UInt64 = 0
 
@@ -236,29 +238,48 @@ public final class FeedMirror {
     return channelCount.map { UInt16(Int(locate) % $0) }
   }
 
+  /// What became of a packet.
+  public enum Disposition: Equatable, Sendable {
+    /// Incremental updates, applied (or buffered for instruments waiting for a snapshot).
+    case applied
+    case duplicate
+    case heartbeat
+    /// Snapshot-channel definitions and snapshots, used for recovery.
+    case snapshots
+    case malformed
+  }
+
   /// Applies one packet; false if it could not be decoded.
   @discardableResult
-  public func apply(_ bytes: UnsafeRawBufferPointer) -> Bool {
+  public func apply(_ bytes: UnsafeRawBufferPointer) -> Bool { receive(bytes) != .malformed }
+
+  /// Applies one packet and says what it was.
+  public func receive(_ bytes: UnsafeRawBufferPointer) -> Disposition {
     guard let packet = PacketView(bytes) else {
       malformed &+= 1
-      return false
+      return .malformed
     }
+    return receive(packet, bytes)
+  }
+
+  /// The same, for a packet already viewed (`bytes` are its datagram, kept if a recovery buffers it).
+  public func receive(_ packet: PacketView, _ bytes: UnsafeRawBufferPointer) -> Disposition {
     packets &+= 1
     let channel = packet.channel
     if channel == snapshotChannel {
       applySnapshots(packet)
-      return true
+      return .snapshots
     }
     guard Int(channel) < Self.maxChannels else {
       malformed &+= 1
-      return false
+      return .malformed
     }
     let state = channels + Int(channel)
     if packet.updateCount == 0 {
       heartbeats &+= 1
       // A heartbeat carries the last sequence sent: anything after what we hold is missing.
       if state.pointee.seen && packet.sequence >= state.pointee.nextSequence { loseSync(channel) }
-      return true
+      return .heartbeat
     }
     if !state.pointee.seen {
       state.pointee.seen = true
@@ -268,7 +289,7 @@ public final class FeedMirror {
     }
     if packet.sequence < state.pointee.nextSequence {
       duplicates &+= 1
-      return true
+      return .duplicate
     }
     if packet.sequence > state.pointee.nextSequence {
       gaps &+= 1
@@ -284,7 +305,14 @@ public final class FeedMirror {
       state.pointee.buffered.append((packet.sequence, Array(bytes)))
     }
     applyUpdates(packet, channel: channel, onlyLocate: nil, onlySynced: !trusted)
-    return true
+    return .applied
+  }
+
+  /// Whether an instrument's book is exact now (false if unknown).
+  @inline(__always)
+  public func isSynced(locate: UInt16) -> Bool {
+    let slot = Int(slotOfLocate[Int(locate)])
+    return slot >= 0 && instruments[slot].synced
   }
 
   /// Marks the channel's instruments stale and starts buffering its packets.
@@ -293,16 +321,6 @@ public final class FeedMirror {
     channels[Int(channel)].trusted = false
     channels[Int(channel)].buffered.removeAll(keepingCapacity: true)
     for slot in 0..<instrumentCount where instruments[slot].channel == channel { instruments[slot].synced = false }
-  }
-
-  /// The instrument an update concerns, or nil for market-wide updates.
-  @inline(__always)
-  static func locate(of update: UpdateView) -> UInt16? {
-    if let level = update.level { return level.locate }
-    if let trade = update.trade { return trade.locate }
-    if let state = update.tradingState { return state.locate }
-    if let definition = update.definition { return definition.locate }
-    return nil
   }
 
   /// Applies a packet's updates. `onlySynced`: skip instruments that are waiting for a snapshot.
@@ -314,7 +332,7 @@ public final class FeedMirror {
         continue
       }
       if onlyLocate == nil { updates &+= 1 }
-      guard let locate = Self.locate(of: update) else { continue }
+      guard let locate = update.locate else { continue }
       if let onlyLocate, locate != onlyLocate { continue }
       let isNew = slotOfLocate[Int(locate)] < 0
       guard let slot = slot(for: locate) else { continue }
@@ -379,6 +397,7 @@ public final class FeedMirror {
       instrument.pointee.tradingState = snapshot.tradingState
       instrument.pointee.synced = true
       for (sequence, bytes) in state.pointee.buffered where sequence > after {
+        bridgedPackets &+= 1
         bytes.withUnsafeBytes { raw in
           if let replay = PacketView(raw) {
             applyUpdates(replay, channel: channel, onlyLocate: locate, onlySynced: false)

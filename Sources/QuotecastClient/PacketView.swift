@@ -287,6 +287,22 @@ public enum FeedTradeKind: UInt8, Sendable {
 
   @inlinable public var definition: DefinitionView? { table.table(28).map(DefinitionView.init) }
   @inlinable public var snapshot: SnapshotView? { table.table(30).map(SnapshotView.init) }
+
+  /// The instrument the update concerns; nil for market-wide updates (system events, circuit
+  /// breakers, trade breaks) and malformed ones.
+  @inlinable
+  public var locate: UInt16? {
+    if let level { return level.locate }
+    if let trade { return trade.locate }
+    if let tradingState { return tradingState.locate }
+    if let definition { return definition.locate }
+    if let imbalance { return imbalance.locate }
+    if let luldCollar { return luldCollar.locate }
+    if let regSHO { return regSHO.locate }
+    if let operationalHalt { return operationalHalt.locate }
+    if let snapshot { return snapshot.locate }
+    return nil
+  }
 }
 
 @frozen public struct DefinitionView {

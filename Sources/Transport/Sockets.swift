@@ -92,7 +92,34 @@ public final class MulticastPublisher {
     /// Packets dropped because the socket buffer was full (EAGAIN/ENOBUFS).
     public var dropped: UInt64 = 0
     public var errors: UInt64 = 0
+    /// Packets withheld by an injected fault (`dropRange`).
+    public var faultDrops: UInt64 = 0
     public init() {}
+  }
+
+  /// A fault to inject for recovery tests: the `first`...`last` packets (1-based, counting every
+  /// packet enqueued for that destination, heartbeats included) to `destination` are never sent.
+  public struct DropRange: Sendable, Equatable {
+    public var destination: UInt16
+    public var first: UInt64
+    public var last: UInt64
+    public init(destination: UInt16, first: UInt64, last: UInt64) {
+      self.destination = destination
+      self.first = first
+      self.last = last
+    }
+
+    /// "CHANNEL:FIRST-LAST", e.g. "0:200-239".
+    public init?(_ text: String) {
+      let parts = text.split(separator: ":")
+      guard parts.count == 2, let destination = UInt16(parts[0]) else { return nil }
+      let bounds = parts[1].split(separator: "-")
+      guard bounds.count == 2, let first = UInt64(bounds[0]), let last = UInt64(bounds[1]), first >= 1, first <= last
+      else { return nil }
+      self.init(destination: destination, first: first, last: last)
+    }
+
+    public var description: String { "\(destination):\(first)-\(last)" }
   }
 
   public let fd: Int32
@@ -105,6 +132,9 @@ public final class MulticastPublisher {
   var pending = 0
   public private(set) var counters = Counters()
   public let method: SendMethod
+  public let dropRange: DropRange?
+  /// Packets enqueued per destination (the fault's count).
+  let enqueuedPerDestination: UnsafeMutablePointer<UInt64>
   /// The io_uring send ring (method `.ioUring`): as many entries as a batch holds.
   let ring: UnsafeMutablePointer<io_uring>?
   /// Packets sent per destination index.
@@ -115,8 +145,10 @@ public final class MulticastPublisher {
   ///   - interface: the interface multicast leaves from (IP_MULTICAST_IF), 127.0.0.1 by default.
   public init(
     destinations: [IPv4Endpoint], interface: UInt32 = IPv4Endpoint.loopback, ttl: UInt8 = 1, loop: Bool = true,
-    sendBufferBytes: Int = 4 << 20, batchCapacity: Int = 256, method: SendMethod = .sendmmsg
+    sendBufferBytes: Int = 4 << 20, batchCapacity: Int = 256, method: SendMethod = .sendmmsg,
+    dropRange: DropRange? = nil
   ) throws {
+    self.dropRange = dropRange
     self.destinations = destinations
     self.batchCapacity = batchCapacity
     self.method = method
@@ -156,6 +188,8 @@ public final class MulticastPublisher {
     channelsOfPending = .allocate(capacity: batchCapacity)
     packetsPerDestination = .allocate(capacity: max(1, destinations.count))
     packetsPerDestination.initialize(repeating: 0, count: max(1, destinations.count))
+    enqueuedPerDestination = .allocate(capacity: max(1, destinations.count))
+    enqueuedPerDestination.initialize(repeating: 0, count: max(1, destinations.count))
   }
 
   deinit {
@@ -169,11 +203,20 @@ public final class MulticastPublisher {
     vectors.deallocate()
     channelsOfPending.deallocate()
     packetsPerDestination.deallocate()
+    enqueuedPerDestination.deallocate()
   }
 
   /// Queues one packet; its bytes must stay valid until `flush`. Flushes first when full.
   @inline(__always)
   public func enqueue(destination: UInt16, _ packet: UnsafeRawBufferPointer) {
+    if let dropRange, destination == dropRange.destination {
+      let ordinal = enqueuedPerDestination[Int(destination)] &+ 1
+      enqueuedPerDestination[Int(destination)] = ordinal
+      if ordinal >= dropRange.first && ordinal <= dropRange.last {
+        counters.faultDrops &+= 1
+        return
+      }
+    }
     if pending == batchCapacity { flush() }
     let index = pending
     vectors[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: packet.baseAddress), iov_len: packet.count)

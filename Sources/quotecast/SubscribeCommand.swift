@@ -64,18 +64,22 @@ struct SubscribeCommand: ParsableCommand {
     if let cpu, !CPUPinning.isAllowed(cpu) { throw ValidationError("--cpu \(cpu) does not exist or is not allowed") }
   }
 
+  @Option(help: "Levels per side the gateway publishes (its channels.depth); the mirror keeps this many.")
+  var bookDepth = 10
+
   func run() throws {
-    if let cpu { try CPUPinning.pinCurrentThread(to: cpu) }
-    let base = IPv4Endpoint(groupBase)!
-    let groups =
-      (0..<channels).map { IPv4Endpoint(address: base.address &+ UInt32($0), port: base.port) } + [
-        IPv4Endpoint(snapshotGroup)!
-      ]
-    let interfaceAddress = IPv4Endpoint.parseAddress(interface)!
-    let sockets = try groups.map { try UDPReceiveSocket(endpoint: $0, interface: interfaceAddress) }
-    let receiver = try URingReceiver(sockets: sockets)
-    let mirror = FeedMirror(depth: 1000, channelCount: channels)
-    let wanted = symbols.map { Set($0.split(separator: ",").map { $0.uppercased() }) }
+    var config = SubscriberConfig()
+    config.channels = channels
+    config.groupBase = IPv4Endpoint(groupBase)!
+    config.snapshotGroup = IPv4Endpoint(snapshotGroup)!
+    config.interface = IPv4Endpoint.parseAddress(interface)!
+    config.depth = max(bookDepth, depth)
+    config.symbols = symbols.map { $0.split(separator: ",").map { $0.uppercased() } }
+    config.cpu = cpu
+    let problems = config.problems()
+    guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
+    let subscriber = try FeedSubscriber(config: config)
+    let wanted = config.symbols.map(Set.init)
     let format = self.format ?? (isatty(STDOUT_FILENO) == 1 ? .table : .lines)
     let startNs = Clock.monotonicNs()
     var printed = 0
@@ -83,25 +87,18 @@ struct SubscribeCommand: ParsableCommand {
     var lastPackets: UInt64 = 0
     var lastUpdates: UInt64 = 0
     var lastDrawNs = startNs
-    while true {
-      let nowNs = Clock.monotonicNs()
-      if let duration, Double(nowNs - startNs) >= duration * 1e9 { break }
-      if let count, printed >= count { break }
-      _ = receiver.poll(waitNs: 20_000_000) { _, payload, _ in
-        mirror.apply(payload)
-        guard format != .table, let packet = PacketView(payload) else { return }
-        for index in 0..<packet.updateCount {
-          guard let update = packet.update(at: index), let (locate, text) = describe(update, packet, format) else {
-            continue
-          }
-          let symbol = mirror.books[locate]?.symbol ?? ""
-          if let wanted, !wanted.contains(symbol) { continue }
-          if let count, printed >= count { return }
-          print(text(symbol))
-          printed += 1
-        }
-      }
-      if format == .table && nowNs >= nextDrawNs {
+    try subscriber.run(
+      durationNs: duration.map { UInt64($0 * 1e9) },
+      onUpdate: { event in
+        guard format != .table, let (locate, text) = describe(event.update, event.packet, format) else { return }
+        if let count, printed >= count { return subscriber.stop() }
+        print(text(FeedMirror.unpackSymbol(event.mirror.packedSymbol(locate: locate))))
+        printed += 1
+      },
+      onPoll: { mirror in
+        if let count, printed >= count { return subscriber.stop() }
+        let nowNs = Clock.monotonicNs()
+        guard format == .table && nowNs >= nextDrawNs else { return }
         nextDrawNs = nowNs + 250_000_000
         let seconds = Double(nowNs - lastDrawNs) / 1e9
         draw(
@@ -110,8 +107,7 @@ struct SubscribeCommand: ParsableCommand {
         lastPackets = mirror.packets
         lastUpdates = mirror.updates
         lastDrawNs = nowNs
-      }
-    }
+      })
     fflush(stdout)
   }
 

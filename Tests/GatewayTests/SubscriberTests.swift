@@ -1,0 +1,224 @@
+import CMallocCounter
+import Foundation
+import Gateway
+import QuotecastClient
+import QuotecastCore
+import Transport
+import XCTest
+
+extension SubscriberConfig {
+  /// A subscriber for a gateway configured as `gateway`.
+  init(following gateway: GatewayConfig) {
+    self.init()
+    channels = gateway.channels
+    groupBase = gateway.groupBase
+    snapshotGroup = gateway.snapshotGroup
+    depth = gateway.depth
+    bufferCount = 4096
+  }
+}
+
+/// A subscriber receiving on a thread of its own for the length of a test.
+final class RunningSubscriber {
+  let subscriber: FeedSubscriber
+  let finished = DispatchSemaphore(value: 0)
+  /// Written by the receiving thread; read after `stop`.
+  var delivered = 0
+  var allocationsAtWarmUp: UInt64 = 0
+  var allocationsLast: UInt64 = 0
+  var symbolsSeen: Set<String> = []
+  var runError: Error?
+
+  init(_ config: SubscriberConfig, warmUpUpdates: Int = 0) throws {
+    subscriber = try FeedSubscriber(config: config)
+    let thread = Thread { [self] in
+      do {
+        try subscriber.run(onUpdate: { event in
+          delivered += 1
+          if delivered == warmUpUpdates { allocationsAtWarmUp = qc_thread_allocations() }
+          allocationsLast = qc_thread_allocations()
+        })
+      } catch {
+        runError = error
+      }
+      finished.signal()
+    }
+    thread.start()
+  }
+
+  /// Waits until `packets` incremental packets (plus whatever else) arrived, or `seconds` pass.
+  func waitFor(packets: UInt64, seconds: Double) {
+    let deadline = Date().addingTimeInterval(seconds)
+    while subscriber.stats.packets < packets && Date() < deadline { usleep(10_000) }
+  }
+
+  func stop() {
+    subscriber.stop()
+    XCTAssertEqual(finished.wait(timeout: .now() + 5), .success, "the subscriber stops when asked")
+    XCTAssertNil(runError)
+  }
+}
+
+/// Every instrument the gateway's books hold, at the published depth, equals the subscriber's.
+func assertSubscriberMatches(
+  _ subscriber: FeedSubscriber, _ gateway: Gateway, depth: Int, file: StaticString = #filePath, line: UInt = #line
+) {
+  var compared = 0
+  for core in gateway.cores {
+    let books = core.books
+    for locate in books.activeLocates {
+      let wire = { (levels: [PriceLevel]) in
+        levels.map { FeedBookLevel(price: $0.price, orders: $0.orders, shares: $0.shares) }
+      }
+      let mirrored = subscriber.book(locate: locate)
+      XCTAssertEqual(mirrored?.synced, true, "locate \(locate) exact", file: file, line: line)
+      XCTAssertEqual(mirrored?.symbol, books.symbol(locate: locate)?.description, file: file, line: line)
+      XCTAssertEqual(mirrored?.bids, wire(books.levels(locate: locate, side: .bid, depth: depth)), file: file, line: line)
+      XCTAssertEqual(mirrored?.asks, wire(books.levels(locate: locate, side: .ask, depth: depth)), file: file, line: line)
+      compared += 1
+    }
+  }
+  XCTAssertGreaterThan(compared, 10, file: file, line: line)
+  XCTAssertEqual(subscriber.stats.staleInstruments, 0, file: file, line: line)
+}
+
+final class SubscriberTests: XCTestCase {
+  /// A replayed day through a live gateway: the subscriber's books equal the gateway's for every
+  /// instrument, and its receiving thread allocates nothing per packet after warm-up.
+  func testTheSubscriberMirrorsEveryBookWithoutAllocating() throws {
+    var config = testConfig(port: 34_700, channels: 2)
+    config.heartbeatIntervalMs = 60_000
+    config.snapshotCycleMs = 60_000
+    config.snapshotTickMs = 60_000
+    let datagrams = dayDatagrams(messages: 40_000, symbols: 20, seed: 71)
+    let running = try RunningGateway(config)
+    let subscriber = try RunningSubscriber(SubscriberConfig(following: config), warmUpUpdates: 5_000)
+    usleep(50_000)  // the subscriber's ring is armed
+    try send(datagrams, to: running.gateway.inputPorts[0])
+    let sent = { running.gateway.counters.load(.packetsOut) }
+    let deadline = Date().addingTimeInterval(10)
+    while running.gateway.counters.load(.datagramsIn) < UInt64(datagrams.count) && Date() < deadline {
+      usleep(10_000)
+    }
+    usleep(100_000)
+    subscriber.waitFor(packets: sent(), seconds: 5)
+    subscriber.stop()
+    running.stop()
+    let stats = subscriber.subscriber.stats
+    XCTAssertEqual(stats.gaps, 0)
+    XCTAssertEqual(stats.recoveries, 0)
+    XCTAssertEqual(stats.malformed, 0)
+    XCTAssertGreaterThan(subscriber.delivered, 20_000)
+    assertSubscriberMatches(subscriber.subscriber, running.gateway, depth: config.depth)
+    XCTAssertNotEqual(subscriber.allocationsAtWarmUp, 0, "the warm-up point was reached and counted")
+    XCTAssertEqual(
+      subscriber.allocationsLast - subscriber.allocationsAtWarmUp, 0,
+      "allocations on the receiving thread over \(subscriber.delivered - 5_000) updates")
+  }
+
+  /// The gateway withholds 40 packets of channel 0 (a sender-side fault): the subscriber sees the
+  /// gap, marks channel 0's instruments stale, and recovers them exactly from the snapshot channel.
+  func testInducedLossIsRecoveredFromTheSnapshotChannel() throws {
+    var config = testConfig(port: 34_800, channels: 2)
+    config.heartbeatIntervalMs = 50
+    config.snapshotCycleMs = 200
+    config.snapshotTickMs = 20
+    config.dropOutput = MulticastPublisher.DropRange(destination: 0, first: 200, last: 239)
+    let datagrams = dayDatagrams(messages: 40_000, symbols: 20, seed: 72)
+    let running = try RunningGateway(config)
+    let subscriber = try RunningSubscriber(SubscriberConfig(following: config))
+    usleep(50_000)
+    try send(datagrams, to: running.gateway.inputPorts[0])
+    // Two snapshot cycles after the feed ends.
+    usleep(500_000)
+    subscriber.stop()
+    running.stop()
+    XCTAssertEqual(running.gateway.counters.load(.faultDrops), 40)
+    let stats = subscriber.subscriber.stats
+    XCTAssertGreaterThanOrEqual(stats.gaps, 1)
+    XCTAssertGreaterThan(stats.recoveries, 0)
+    assertSubscriberMatches(subscriber.subscriber, running.gateway, depth: config.depth)
+  }
+
+  /// A subscriber that starts in the middle of the day knows nothing, then everything.
+  func testALateJoinerInTheMiddleOfTheDayRecoversEveryBook() throws {
+    var config = testConfig(port: 34_900, channels: 3)
+    config.heartbeatIntervalMs = 50
+    config.snapshotCycleMs = 200
+    config.snapshotTickMs = 20
+    let datagrams = dayDatagrams(messages: 40_000, symbols: 20, seed: 73)
+    let running = try RunningGateway(config)
+    let half = datagrams.count / 2
+    try send(Array(datagrams[..<half]), to: running.gateway.inputPorts[0])
+    let subscriber = try RunningSubscriber(SubscriberConfig(following: config))
+    usleep(50_000)
+    try send(Array(datagrams[half...]), to: running.gateway.inputPorts[0])
+    usleep(500_000)
+    subscriber.stop()
+    running.stop()
+    let stats = subscriber.subscriber.stats
+    XCTAssertGreaterThanOrEqual(stats.recoveries, 10, "every instrument came from a snapshot")
+    assertSubscriberMatches(subscriber.subscriber, running.gateway, depth: config.depth)
+  }
+
+  /// The AsyncSequence with a symbol filter: only the chosen symbols' updates (and market-wide
+  /// ones) arrive, and every level update of theirs does.
+  func testTheAsyncSequenceDeliversOnlyTheChosenSymbols() async throws {
+    var config = testConfig(port: 35_000, channels: 2)
+    config.heartbeatIntervalMs = 60_000
+    config.snapshotCycleMs = 60_000
+    config.snapshotTickMs = 60_000
+    let datagrams = dayDatagrams(messages: 30_000, symbols: 12, seed: 74)
+    // The reference: which level updates the chosen symbols get.
+    let offline = QuotecastCore(config: config.coreConfig)
+    var collector = Collector()
+    for datagram in datagrams { datagram.withUnsafeBytes { offline.process(moldPacket: $0, nowNs: 0, into: &collector) } }
+    let chosen = offline.books.activeLocates.prefix(2).map { offline.books.symbol(locate: $0)!.description }
+    let chosenLocates = Set(offline.books.activeLocates.prefix(2))
+    var expectedLevels = 0
+    for packet in collector.packets {
+      packet.withUnsafeBytes { raw in
+        guard let view = PacketView(raw) else { return }
+        for index in 0..<view.updateCount {
+          if let level = view.update(at: index)?.level, chosenLocates.contains(level.locate) { expectedLevels += 1 }
+        }
+      }
+    }
+    var subscriberConfig = SubscriberConfig(following: config)
+    subscriberConfig.symbols = chosen
+    let subscriber = try FeedSubscriber(config: subscriberConfig)
+    let running = try RunningGateway(config)
+    let consumer = Task {
+      var received: [FeedUpdate] = []
+      for await update in subscriber.updates() { received.append(update) }
+      return received
+    }
+    usleep(50_000)
+    try send(datagrams, to: running.gateway.inputPorts[0])
+    usleep(300_000)
+    subscriber.stop()
+    let received = await consumer.value
+    running.stop()
+    XCTAssertGreaterThan(received.count, 100)
+    for update in received where update.locate != nil {
+      XCTAssertTrue(chosen.contains(update.symbol), "\(update.symbol) was not asked for")
+    }
+    let levels = received.filter { if case .level = $0.payload { true } else { false } }
+    XCTAssertEqual(levels.count, expectedLevels, "every level update of \(chosen)")
+    XCTAssertTrue(received.contains { $0.locate == nil }, "market-wide updates pass the filter")
+    XCTAssertEqual(subscriber.book(symbol: chosen[0])?.synced, true)
+  }
+
+  func testABadSubscriberConfigIsRefusedByName() {
+    var config = SubscriberConfig()
+    config.channels = 0
+    config.groupBase = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 1)
+    config.symbols = ["TOOLONGSYMBOL"]
+    XCTAssertThrowsError(try FeedSubscriber(config: config)) { error in
+      let text = String(describing: error)
+      XCTAssertTrue(text.contains("channels: must be 1...1024, got 0"), text)
+      XCTAssertTrue(text.contains("is not a multicast group"), text)
+      XCTAssertTrue(text.contains("symbol \"TOOLONGSYMBOL\": must be 1...8 characters"), text)
+    }
+  }
+}
