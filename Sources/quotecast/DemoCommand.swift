@@ -75,22 +75,18 @@ struct DemoCommand: ParsableCommand {
       gatewayDone.signal()
     }.start()
 
-    // The subscriber: its own thread, its own ring, joined to every channel group on loopback.
-    let mirror = FeedMirror(depth: settings.depth, channelCount: settings.channels)
-    let subscriberStop = DispatchSemaphore(value: 0)
+    // The subscriber (the QuotecastClient library): its own thread and io_uring ring, joined to
+    // every channel group and the snapshot group on loopback.
+    var subscriberConfig = SubscriberConfig()
+    subscriberConfig.channels = settings.channels
+    subscriberConfig.groupBase = settings.groupBase
+    subscriberConfig.snapshotGroup = settings.snapshotGroup
+    subscriberConfig.depth = settings.depth
+    let subscriber = try FeedSubscriber(config: subscriberConfig)
     let subscriberDone = DispatchSemaphore(value: 0)
     let subscriberError = ErrorSlot()
-    let groups = settings.channelGroups
     Thread {
-      do {
-        let sockets = try groups.map { try UDPReceiveSocket(endpoint: $0) }
-        let receiver = try URingReceiver(sockets: sockets)
-        while subscriberStop.wait(timeout: .now()) == .timedOut {
-          _ = receiver.poll(waitNs: 10_000_000) { _, payload, _ in mirror.apply(payload) }
-        }
-      } catch {
-        subscriberError.set(error)
-      }
+      do { try subscriber.run(onUpdate: { _ in }) } catch { subscriberError.set(error) }
       subscriberDone.signal()
     }.start()
     usleep(300_000)
@@ -101,13 +97,13 @@ struct DemoCommand: ParsableCommand {
     let sent = try replay.run(input: dayPath, messagesPerPacket: core.messagesPerPacket)
     // Let the last updates land (heartbeats keep coming, so watch the update count), then stop.
     var lastUpdates = UInt64.max
-    while mirror.updates != lastUpdates {
-      lastUpdates = mirror.updates
+    while subscriber.stats.updates != lastUpdates {
+      lastUpdates = subscriber.stats.updates
       usleep(300_000)
     }
     gateway.requestStop()
     gatewayDone.wait()
-    subscriberStop.signal()
+    subscriber.stop()
     subscriberDone.wait()
     if let error = subscriberError.get() { throw error }
     print("4. what the subscriber rebuilt from the multicast, beside the gateway's own books")
@@ -117,7 +113,7 @@ struct DemoCommand: ParsableCommand {
     }
     var matching = 0
     for locate in books.activeLocates {
-      let mirrored = mirror.book(locate: locate) ?? MirroredBook()
+      let mirrored = subscriber.book(locate: locate) ?? MirroredBook()
       let wire = { (levels: [PriceLevel]) in
         levels.map { FeedBookLevel(price: $0.price, orders: $0.orders, shares: $0.shares) }
       }
@@ -128,7 +124,7 @@ struct DemoCommand: ParsableCommand {
       }
     }
     for locate in books.activeLocates.sorted(by: { depth($0) > depth($1) }).prefix(show) {
-      let mirrored = mirror.book(locate: locate) ?? MirroredBook()
+      let mirrored = subscriber.book(locate: locate) ?? MirroredBook()
       let state = mirrored.tradingState == 0 ? "unknown" : String(Character(Unicode.Scalar(mirrored.tradingState)))
       var header = "\(mirrored.symbol) (locate \(locate))  trading state \(state)"
       if let trade = mirrored.lastTrade { header += "  last trade \(trade.shares) @ \(formatPrice(trade.price))" }
@@ -145,13 +141,15 @@ struct DemoCommand: ParsableCommand {
       "replay     \(ReplayReport.grouped(sent.datagrams)) MoldUDP64 packets, \(ReplayReport.grouped(sent.messages)) "
         + "messages in \(String(format3: Double(sent.elapsedNs) / 1e9)) s")
     print("gateway    \(stats.line)")
+    let seen = subscriber.stats
     print(
-      "subscriber \(ReplayReport.grouped(mirror.packets)) packets (\(mirror.heartbeats) heartbeats), "
-        + "\(ReplayReport.grouped(mirror.updates)) updates, \(mirror.gaps) gaps, \(mirror.malformed) malformed")
+      "subscriber \(ReplayReport.grouped(seen.packets)) packets (\(seen.heartbeats) heartbeats), "
+        + "\(ReplayReport.grouped(seen.updates)) updates, \(seen.gaps) gaps, \(seen.recoveries) recoveries, "
+        + "\(seen.staleInstruments) stale, \(seen.malformed) malformed")
     print(
       "books      the subscriber's books equal the gateway's to depth \(settings.depth) for \(matching) of "
         + "\(books.activeLocates.count) instruments")
-    if matching != books.activeLocates.count || mirror.gaps > 0 { throw ExitCode.failure }
+    if matching != books.activeLocates.count || seen.gaps > 0 { throw ExitCode.failure }
   }
 
   func runOffline(config: CoreConfig, dayPath: String) throws {
