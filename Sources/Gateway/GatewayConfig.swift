@@ -94,7 +94,9 @@ public struct GatewayConfig: Equatable, Sendable {
         "channels.interface \(IPv4Endpoint.format(outputInterface)) is not loopback: multicast leaves this host")
     }
     if ttl > 1 { warnings.append("channels.ttl \(ttl) lets multicast cross routers") }
-    if let dropOutput { warnings.append("faults.drop_output \(dropOutput.description): output packets will be withheld") }
+    if let dropOutput {
+      warnings.append("faults.drop_output \(dropOutput.description): output packets will be withheld")
+    }
     return warnings
   }
 
@@ -140,7 +142,9 @@ public struct GatewayConfig: Equatable, Sendable {
     if statsIntervalMs < 0 { problems.append("operations.stats_interval_ms: must be 0 (off) or more") }
     if stallThresholdUs < 1 { problems.append("operations.stall_threshold_us: must be at least 1") }
     if let dropOutput, Int(dropOutput.destination) > channels {
-      problems.append("faults.drop_output: channel \(dropOutput.destination) does not exist (0...\(channels), \(channels) = snapshots)")
+      problems.append(
+        "faults.drop_output: channel \(dropOutput.destination) does not exist (0...\(channels), \(channels) = snapshots)"
+      )
     }
     let renames = [
       "channels:": "channels.count:", "maxDatagramBytes:": "channels.datagram_bytes:",

@@ -90,8 +90,9 @@ public final class FeedMirror {
   public private(set) var instrumentCount = 0
   let channels: UnsafeMutablePointer<ChannelState>
 
-  public init(depth: Int = 10, channelCount: Int? = nil, maxInstruments: Int = 16_384, maxBufferedPackets: Int = 100_000)
-  {
+  public init(
+    depth: Int = 10, channelCount: Int? = nil, maxInstruments: Int = 16_384, maxBufferedPackets: Int = 100_000
+  ) {
     precondition(depth >= 1 && maxInstruments >= 1 && maxInstruments <= 65_536)
     self.depth = depth
     self.maxInstruments = maxInstruments

@@ -73,8 +73,10 @@ func assertSubscriberMatches(
       let mirrored = subscriber.book(locate: locate)
       XCTAssertEqual(mirrored?.synced, true, "locate \(locate) exact", file: file, line: line)
       XCTAssertEqual(mirrored?.symbol, books.symbol(locate: locate)?.description, file: file, line: line)
-      XCTAssertEqual(mirrored?.bids, wire(books.levels(locate: locate, side: .bid, depth: depth)), file: file, line: line)
-      XCTAssertEqual(mirrored?.asks, wire(books.levels(locate: locate, side: .ask, depth: depth)), file: file, line: line)
+      XCTAssertEqual(
+        mirrored?.bids, wire(books.levels(locate: locate, side: .bid, depth: depth)), file: file, line: line)
+      XCTAssertEqual(
+        mirrored?.asks, wire(books.levels(locate: locate, side: .ask, depth: depth)), file: file, line: line)
       compared += 1
     }
   }
@@ -172,7 +174,9 @@ final class SubscriberTests: XCTestCase {
     // The reference: which level updates the chosen symbols get.
     let offline = QuotecastCore(config: config.coreConfig)
     var collector = Collector()
-    for datagram in datagrams { datagram.withUnsafeBytes { offline.process(moldPacket: $0, nowNs: 0, into: &collector) } }
+    for datagram in datagrams {
+      datagram.withUnsafeBytes { offline.process(moldPacket: $0, nowNs: 0, into: &collector) }
+    }
     let chosen = offline.books.activeLocates.prefix(2).map { offline.books.symbol(locate: $0)!.description }
     let chosenLocates = Set(offline.books.activeLocates.prefix(2))
     var expectedLevels = 0
