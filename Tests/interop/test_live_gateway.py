@@ -189,6 +189,7 @@ def test_subscribe_cli_and_the_python_subscriber(tmp_path):
     commands = [
         [QUOTECAST, "subscribe", "--format", "json", "--symbols", symbol, *group_args],
         [QUOTECAST, "subscribe", "--format", "lines", *group_args],
+        [QUOTECAST, "subscribe", "--format", "table", "--symbols", symbol, *group_args],
         [sys.executable, str(ROOT / "bench" / "python_subscriber.py"), "--channels", str(CHANNELS),
          "--depth", str(DEPTH), "--group-base", f"{GROUPS[0]}:{CHANNEL_PORT}", "--duration", "30", "--quiet-exit", "1.5"],
     ]
@@ -219,7 +220,15 @@ def test_subscribe_cli_and_the_python_subscriber(tmp_path):
     lines = outputs[1].splitlines()
     assert len(lines) > 1000 and any(" level bid new #0 " in line for line in lines)
     assert len({line.split()[1] for line in lines}) == len(books), "every symbol appears unfiltered"
-    summary = errs[2].read_text()
+    # The table: redrawn in place, the chosen symbol's ladder with feed health, exact at the end.
+    frames = outputs[2].split("\x1b[H\x1b[2J")
+    assert len(frames) > 4, "redrawn several times"
+    last_frame = frames[-1]
+    assert "quotecast subscribe" in last_frame and "gaps 0" in last_frame and "stale 0" in last_frame, last_frame
+    assert symbol in last_frame and "STALE" not in last_frame, last_frame
+    best_bid = books[symbol]["bids"][0]
+    assert f"{best_bid['price']:.4f}".rstrip("0").rstrip(".") in last_frame, last_frame
+    summary = errs[3].read_text()
     assert " gaps 0 " in summary and "first sequences {0: 1, 1: 1}" in summary, summary
 
     def top(text):
@@ -228,7 +237,7 @@ def test_subscribe_cli_and_the_python_subscriber(tmp_path):
         return (side, None, None) if shares == "-" else (side, int(shares), round(float(price) * 10000))
 
     last = {}
-    for line in outputs[2].splitlines():
+    for line in outputs[3].splitlines():
         name, rest = line.split(" ", 1)
         last[name] = rest
     for name, book in books.items():
