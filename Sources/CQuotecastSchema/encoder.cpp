@@ -120,6 +120,13 @@ void qc_encoder_add_market_wide_breaker(qc_encoder *encoder, uint64_t upstream_s
              [&](qf::UpdateBuilder &update) { update.add_market_wide_breaker(&breaker); });
 }
 
+void qc_encoder_add_feed_status(qc_encoder *encoder, uint64_t upstream_sequence, uint64_t timestamp_ns,
+                                uint64_t lost_from_sequence, uint64_t lost_messages, uint8_t state) {
+  const qf::FeedStatus status(lost_from_sequence, lost_messages, state);
+  add_update(encoder, upstream_sequence, timestamp_ns,
+             [&](qf::UpdateBuilder &update) { update.add_feed_status(&status); });
+}
+
 void qc_encoder_add_definition(qc_encoder *encoder, uint64_t upstream_sequence, uint64_t timestamp_ns,
                                const qc_definition *d) {
   if (encoder->count >= QC_MAX_UPDATES_PER_PACKET) return;

@@ -15,7 +15,7 @@ struct LaidPacketWriter {
   /// Schema field ids of Update's payloads; the vtable slot is 4 + 2 × id.
   enum Field: Int {
     case level = 2, trade, tradeBreak, tradingState, operationalHalt, regSHO, luldCollar, imbalance, systemEvent
-    case marketWideBreaker, definition, snapshot
+    case marketWideBreaker, definition, snapshot, feedStatus
   }
 
   static let headerBytes = 52  // through the vector's count
@@ -243,6 +243,15 @@ struct LaidPacketWriter {
   mutating func addMarketWideBreaker(_ sequence: UInt64, _ timestampNs: UInt64, level: UInt8) {
     let at = beginUpdate(.marketWideBreaker, payloadBytes: 1, upstreamSequence: sequence, timestampNs: timestampNs)
     store(level, at: at)
+  }
+
+  mutating func addFeedStatus(
+    _ sequence: UInt64, _ timestampNs: UInt64, lostFrom: UInt64, lostMessages: UInt64, state: UInt8
+  ) {
+    let at = beginUpdate(.feedStatus, payloadBytes: 24, upstreamSequence: sequence, timestampNs: timestampNs)
+    store(lostFrom, at: at)
+    store(lostMessages, at: at + 8)
+    store(UInt64(state), at: at + 16)  // the state byte, then the struct's zero padding
   }
 
   // MARK: Updates with a nested table

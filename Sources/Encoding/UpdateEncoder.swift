@@ -400,6 +400,21 @@ public final class UpdateEncoder {
     }
   }
 
+  /// The feed's health (see FeedStatus in the schema) on `channel`.
+  public func encodeFeedStatus(
+    channel: UInt16, upstreamSequence: UInt64, timestampNs: UInt64, lostFrom: UInt64, lostMessages: UInt64,
+    stale: Bool
+  ) {
+    if handLaid {
+      reserveLaid(channel: channel, .feedStatus, payloadBytes: 24).pointee.addFeedStatus(
+        upstreamSequence, timestampNs, lostFrom: lostFrom, lostMessages: lostMessages, state: stale ? 1 : 0)
+    } else {
+      qc_encoder_add_feed_status(
+        reserve(channel: channel, bytes: QC_STRUCT_UPDATE_MAX_BYTES), upstreamSequence, timestampNs, lostFrom,
+        lostMessages, stale ? 1 : 0)
+    }
+  }
+
   /// The channel's hand-laid writer with room for one more update; closes the open packet first if needed.
   @inline(__always)
   func reserveLaid(

@@ -137,6 +137,17 @@ public enum FeedTradeKind: UInt8, Sendable {
   }
 }
 
+@frozen public struct FeedStatusUpdate: Equatable, Sendable {
+  public var lostFromSequence: UInt64
+  public var lostMessages: UInt64
+  public var stale: Bool
+  @inlinable public init(lostFromSequence: UInt64, lostMessages: UInt64, stale: Bool) {
+    self.lostFromSequence = lostFromSequence
+    self.lostMessages = lostMessages
+    self.stale = stale
+  }
+}
+
 @frozen public struct FeedBookLevel: Equatable, Sendable {
   public var price: UInt32
   public var orders: UInt32
@@ -287,6 +298,17 @@ public enum FeedTradeKind: UInt8, Sendable {
 
   @inlinable public var definition: DefinitionView? { table.table(28).map(DefinitionView.init) }
   @inlinable public var snapshot: SnapshotView? { table.table(30).map(SnapshotView.init) }
+
+  /// The feed's health: an unrecovered upstream gap makes it stale.
+  @inlinable
+  public var feedStatus: FeedStatusUpdate? {
+    guard let at = table.structField(32, size: 24) else { return nil }
+    let b = table.base
+    return FeedStatusUpdate(
+      lostFromSequence: loadLittleEndian(b, at, as: UInt64.self),
+      lostMessages: loadLittleEndian(b, at + 8, as: UInt64.self),
+      stale: b.load(fromByteOffset: at + 16, as: UInt8.self) != 0)
+  }
 
   /// The instrument the update concerns; nil for market-wide updates (system events, circuit
   /// breakers, trade breaks) and malformed ones.

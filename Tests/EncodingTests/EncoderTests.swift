@@ -281,6 +281,30 @@ final class EncoderTests: XCTestCase {
     }
   }
 
+  /// The feed status update from both backends: the Verifier accepts it, and the reader gets every
+  /// field back.
+  func testFeedStatusRoundTripsThroughBothBackends() {
+    for backend in EncoderBackend.allCases {
+      var config = EncoderConfig()
+      config.backend = backend
+      let encoder = UpdateEncoder(config: config)
+      encoder.setClock(nowNs: 77)
+      encoder.encodeFeedStatus(
+        channel: 0, upstreamSequence: 501, timestampNs: 9, lostFrom: 480, lostMessages: 21, stale: true)
+      encoder.flush()
+      let packets = drain(encoder)
+      XCTAssertEqual(packets.count, 1)
+      packets[0].bytes.withUnsafeBytes { XCTAssertTrue(verifyPacket($0), "\(backend)") }
+      withView(packets[0]) { view in
+        let update = view.update(at: 0)!
+        XCTAssertEqual(update.feedStatus, FeedStatusUpdate(lostFromSequence: 480, lostMessages: 21, stale: true))
+        XCTAssertEqual(update.upstreamSequence, 501)
+        XCTAssertNil(update.level)
+        XCTAssertNil(update.locate, "feed-wide")
+      }
+    }
+  }
+
   func testEncodingIsDeterministic() {
     for backend in EncoderBackend.allCases {
       let messages = [Message.directory(1, "X"), Message.add(1, 1, "B", 100, 100), Message.execute(1, 1, 10)]

@@ -36,6 +36,8 @@ struct SystemEvent;
 
 struct MarketWideBreaker;
 
+struct FeedStatus;
+
 struct InstrumentDefinition;
 struct InstrumentDefinitionBuilder;
 
@@ -554,6 +556,49 @@ FLATBUFFERS_MANUALLY_ALIGNED_STRUCT(1) MarketWideBreaker FLATBUFFERS_FINAL_CLASS
 };
 FLATBUFFERS_STRUCT_END(MarketWideBreaker, 1);
 
+/// R: instrument definition, with the channel that carries this instrument.
+FLATBUFFERS_MANUALLY_ALIGNED_STRUCT(8) FeedStatus FLATBUFFERS_FINAL_CLASS {
+ private:
+  uint64_t lost_from_sequence_;
+  uint64_t lost_messages_;
+  uint8_t state_;
+  int8_t padding0__;  int16_t padding1__;  int32_t padding2__;
+
+ public:
+  FeedStatus()
+      : lost_from_sequence_(0),
+        lost_messages_(0),
+        state_(0),
+        padding0__(0),
+        padding1__(0),
+        padding2__(0) {
+    (void)padding0__;
+    (void)padding1__;
+    (void)padding2__;
+  }
+  FeedStatus(uint64_t _lost_from_sequence, uint64_t _lost_messages, uint8_t _state)
+      : lost_from_sequence_(flatbuffers::EndianScalar(_lost_from_sequence)),
+        lost_messages_(flatbuffers::EndianScalar(_lost_messages)),
+        state_(flatbuffers::EndianScalar(_state)),
+        padding0__(0),
+        padding1__(0),
+        padding2__(0) {
+    (void)padding0__;
+    (void)padding1__;
+    (void)padding2__;
+  }
+  uint64_t lost_from_sequence() const {
+    return flatbuffers::EndianScalar(lost_from_sequence_);
+  }
+  uint64_t lost_messages() const {
+    return flatbuffers::EndianScalar(lost_messages_);
+  }
+  uint8_t state() const {
+    return flatbuffers::EndianScalar(state_);
+  }
+};
+FLATBUFFERS_STRUCT_END(FeedStatus, 24);
+
 FLATBUFFERS_MANUALLY_ALIGNED_STRUCT(8) BookLevel FLATBUFFERS_FINAL_CLASS {
  private:
   uint32_t price_;
@@ -583,7 +628,6 @@ FLATBUFFERS_MANUALLY_ALIGNED_STRUCT(8) BookLevel FLATBUFFERS_FINAL_CLASS {
 };
 FLATBUFFERS_STRUCT_END(BookLevel, 16);
 
-/// R: instrument definition, with the channel that carries this instrument.
 struct InstrumentDefinition FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
   typedef InstrumentDefinitionBuilder Builder;
   enum FlatBuffersVTableOffset FLATBUFFERS_VTABLE_UNDERLYING_TYPE {
@@ -970,7 +1014,8 @@ struct Update FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
     VT_SYSTEM_EVENT = 24,
     VT_MARKET_WIDE_BREAKER = 26,
     VT_DEFINITION = 28,
-    VT_SNAPSHOT = 30
+    VT_SNAPSHOT = 30,
+    VT_FEED_STATUS = 32
   };
   uint64_t upstream_sequence() const {
     return GetField<uint64_t>(VT_UPSTREAM_SEQUENCE, 0);
@@ -1014,6 +1059,9 @@ struct Update FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
   const quotecast::feed::BookSnapshot *snapshot() const {
     return GetPointer<const quotecast::feed::BookSnapshot *>(VT_SNAPSHOT);
   }
+  const quotecast::feed::FeedStatus *feed_status() const {
+    return GetStruct<const quotecast::feed::FeedStatus *>(VT_FEED_STATUS);
+  }
   bool Verify(flatbuffers::Verifier &verifier) const {
     return VerifyTableStart(verifier) &&
            VerifyField<uint64_t>(verifier, VT_UPSTREAM_SEQUENCE, 8) &&
@@ -1032,6 +1080,7 @@ struct Update FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
            verifier.VerifyTable(definition()) &&
            VerifyOffset(verifier, VT_SNAPSHOT) &&
            verifier.VerifyTable(snapshot()) &&
+           VerifyField<quotecast::feed::FeedStatus>(verifier, VT_FEED_STATUS, 8) &&
            verifier.EndTable();
   }
 };
@@ -1082,6 +1131,9 @@ struct UpdateBuilder {
   void add_snapshot(flatbuffers::Offset<quotecast::feed::BookSnapshot> snapshot) {
     fbb_.AddOffset(Update::VT_SNAPSHOT, snapshot);
   }
+  void add_feed_status(const quotecast::feed::FeedStatus *feed_status) {
+    fbb_.AddStruct(Update::VT_FEED_STATUS, feed_status);
+  }
   explicit UpdateBuilder(flatbuffers::FlatBufferBuilder &_fbb)
         : fbb_(_fbb) {
     start_ = fbb_.StartTable();
@@ -1108,10 +1160,12 @@ inline flatbuffers::Offset<Update> CreateUpdate(
     const quotecast::feed::SystemEvent *system_event = nullptr,
     const quotecast::feed::MarketWideBreaker *market_wide_breaker = nullptr,
     flatbuffers::Offset<quotecast::feed::InstrumentDefinition> definition = 0,
-    flatbuffers::Offset<quotecast::feed::BookSnapshot> snapshot = 0) {
+    flatbuffers::Offset<quotecast::feed::BookSnapshot> snapshot = 0,
+    const quotecast::feed::FeedStatus *feed_status = nullptr) {
   UpdateBuilder builder_(_fbb);
   builder_.add_timestamp_ns(timestamp_ns);
   builder_.add_upstream_sequence(upstream_sequence);
+  builder_.add_feed_status(feed_status);
   builder_.add_snapshot(snapshot);
   builder_.add_definition(definition);
   builder_.add_market_wide_breaker(market_wide_breaker);

@@ -82,6 +82,8 @@ void qc_encoder_add_system_event(qc_encoder *encoder, uint64_t upstream_sequence
                                  uint8_t code);
 void qc_encoder_add_market_wide_breaker(qc_encoder *encoder, uint64_t upstream_sequence, uint64_t timestamp_ns,
                                         uint8_t level);
+void qc_encoder_add_feed_status(qc_encoder *encoder, uint64_t upstream_sequence, uint64_t timestamp_ns,
+                                uint64_t lost_from_sequence, uint64_t lost_messages, uint8_t state);
 void qc_encoder_add_definition(qc_encoder *encoder, uint64_t upstream_sequence, uint64_t timestamp_ns,
                                const qc_definition *definition);
 void qc_encoder_add_snapshot(qc_encoder *encoder, uint64_t upstream_sequence, uint64_t timestamp_ns, uint16_t locate,

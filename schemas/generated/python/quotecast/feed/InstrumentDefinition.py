@@ -6,7 +6,6 @@ import flatbuffers
 from flatbuffers.compat import import_numpy
 np = import_numpy()
 
-# R: instrument definition, with the channel that carries this instrument.
 class InstrumentDefinition(object):
     __slots__ = ['_tab']
 

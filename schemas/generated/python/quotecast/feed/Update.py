@@ -174,7 +174,18 @@ class Update(object):
             return obj
         return None
 
-def UpdateStart(builder): builder.StartObject(14)
+    # Update
+    def FeedStatus(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(32))
+        if o != 0:
+            x = o + self._tab.Pos
+            from quotecast.feed.FeedStatus import FeedStatus
+            obj = FeedStatus()
+            obj.Init(self._tab.Bytes, x)
+            return obj
+        return None
+
+def UpdateStart(builder): builder.StartObject(15)
 def Start(builder):
     return UpdateStart(builder)
 def UpdateAddUpstreamSequence(builder, upstreamSequence): builder.PrependUint64Slot(0, upstreamSequence, 0)
@@ -219,6 +230,9 @@ def AddDefinition(builder, definition):
 def UpdateAddSnapshot(builder, snapshot): builder.PrependUOffsetTRelativeSlot(13, flatbuffers.number_types.UOffsetTFlags.py_type(snapshot), 0)
 def AddSnapshot(builder, snapshot):
     return UpdateAddSnapshot(builder, snapshot)
+def UpdateAddFeedStatus(builder, feedStatus): builder.PrependStructSlot(14, flatbuffers.number_types.UOffsetTFlags.py_type(feedStatus), 0)
+def AddFeedStatus(builder, feedStatus):
+    return UpdateAddFeedStatus(builder, feedStatus)
 def UpdateEnd(builder): return builder.EndObject()
 def End(builder):
     return UpdateEnd(builder)
