@@ -120,6 +120,24 @@ public struct SequenceTracker {
     return .deliver(skip: skip)
   }
 
+  /// True once the first packet has set the sequence.
+  public var isSynchronized: Bool { synchronized }
+
+  /// A heartbeat or end of session seen ahead of the expected sequence while a gap is held open:
+  /// counted as such, without moving the expected sequence (the gap may still be filled).
+  public mutating func noteMarkerAhead(endOfSession: Bool) {
+    counters.packets &+= 1
+    if endOfSession {
+      counters.endOfSession &+= 1
+      ended = true
+    } else {
+      counters.heartbeats &+= 1
+    }
+  }
+
+  /// Gives up on the messages before `sequence`: counted as a gap, and the stream goes on from there.
+  public mutating func skip(to sequence: UInt64) { noteGap(upTo: sequence) }
+
   /// Records what the block iterator found wrong in a delivered packet. `endSequence` is one past
   /// the last message the packet really held: when it held fewer than its header claimed, the
   /// expected sequence comes back to it, so a forged count cannot hide the packets that follow.

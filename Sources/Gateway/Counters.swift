@@ -48,6 +48,19 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
   case publishLongestCycleNs
   /// Output packets withheld by `faults.drop_output`.
   case faultDrops
+  /// Feed datagrams from a source not in `feed.sources`.
+  case sourceRejected
+  /// Gaps closed by held packets (the other input, reordering, or a retransmission).
+  case gapsFilled
+  /// Gaps given up on: the feed is stale.
+  case gapsAbandoned
+  case rerequests
+  case heldPackets
+  case heldDuplicates
+  /// Upstream messages lost for good this session.
+  case lostMessages
+  /// 1 once a gap could not be recovered: every book may be wrong.
+  case feedStale
 
   /// The Prometheus name.
   public var metricName: String {
@@ -89,12 +102,20 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
     case .publishStalls: "quotecast_publish_duty_cycle_stalls_total"
     case .publishLongestCycleNs: "quotecast_publish_longest_duty_cycle_nanoseconds"
     case .faultDrops: "quotecast_fault_dropped_packets_total"
+    case .sourceRejected: "quotecast_source_rejected_datagrams_total"
+    case .gapsFilled: "quotecast_gaps_filled_total"
+    case .gapsAbandoned: "quotecast_gaps_abandoned_total"
+    case .rerequests: "quotecast_rerequests_total"
+    case .heldPackets: "quotecast_held_packets_total"
+    case .heldDuplicates: "quotecast_held_duplicates_total"
+    case .lostMessages: "quotecast_lost_messages_total"
+    case .feedStale: "quotecast_feed_stale"
     }
   }
 
   public var isGauge: Bool {
     self == .liveOrders || self == .liveLevels || self == .longestCycleNs || self == .threadAllocations
-      || self == .ingestLongestCycleNs || self == .publishLongestCycleNs
+      || self == .ingestLongestCycleNs || self == .publishLongestCycleNs || self == .feedStale
   }
 }
 

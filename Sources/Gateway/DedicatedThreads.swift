@@ -187,10 +187,14 @@ extension Gateway {
     }
     func ingestOnce(waitNs: Int64?) -> Int {
       recycleFinished()
-      let handled = receiver.pollKeepingBuffers(waitNs: waitNs) { _, bufferID, payload, _ in
+      let handled = receiver.pollKeepingBuffers(waitNs: waitNs) { _, bufferID, payload, source in
+        var accepted = payload.baseAddress
+        if accepted != nil && !config.accepts(source: source) {
+          sourceRejected &+= 1
+          accepted = nil  // the buffer goes straight back
+        }
         let descriptor = DatagramDescriptor(
-          payload: payload.baseAddress, length: Int32(payload.count), bufferID: bufferID,
-          reapedNs: receiver.lastReapNs)
+          payload: accepted, length: Int32(payload.count), bufferID: bufferID, reapedNs: receiver.lastReapNs)
         // Full only while shards still hold the oldest buffers: give back what they finished.
         while !descriptors.write(descriptor) {
           descriptors.publish()

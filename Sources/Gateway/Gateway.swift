@@ -83,6 +83,10 @@ public final class Gateway: @unchecked Sendable {
   public private(set) var receiver: URingReceiver?
   public let publisher: MulticastPublisher
   let stopRequested = Atomic<Bool>(false)
+  /// Feed datagrams refused by `feed.sources` (owned by the ingest thread).
+  var sourceRejected: UInt64 = 0
+  /// Where re-requests go from, and their answers come back to (one of the receiver's sockets).
+  let rerequestSocket: UDPReceiveSocket?
   /// Published for other threads: the metrics endpoint, tests, tools.
   public let counters: CounterBoard
   public let metricsEndpoint: MetricsEndpoint?
@@ -96,10 +100,19 @@ public final class Gateway: @unchecked Sendable {
     let shardCount = config.shardCount
     shards = (0..<shardCount).map { BookShard(index: $0, of: shardCount, config: config) }
     counters = CounterBoard(shards: shardCount)
-    sockets = try config.inputs.map {
+    var sockets = try config.inputs.map {
       try UDPReceiveSocket(
         endpoint: $0, interface: config.inputInterface, receiveBufferBytes: config.receiveBufferBytes)
     }
+    if config.rerequestServer != nil {
+      let socket = try UDPReceiveSocket(
+        endpoint: IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0), receiveBufferBytes: config.receiveBufferBytes)
+      sockets.append(socket)
+      rerequestSocket = socket
+    } else {
+      rerequestSocket = nil
+    }
+    self.sockets = sockets
     publisher = try MulticastPublisher(
       destinations: config.channelGroups + [config.snapshotGroup], interface: config.outputInterface,
       ttl: UInt8(config.ttl), loop: config.loop, sendBufferBytes: config.sendBufferBytes, method: config.sendMethod,
@@ -133,6 +146,7 @@ public final class Gateway: @unchecked Sendable {
     board.store(.truncatedDatagrams, ingest.truncated)
     board.store(.ingestErrors, ingest.errors)
     board.store(.enterErrors, ingest.enterErrors)
+    board.store(.sourceRejected, sourceRejected)
   }
 
   /// Copies the publisher's counters to the board, from the thread that sends.
@@ -178,6 +192,30 @@ public final class Gateway: @unchecked Sendable {
     board.store(.truncatedBlocks, session.truncatedBlocks)
     board.store(.countMismatches, session.countMismatches)
     board.store(.shortPackets, session.shortPackets)
+    let health = core.health
+    board.store(.gapsFilled, health.gapsFilled)
+    board.store(.gapsAbandoned, health.gapsAbandoned)
+    board.store(.rerequests, health.rerequests)
+    board.store(.heldPackets, health.heldPackets)
+    board.store(.heldDuplicates, health.heldDuplicates)
+    board.store(.lostMessages, health.lostMessages)
+    board.store(.feedStale, health.stale ? 1 : 0)
+  }
+
+  /// Sends a MoldUDP64 re-request to the configured server from the re-request socket (whose
+  /// answers the receiver reads like any feed datagram).
+  func send(_ request: RerequestAction) {
+    guard let socket = rerequestSocket, let server = config.rerequestServer else { return }
+    var address = server.socketAddress
+    request.withRequestBytes { bytes in
+      _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+          sendto(
+            socket.fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0,
+            socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+      }
+    }
   }
 
   @inline(__always)
@@ -272,7 +310,11 @@ public final class Gateway: @unchecked Sendable {
       let cycleStartNs = Clock.monotonicNs()
       if let durationNs, cycleStartNs - startNs >= durationNs { break }
       let measures = config.stageTiming
-      let handled = receiver.poll(waitNs: waitNs) { _, payload, _ in
+      let handled = receiver.poll(waitNs: waitNs) { _, payload, source in
+        guard config.accepts(source: source) else {
+          sourceRejected &+= 1
+          return
+        }
         sink.nowNs = Clock.monotonicNs()
         core.process(moldPacket: payload, nowNs: Clock.realtimeNs(), into: &sink)
         if measures { recordStages(shard, ingestNs: sink.nowNs &- receiver.lastReapNs) }
@@ -287,7 +329,11 @@ public final class Gateway: @unchecked Sendable {
     // Drain: whatever already arrived is processed and sent before returning.
     var drained = 0
     while true {
-      let handled = receiver.poll(waitNs: 1_000_000) { _, payload, _ in
+      let handled = receiver.poll(waitNs: 1_000_000) { _, payload, source in
+        guard config.accepts(source: source) else {
+          sourceRejected &+= 1
+          return
+        }
         core.process(moldPacket: payload, nowNs: Clock.realtimeNs(), into: &sink)
       }
       if handled == 0 { break }
@@ -315,6 +361,8 @@ struct TimerLoop {
   var nextStatsNs: UInt64
   var nextPublishNs: UInt64
   var nextStagesNs: UInt64
+  var nextAnomalyLogNs: UInt64 = 0
+  var anomalies = AnomalyLog()
   var tick = 0
   var perTick = 1
 
@@ -336,6 +384,9 @@ struct TimerLoop {
   @inline(__always)
   mutating func tick<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink, ownsIngestAndSend: Bool) {
     let core = shard.core
+    // Gap filling: every shard keeps its own hold and gives up on its own; shard 0 alone asks the
+    // re-request server (the answers reach every shard).
+    if let request = core.tick(nowNs: Clock.realtimeNs(), into: &sink), shard.index == 0 { gateway.send(request) }
     let channels = gateway.config.channels
     // Only this shard's channels.
     for channel in stride(from: shard.index, to: channels, by: gateway.shards.count)
@@ -363,9 +414,61 @@ struct TimerLoop {
       nextStagesNs = nowNs + 1_000_000_000
       shard.stageHistograms.publish(to: gateway.counters, shard: shard.index)
     }
+    if shard.index == 0 && nowNs >= nextAnomalyLogNs {
+      nextAnomalyLogNs = nowNs + 1_000_000_000
+      anomalies.logChanges(gateway.counters, log: gateway.log)
+    }
     if statsNs > 0 && shard.index == 0 && nowNs >= nextStatsNs {
       nextStatsNs = nowNs + statsNs
       gateway.log("stats: \(gateway.statsFromBoard.line)")
+    }
+  }
+}
+
+/// Bad input is counted per datagram and logged here at most once a second: one line with what
+/// changed since the last, so a hostile or broken feed cannot flood the log.
+struct AnomalyLog {
+  /// A switch, not an array literal: this runs on the book thread.
+  static func counter(_ index: Int) -> GatewayCounter? {
+    switch index {
+    case 0: .gaps
+    case 1: .gapsAbandoned
+    case 2: .lostMessages
+    case 3: .shortPackets
+    case 4: .unknownSession
+    case 5: .implausibleJumps
+    case 6: .truncatedBlocks
+    case 7: .countMismatches
+    case 8: .sourceRejected
+    case 9: .bookAnomalies
+    case 10: .noBuffers
+    case 11: .sendDrops
+    case 12: .truncatedDatagrams
+    default: nil
+    }
+  }
+  static var watched: Int { 13 }
+  var last = (0..<AnomalyLog.watched).map { _ in UInt64(0) }
+  var reportedStale = false
+
+  mutating func logChanges(_ board: CounterBoard, log: (String) -> Void) {
+    var changed = false
+    for index in 0..<Self.watched where board.load(Self.counter(index)!) != last[index] { changed = true }
+    if changed {
+      var parts: [String] = []
+      for index in 0..<Self.watched {
+        let counter = Self.counter(index)!
+        let value = board.load(counter)
+        if value != last[index] { parts.append("\(counter.metricName) +\(value &- last[index])") }
+        last[index] = value
+      }
+      log("anomalies in the last second (counted, dropped): " + parts.joined(separator: ", "))
+    }
+    if !reportedStale && board.load(.feedStale) != 0 {
+      reportedStale = true
+      log(
+        "FEED STALE: \(board.load(.lostMessages)) upstream message(s) could not be recovered; every book may be "
+          + "wrong, and subscribers are told so")
     }
   }
 }

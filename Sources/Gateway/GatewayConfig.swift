@@ -11,6 +11,15 @@ public struct GatewayConfig: Equatable, Sendable {
   public var inputs = [IPv4Endpoint(address: IPv4Endpoint.loopback, port: 26400)]
   public var inputInterface = IPv4Endpoint.loopback
   public var receiveBufferBytes = 8 << 20
+  /// Feed datagrams are accepted only from these sources (port 0: any port); empty accepts any.
+  public var sources: [IPv4Endpoint] = []
+  /// How long packets after a gap wait for the missing ones (another input, or reordering).
+  public var gapHoldUs = 2000
+  /// The MoldUDP64 re-request server; nil: none (a gap the inputs cannot fill is given up).
+  public var rerequestServer: IPv4Endpoint?
+  public var rerequestAttempts = 3
+  public var rerequestTimeoutMs = 50
+  public var maxHeldPackets = 4096
   // channels
   public var channels = 1
   /// Channel n goes to groupBase + n.
@@ -75,9 +84,32 @@ public struct GatewayConfig: Equatable, Sendable {
   }
 
   public var coreConfig: CoreConfig {
-    CoreConfig(
+    var config = CoreConfig(
       channels: channels, depth: depth, datagramBytes: datagramBytes, snapshotDepth: snapshotDepth, encoder: encoder,
       maxLiveOrders: maxLiveOrders, maxLevels: maxLevels, maxOrderReference: maxOrderReference)
+    config.gapFill.holdNs = UInt64(max(0, gapHoldUs)) * 1000
+    config.gapFill.rerequestAttempts = rerequestServer == nil ? 0 : rerequestAttempts
+    config.gapFill.rerequestTimeoutNs = UInt64(max(0, rerequestTimeoutMs)) * 1_000_000
+    config.gapFill.maxHeldPackets = maxHeldPackets
+    config.gapFill.maxHeldPacketBytes = ingest.bufferBytes
+    return config
+  }
+
+  /// Whether a feed datagram from `source` is accepted.
+  @inline(__always)
+  public func accepts(source: IPv4Endpoint) -> Bool {
+    if sources.isEmpty { return true }
+    // An index loop: iterating an array can allocate in debug builds, and this runs per datagram.
+    var index = 0
+    while index < sources.count {
+      let allowed = sources[index]
+      if allowed.address == source.address && (allowed.port == 0 || allowed.port == source.port) { return true }
+      index += 1
+    }
+    if let rerequestServer, rerequestServer.address == source.address && rerequestServer.port == source.port {
+      return true
+    }
+    return false
   }
 
   /// How many cores run books: one in single mode.
@@ -104,6 +136,19 @@ public struct GatewayConfig: Equatable, Sendable {
   public func problems() -> [String] {
     var problems: [String] = []
     if inputs.isEmpty { problems.append("feed.inputs: at least one input is needed") }
+    if gapHoldUs < 0 || gapHoldUs > 10_000_000 { problems.append("feed.gap_hold_us: must be 0...10000000, got \(gapHoldUs)") }
+    if rerequestAttempts < 0 || rerequestAttempts > 100 {
+      problems.append("feed.rerequest_attempts: must be 0...100, got \(rerequestAttempts)")
+    }
+    if rerequestTimeoutMs < 1 || rerequestTimeoutMs > 60_000 {
+      problems.append("feed.rerequest_timeout_ms: must be 1...60000, got \(rerequestTimeoutMs)")
+    }
+    if maxHeldPackets < 1 || maxHeldPackets > 1 << 20 {
+      problems.append("feed.max_held_packets: must be 1...1048576, got \(maxHeldPackets)")
+    }
+    if let rerequestServer, rerequestServer.port == 0 || rerequestServer.isMulticast {
+      problems.append("feed.rerequest: must be a unicast address:port, got \(rerequestServer)")
+    }
     for group in channelGroups where !group.isMulticast {
       problems.append("channels.group_base: \(group) is not a multicast group (224.0.0.0/4)")
     }
@@ -187,12 +232,38 @@ extension GatewayConfig {
       reader, key, value in
       switch key {
       case "feed":
-        reader.section(value, "feed", keys: ["inputs", "interface", "receive_buffer_bytes"]) { reader, key, value in
+        reader.section(
+          value, "feed",
+          keys: [
+            "inputs", "interface", "receive_buffer_bytes", "sources", "gap_hold_us", "rerequest", "rerequest_attempts",
+            "rerequest_timeout_ms", "max_held_packets",
+          ]
+        ) { reader, key, value in
           switch key {
           case "inputs":
             if let list = reader.list(value, "feed.inputs") {
               config.inputs = list.compactMap { reader.endpoint($0, "feed.inputs") }
             }
+          case "sources":
+            if let list = reader.list(value, "feed.sources") {
+              config.sources = list.compactMap { node in
+                if let address = node.scalar.flatMap({ IPv4Endpoint.parseAddress($0.string) }) {
+                  return IPv4Endpoint(address: address, port: 0)
+                }
+                return reader.endpoint(node, "feed.sources")
+              }
+            }
+          case "gap_hold_us": reader.int(value, "feed.gap_hold_us").map { config.gapHoldUs = $0 }
+          case "rerequest":
+            if value.scalar?.string == "off" {
+              config.rerequestServer = nil
+            } else {
+              reader.endpoint(value, "feed.rerequest").map { config.rerequestServer = $0 }
+            }
+          case "rerequest_attempts": reader.int(value, "feed.rerequest_attempts").map { config.rerequestAttempts = $0 }
+          case "rerequest_timeout_ms":
+            reader.int(value, "feed.rerequest_timeout_ms").map { config.rerequestTimeoutMs = $0 }
+          case "max_held_packets": reader.int(value, "feed.max_held_packets").map { config.maxHeldPackets = $0 }
           case "interface": reader.address(value, "feed.interface").map { config.inputInterface = $0 }
           default: reader.int(value, "feed.receive_buffer_bytes").map { config.receiveBufferBytes = $0 }
           }
@@ -344,6 +415,12 @@ extension GatewayConfig {
       inputs: [\(inputs.map { "\"\($0)\"" }.joined(separator: ", "))]
       interface: \(IPv4Endpoint.format(inputInterface))
       receive_buffer_bytes: \(receiveBufferBytes)
+      sources: [\(sources.map { $0.port == 0 ? "\"\(IPv4Endpoint.format($0.address))\"" : "\"\($0)\"" }.joined(separator: ", "))]
+      gap_hold_us: \(gapHoldUs)
+      rerequest: \(rerequestServer.map { "\"\($0)\"" } ?? "off")
+      rerequest_attempts: \(rerequestAttempts)
+      rerequest_timeout_ms: \(rerequestTimeoutMs)
+      max_held_packets: \(maxHeldPackets)
     channels:
       count: \(channels)
       group_base: "\(groupBase)"

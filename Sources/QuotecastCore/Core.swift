@@ -19,6 +19,9 @@ extension PacketSink {
 public struct CoreConfig: Sendable, Equatable {
   public var books = BookConfig()
   public var encoder = EncoderConfig()
+  /// Holding packets across a gap for another line or a retransmission (off by default: files
+  /// have no other line).
+  public var gapFill = GapFillConfig()
 
   public init() {}
 
@@ -37,7 +40,7 @@ public struct CoreConfig: Sendable, Equatable {
     encoder.backend = backend
   }
 
-  public func problems() -> [String] { books.problems() + encoder.problems() }
+  public func problems() -> [String] { books.problems() + encoder.problems() + gapFill.problems() }
 
   /// The same settings for book shard `index` of `count` (dedicated threads mode).
   public func shard(_ index: Int, of count: Int) -> CoreConfig {
@@ -45,6 +48,42 @@ public struct CoreConfig: Sendable, Equatable {
     config.encoder.shardIndex = index
     config.encoder.shardCount = count
     return config
+  }
+}
+
+/// The upstream feed's health as the core sees it. Once a gap cannot be recovered every book may
+/// be wrong, so the feed is stale for the rest of the session and says so to subscribers.
+public struct FeedHealth: Equatable, Sendable {
+  public var stale = false
+  public var lostFromSequence: UInt64 = 0
+  public var lostMessages: UInt64 = 0
+  /// Gaps closed by packets held and then completed (another line, reordering, retransmission).
+  public var gapsFilled: UInt64 = 0
+  /// Gaps given up on (timeout, or the hold store full).
+  public var gapsAbandoned: UInt64 = 0
+  public var rerequests: UInt64 = 0
+  /// Packets held after a gap, and copies of a held packet that arrived again.
+  public var heldPackets: UInt64 = 0
+  public var heldDuplicates: UInt64 = 0
+  public init() {}
+}
+
+/// A MoldUDP64 request for `count` messages from `sequence` of `session`, for the caller to send
+/// to the re-request server (the core does no I/O).
+public struct RerequestAction: Equatable, Sendable {
+  public var session: MoldSessionID
+  public var sequence: UInt64
+  public var count: UInt16
+
+  /// The 20-byte request datagram: session, sequence, count, big-endian.
+  public func withRequestBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+    withUnsafeTemporaryAllocation(byteCount: 20, alignment: 8) { buffer in
+      buffer.storeBytes(of: session.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+      buffer.storeBytes(of: session.low.bigEndian, toByteOffset: 8, as: UInt16.self)
+      buffer.storeBytes(of: sequence.bigEndian, toByteOffset: 10, as: UInt64.self)
+      buffer.storeBytes(of: count.bigEndian, toByteOffset: 18, as: UInt16.self)
+      return body(UnsafeRawBufferPointer(buffer))
+    }
   }
 }
 
@@ -64,6 +103,14 @@ public final class QuotecastCore {
   public let books: OrderBooks
   public let encoder: UpdateEncoder
   @usableFromInline let trackerStorage: UnsafeMutablePointer<SequenceTracker>
+  /// Packets after an open gap (nil when gap filling is off).
+  let held: HeldPackets?
+  var gapOpen = false
+  var gapStartNs: UInt64 = 0
+  var gapAttempts = 0
+  /// Messages exist up to here (a heartbeat or end of session seen ahead while the gap is open).
+  var gapKnownEnd: UInt64 = 0
+  public private(set) var health = FeedHealth()
 
   public init(config: CoreConfig) {
     self.config = config
@@ -71,6 +118,9 @@ public final class QuotecastCore {
     encoder = UpdateEncoder(config: config.encoder)
     trackerStorage = .allocate(capacity: 1)
     trackerStorage.initialize(to: SequenceTracker())
+    held =
+      config.gapFill.enabled
+      ? HeldPackets(capacity: config.gapFill.maxHeldPackets, slotBytes: config.gapFill.maxHeldPacketBytes) : nil
   }
 
   deinit {
@@ -93,12 +143,150 @@ public final class QuotecastCore {
   }
 
   /// Runs one MoldUDP64 datagram through the pipeline and hands every packet it produced to
-  /// `sink` before returning: a packet never waits for the next input.
+  /// `sink` before returning: a packet never waits for the next input. With gap filling on, a
+  /// packet after a gap is held instead, until the gap closes or `tick` gives up on it.
   public func process<Sink: PacketSink>(moldPacket bytes: UnsafeRawBufferPointer, nowNs: UInt64, into sink: inout Sink)
   {
+    guard let held else { return deliver(bytes, nowNs: nowNs, into: &sink) }
+    if let packet = MoldPacket(bytes) {
+      switch holdDecision(packet) {
+      case .deliver: break
+      case .marker:
+        trackerStorage.pointee.noteMarkerAhead(endOfSession: packet.isEndOfSession)
+        gapKnownEnd = max(gapKnownEnd, packet.sequenceNumber)
+        openGap(nowNs: nowNs)
+        return
+      case .hold:
+        switch held.insert(sequence: packet.sequenceNumber, bytes) {
+        case .held:
+          health.heldPackets &+= 1
+          openGap(nowNs: nowNs)
+          return
+        case .duplicate:
+          health.heldDuplicates &+= 1
+          trackerStorage.pointee.counters.duplicatePackets &+= 1
+          return
+        case .full, .tooLarge:
+          abandonGap(nowNs: nowNs, into: &sink)
+        }
+      }
+    }
+    deliver(bytes, nowNs: nowNs, into: &sink)
+    drainHeld(nowNs: nowNs, into: &sink)
+  }
+
+  enum HoldDecision {
+    case deliver
+    case hold
+    /// A heartbeat or end of session ahead of the expected sequence.
+    case marker
+  }
+
+  /// Hold a packet of the adopted session that starts after the expected sequence (but not
+  /// implausibly far after it: those go to the tracker, which confirms or drops them).
+  @inline(__always)
+  func holdDecision(_ packet: MoldPacket) -> HoldDecision {
+    let tracker = trackerStorage.pointee
+    guard tracker.isSynchronized, let session = tracker.session, session == packet.session else { return .deliver }
+    let sequence = packet.sequenceNumber
+    let expected = tracker.expectedSequence
+    guard sequence > expected, sequence - expected <= tracker.maxForwardJump else { return .deliver }
+    return packet.isHeartbeat || packet.isEndOfSession ? .marker : .hold
+  }
+
+  @inline(__always)
+  func openGap(nowNs: UInt64) {
+    if !gapOpen {
+      gapOpen = true
+      gapStartNs = nowNs
+      gapAttempts = 0
+    }
+  }
+
+  /// Delivers held packets the stream has reached; closes the gap when nothing is missing.
+  func drainHeld<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) {
+    guard let held, gapOpen else { return }
+    while let first = held.firstSequence, first <= trackerStorage.pointee.expectedSequence, let bytes = held.firstBytes {
+      deliver(bytes, nowNs: nowNs, into: &sink)
+      held.removeFirst()
+    }
+    if held.isEmpty && gapKnownEnd <= trackerStorage.pointee.expectedSequence {
+      gapOpen = false
+      gapKnownEnd = 0
+      health.gapsFilled &+= 1
+    }
+  }
+
+  /// Timed duties of gap filling: past the hold time, a re-request (returned for the caller to
+  /// send); past the last re-request, giving up. Call it often (the gateway does every cycle).
+  public func tick<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) -> RerequestAction? {
+    guard gapOpen, let held else { return nil }
+    let waitNs = gapAttempts == 0 ? config.gapFill.holdNs : config.gapFill.rerequestTimeoutNs
+    guard nowNs &- gapStartNs >= waitNs else { return nil }
+    let expected = trackerStorage.pointee.expectedSequence
+    let end = held.firstSequence ?? gapKnownEnd
+    if gapAttempts < config.gapFill.rerequestAttempts, let session = trackerStorage.pointee.session, end > expected {
+      gapAttempts += 1
+      gapStartNs = nowNs
+      health.rerequests &+= 1
+      return RerequestAction(session: session, sequence: expected, count: UInt16(min(end - expected, 65_535)))
+    }
+    abandonGap(nowNs: nowNs, into: &sink)
+    return nil
+  }
+
+  /// Gives up on an open gap: the held packets go through in order (the tracker counts what is
+  /// missing, and the feed is marked stale).
+  func abandonGap<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) {
+    guard let held, gapOpen else { return }
+    gapOpen = false
+    gapAttempts = 0
+    health.gapsAbandoned &+= 1
+    while let bytes = held.firstBytes {
+      deliver(bytes, nowNs: nowNs, into: &sink)
+      held.removeFirst()
+    }
+    let expected = trackerStorage.pointee.expectedSequence
+    if gapKnownEnd > expected {
+      trackerStorage.pointee.skip(to: gapKnownEnd)
+      markStale(lostFrom: expected, lostMessages: gapKnownEnd - expected, nowNs: nowNs)
+      encoder.flush()
+      drainOutput(into: &sink)
+    }
+    gapKnownEnd = 0
+  }
+
+  /// An unrecoverable gap: every book may be wrong from here on. Every channel this core writes
+  /// says so at once (before any update that follows the gap), and snapshots keep saying it.
+  func markStale(lostFrom: UInt64, lostMessages: UInt64, nowNs: UInt64) {
+    health.stale = true
+    health.lostFromSequence = lostFrom
+    health.lostMessages &+= lostMessages
+    encoder.setClock(nowNs: nowNs)
+    let plan = encoder.plan
+    for channel in stride(from: plan.shardIndex, to: plan.channels, by: plan.shardCount) {
+      encoder.encodeFeedStatus(
+        channel: UInt16(channel), upstreamSequence: lostFrom, timestampNs: nowNs, lostFrom: lostFrom,
+        lostMessages: health.lostMessages, stale: true)
+    }
+  }
+
+  /// One datagram, in order, through session → decode → books → encode → sink.
+  func deliver<Sink: PacketSink>(_ bytes: UnsafeRawBufferPointer, nowNs: UInt64, into sink: inout Sink) {
     let packet = MoldPacket(bytes)
     let startNs = measuresStages ? Self.monotonicNs() : 0
-    guard case .deliver(let skip) = trackerStorage.pointee.admit(packet), let packet else { return }
+    let expectedBefore = trackerStorage.pointee.expectedSequence
+    let lostBefore = trackerStorage.pointee.counters.gapMessages
+    let admission = trackerStorage.pointee.admit(packet)
+    let lost = trackerStorage.pointee.counters.gapMessages &- lostBefore
+    if lost > 0 { markStale(lostFrom: expectedBefore, lostMessages: lost, nowNs: nowNs) }
+    guard case .deliver(let skip) = admission, let packet else {
+      if lost > 0 {
+        encoder.flush()
+        drainOutput(into: &sink)
+      }
+      return
+    }
     encoder.setClock(nowNs: nowNs)
     var blocks = packet.blocks
     var sequence = packet.sequenceNumber
@@ -170,6 +358,7 @@ public final class QuotecastCore {
     channel: UInt16, upstreamSequence: UInt64, nowNs: UInt64, into sink: inout Sink
   ) {
     encoder.setClock(nowNs: nowNs)
+    if health.stale { encodeStaleStatus(channel: channel, nowNs: nowNs) }
     for locate in books.activeLocates {
       let ownChannel = encoder.plan.channel(for: locate)
       if let directory = books.directoryMessage(locate: locate) {
@@ -209,6 +398,7 @@ public final class QuotecastCore {
   ) -> Int {
     encoder.setClock(nowNs: nowNs)
     let upstream = trackerStorage.pointee.expectedSequence - 1
+    if health.stale { encodeStaleStatus(channel: channel, nowNs: nowNs) }
     var position = start
     var published = 0
     let maxLocates = config.books.maxLocates
@@ -234,6 +424,13 @@ public final class QuotecastCore {
     encoder.flush()
     drainOutput(into: &sink)
     return position
+  }
+
+  /// The stale feed status again, for late joiners (the snapshot channel repeats it every slice).
+  func encodeStaleStatus(channel: UInt16, nowNs: UInt64) {
+    encoder.encodeFeedStatus(
+      channel: channel, upstreamSequence: health.lostFromSequence, timestampNs: nowNs,
+      lostFrom: health.lostFromSequence, lostMessages: health.lostMessages, stale: true)
   }
 
   @inline(__always)

@@ -42,7 +42,7 @@ public struct IPv4Endpoint: Hashable, Sendable, CustomStringConvertible {
   public var isMulticast: Bool { address >> 28 == 0xE }
   public var isLoopback: Bool { address >> 24 == 127 }
 
-  var socketAddress: sockaddr_in {
+  public var socketAddress: sockaddr_in {
     var socketAddress = sockaddr_in()
     socketAddress.sin_family = sa_family_t(AF_INET)
     socketAddress.sin_port = port.bigEndian
