@@ -136,7 +136,9 @@ public struct GatewayConfig: Equatable, Sendable {
   public func problems() -> [String] {
     var problems: [String] = []
     if inputs.isEmpty { problems.append("feed.inputs: at least one input is needed") }
-    if gapHoldUs < 0 || gapHoldUs > 10_000_000 { problems.append("feed.gap_hold_us: must be 0...10000000, got \(gapHoldUs)") }
+    if gapHoldUs < 0 || gapHoldUs > 10_000_000 {
+      problems.append("feed.gap_hold_us: must be 0...10000000, got \(gapHoldUs)")
+    }
     if rerequestAttempts < 0 || rerequestAttempts > 100 {
       problems.append("feed.rerequest_attempts: must be 0...100, got \(rerequestAttempts)")
     }

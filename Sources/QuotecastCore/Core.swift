@@ -206,7 +206,8 @@ public final class QuotecastCore {
   /// Delivers held packets the stream has reached; closes the gap when nothing is missing.
   func drainHeld<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) {
     guard let held, gapOpen else { return }
-    while let first = held.firstSequence, first <= trackerStorage.pointee.expectedSequence, let bytes = held.firstBytes {
+    while let first = held.firstSequence, first <= trackerStorage.pointee.expectedSequence, let bytes = held.firstBytes
+    {
       deliver(bytes, nowNs: nowNs, into: &sink)
       held.removeFirst()
     }
