@@ -57,6 +57,10 @@ public final class FeedMirror {
   public private(set) var bufferOverflows: UInt64 = 0
   /// Buffered packets re-applied to a recovered instrument, bridging its snapshot to the present.
   public private(set) var bridgedPackets: UInt64 = 0
+  /// The gateway lost upstream messages it could not recover: every book may be wrong. Set by a
+  /// FeedStatus update (incremental or snapshot channel); it stays for the session.
+  public private(set) var feedStale = false
+  public private(set) var upstreamLostMessages: UInt64 = 0
   /// Updates for instruments beyond `maxInstruments`, dropped.
   public private(set) var instrumentOverflows: UInt64 = 0
 
@@ -309,6 +313,11 @@ public final class FeedMirror {
     return .applied
   }
 
+  func noteFeedStatus(_ status: FeedStatusUpdate) {
+    feedStale = feedStale || status.stale
+    upstreamLostMessages = max(upstreamLostMessages, status.lostMessages)
+  }
+
   /// Whether an instrument's book is exact now (false if unknown).
   @inline(__always)
   public func isSynced(locate: UInt16) -> Bool {
@@ -333,7 +342,10 @@ public final class FeedMirror {
         continue
       }
       if onlyLocate == nil { updates &+= 1 }
-      guard let locate = update.locate else { continue }
+      guard let locate = update.locate else {
+        if let status = update.feedStatus { noteFeedStatus(status) }
+        continue
+      }
       if let onlyLocate, locate != onlyLocate { continue }
       let isNew = slotOfLocate[Int(locate)] < 0
       guard let slot = slot(for: locate) else { continue }
@@ -358,6 +370,10 @@ public final class FeedMirror {
     for index in 0..<packet.updateCount {
       guard let update = packet.update(at: index) else {
         malformed &+= 1
+        continue
+      }
+      if let status = update.feedStatus {
+        noteFeedStatus(status)
         continue
       }
       if let definition = update.definition {

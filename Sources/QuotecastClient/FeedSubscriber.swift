@@ -62,8 +62,9 @@ public struct FeedEvent {
   /// The books, read in place (`mirror.withBook`) without copying.
   public let mirror: FeedMirror
 
-  /// True while the instrument's book waits for a snapshot after a gap or a late join.
-  public var isStale: Bool { locate.map { !mirror.isSynced(locate: $0) } ?? false }
+  /// True while the instrument's book waits for a snapshot after a gap or a late join, and for
+  /// every book once the gateway has said the upstream feed lost messages for good.
+  public var isStale: Bool { mirror.feedStale || (locate.map { !mirror.isSynced(locate: $0) } ?? false) }
 }
 
 /// Counters a subscriber keeps; read from any thread.
@@ -77,6 +78,9 @@ public struct SubscriberStats: Sendable, Equatable {
   public var malformed: UInt64
   public var staleInstruments: Int
   public var instruments: Int
+  /// The gateway lost upstream messages for good: every book may be wrong.
+  public var feedStale: Bool
+  public var upstreamLostMessages: UInt64
   public var noBuffers: UInt64
 }
 
@@ -209,7 +213,8 @@ public final class FeedSubscriber: @unchecked Sendable {
       SubscriberStats(
         packets: mirror.packets, updates: mirror.updates, heartbeats: mirror.heartbeats, gaps: mirror.gaps,
         duplicates: mirror.duplicates, recoveries: mirror.recoveries, malformed: mirror.malformed,
-        staleInstruments: mirror.staleCount, instruments: mirror.instrumentCount, noBuffers: noBuffers)
+        staleInstruments: mirror.staleCount, instruments: mirror.instrumentCount, feedStale: mirror.feedStale,
+        upstreamLostMessages: mirror.upstreamLostMessages, noBuffers: noBuffers)
     }
   }
 }
@@ -228,6 +233,7 @@ public struct FeedUpdate: Sendable, Equatable {
     case systemEvent(code: UInt8)
     case marketWideBreaker(level: UInt8)
     case definition(symbol: String, channel: UInt16, roundLotSize: UInt32)
+    case feedStatus(FeedStatusUpdate)
     case unknown
   }
 
@@ -274,6 +280,8 @@ public struct FeedUpdate: Sendable, Equatable {
     } else if let definition = update.definition {
       payload = .definition(
         symbol: definition.symbol, channel: definition.channel, roundLotSize: definition.roundLotSize)
+    } else if let status = update.feedStatus {
+      payload = .feedStatus(status)
     } else {
       payload = .unknown
     }

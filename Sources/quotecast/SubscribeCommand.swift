@@ -164,6 +164,15 @@ struct SubscribeCommand: ParsableCommand {
         }
       )
     }
+    if let status = update.feedStatus {
+      let text =
+        format == .json
+          ? "{\"channel\":\(head.0),\"sequence\":\(head.1),\"upstream_sequence\":\(head.2),\"timestamp_ns\":\(head.3),"
+            + "\"type\":\"feed_status\",\"stale\":\(status.stale),\"lost_from_sequence\":\(status.lostFromSequence),"
+            + "\"lost_messages\":\(status.lostMessages)}"
+          : "\(head.0)#\(head.1) FEED \(status.stale ? "STALE" : "OK"): \(status.lostMessages) upstream message(s) lost"
+      return (0, { _ in text })
+    }
     if let definition = update.definition {
       return (
         definition.locate,
@@ -182,7 +191,10 @@ struct SubscribeCommand: ParsableCommand {
     lines.append(
       "quotecast subscribe — \(Int(packetsPerSecond)) packets/s, \(Int(updatesPerSecond)) updates/s, "
         + "gaps \(mirror.gaps), recoveries \(mirror.recoveries), stale \(mirror.staleCount), "
-        + "duplicates \(mirror.duplicates)")
+        + "duplicates \(mirror.duplicates)"
+        + (mirror.feedStale
+          ? "\n*** FEED STALE: the gateway lost \(mirror.upstreamLostMessages) upstream message(s); every book may be wrong ***"
+          : ""))
     let shown = mirror.books.filter { wanted?.contains($0.value.symbol) ?? true }
       .sorted { ($0.value.bids.count + $0.value.asks.count) > ($1.value.bids.count + $1.value.asks.count) }
       .prefix(wanted == nil ? 4 : 50)

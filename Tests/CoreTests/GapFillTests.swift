@@ -135,6 +135,15 @@ final class GapFillTests: XCTestCase {
     var snapshots = CollectingSink()
     _ = core.publishSnapshotSlice(channel: core.encoder.snapshotChannel, start: 0, count: 2, nowNs: 0, into: &snapshots)
     XCTAssertTrue(content(snapshots.packets[0]).contains("stale: true"), "snapshots repeat the status")
+    // A subscriber following the channels learns it; so does a late joiner from the snapshots.
+    let follower = FeedMirror(depth: 10, channelCount: 3)
+    for packet in sink.packets { packet.bytes.withUnsafeBytes { _ = follower.apply($0) } }
+    XCTAssertTrue(follower.feedStale)
+    XCTAssertEqual(follower.upstreamLostMessages, lostMessages)
+    let lateJoiner = FeedMirror(depth: 10, channelCount: 3)
+    XCTAssertFalse(lateJoiner.feedStale)
+    for packet in snapshots.packets { packet.bytes.withUnsafeBytes { _ = lateJoiner.apply($0) } }
+    XCTAssertTrue(lateJoiner.feedStale)
   }
 
   /// Lost on every line, then re-requested: the core asks for exactly the missing messages, and
