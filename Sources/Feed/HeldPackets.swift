@@ -49,6 +49,8 @@ public final class HeldPackets {
     case held
     /// A packet starting at the same sequence is already held.
     case duplicate
+    /// The held copy was shorter (truncated): this one replaced it.
+    case replacedShorter
     case full
     case tooLarge
   }
@@ -85,7 +87,16 @@ public final class HeldPackets {
     guard bytes.count <= slotBytes, let source = bytes.baseAddress else { return .tooLarge }
     var position = head + count
     while position > head && entries[position - 1].sequence > sequence { position -= 1 }
-    if position > head && entries[position - 1].sequence == sequence { return .duplicate }
+    if position > head && entries[position - 1].sequence == sequence {
+      // A copy of a held packet: keep the longer (a truncated copy may have come first).
+      let existing = entries[position - 1]
+      if bytes.count > Int(existing.length) {
+        (arena + Int(existing.slot) * slotBytes).copyMemory(from: source, byteCount: bytes.count)
+        entries[position - 1].length = Int32(bytes.count)
+        return .replacedShorter
+      }
+      return .duplicate
+    }
     guard freeCount > 0 else { return .full }
     if head + count == capacity {
       // Slide the window back to the start (count < capacity here: a slot is free).

@@ -22,6 +22,9 @@ public struct SessionCounters: Equatable, Sendable {
   /// Packets whose sequence jumped further ahead than `maxForwardJump` without confirmation
   /// (a corrupted header must not poison the expected sequence).
   public var implausibleJumps: UInt64 = 0
+  /// Duplicate copies whose blocks do not frame (cut short or corrupted): the other copy won, but
+  /// the line that sent this one is damaging packets.
+  public var damagedDuplicates: UInt64 = 0
 
   public init() {}
 
@@ -32,7 +35,7 @@ public struct SessionCounters: Equatable, Sendable {
       ("gap_messages", gapMessages), ("duplicate_packets", duplicatePackets),
       ("duplicate_messages", duplicateMessages), ("truncated_blocks", truncatedBlocks),
       ("count_mismatches", countMismatches), ("trailing_bytes", trailingBytes),
-      ("implausible_jumps", implausibleJumps),
+      ("implausible_jumps", implausibleJumps), ("damaged_duplicates", damagedDuplicates),
     ]
   }
 }
@@ -107,6 +110,7 @@ public struct SequenceTracker {
     if last <= expectedSequence {
       counters.duplicatePackets &+= 1
       counters.duplicateMessages &+= count
+      if !packet.isWellFramed { counters.damagedDuplicates &+= 1 }
       return .drop
     }
     var skip = 0

@@ -57,6 +57,10 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
   case rerequests
   case heldPackets
   case heldDuplicates
+  /// Held packets replaced by a longer copy (the first had been cut short).
+  case truncatedCopiesReplaced
+  /// Duplicate copies that were cut short or corrupted (the good copy won).
+  case damagedDuplicates
   /// Upstream messages lost for good this session.
   case lostMessages
   /// 1 once a gap could not be recovered: every book may be wrong.
@@ -108,6 +112,8 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
     case .rerequests: "quotecast_rerequests_total"
     case .heldPackets: "quotecast_held_packets_total"
     case .heldDuplicates: "quotecast_held_duplicates_total"
+    case .truncatedCopiesReplaced: "quotecast_truncated_copies_replaced_total"
+    case .damagedDuplicates: "quotecast_damaged_duplicates_total"
     case .lostMessages: "quotecast_lost_messages_total"
     case .feedStale: "quotecast_feed_stale"
     }

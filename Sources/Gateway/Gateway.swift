@@ -198,6 +198,8 @@ public final class Gateway: @unchecked Sendable {
     board.store(.rerequests, health.rerequests)
     board.store(.heldPackets, health.heldPackets)
     board.store(.heldDuplicates, health.heldDuplicates)
+    board.store(.truncatedCopiesReplaced, health.truncatedCopiesReplaced)
+    board.store(.damagedDuplicates, session.damagedDuplicates)
     board.store(.lostMessages, health.lostMessages)
     board.store(.feedStale, health.stale ? 1 : 0)
   }

@@ -45,6 +45,13 @@ public enum MoldUDP64 {
     self.byteCount = bytes.count
   }
 
+  /// Whether every block frames inside the datagram and the count matches (walks the lengths).
+  @inlinable public var isWellFramed: Bool {
+    var blocks = self.blocks
+    while blocks.next() != nil {}
+    return blocks.anomaly == .none || blocks.anomaly == .trailingBytes
+  }
+
   @inlinable public var session: MoldSessionID {
     MoldSessionID(high: loadBigEndianUInt64(base, 0), low: loadBigEndianUInt16(base, 8))
   }

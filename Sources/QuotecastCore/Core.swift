@@ -65,6 +65,8 @@ public struct FeedHealth: Equatable, Sendable {
   /// Packets held after a gap, and copies of a held packet that arrived again.
   public var heldPackets: UInt64 = 0
   public var heldDuplicates: UInt64 = 0
+  /// Held packets replaced by a longer copy of themselves (the held one had been cut short).
+  public var truncatedCopiesReplaced: UInt64 = 0
   public init() {}
 }
 
@@ -165,6 +167,10 @@ public final class QuotecastCore {
         case .duplicate:
           health.heldDuplicates &+= 1
           trackerStorage.pointee.counters.duplicatePackets &+= 1
+          if !packet.isWellFramed { trackerStorage.pointee.counters.damagedDuplicates &+= 1 }
+          return
+        case .replacedShorter:
+          health.truncatedCopiesReplaced &+= 1
           return
         case .full, .tooLarge:
           abandonGap(nowNs: nowNs, into: &sink)

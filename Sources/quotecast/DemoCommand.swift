@@ -92,7 +92,7 @@ struct DemoCommand: ParsableCommand {
     usleep(300_000)
     if let error = gatewayError.get() { throw error }
     print("3. replaying the day into it over UDP at \(ReplayReport.grouped(UInt64(rate))) msg/s")
-    let replay = NetworkReplay(
+    var replay = NetworkReplay(
       destination: settings.inputs[0], speed: nil, rate: rate, loopInput: false, durationNs: nil)
     let sent = try replay.run(input: dayPath, messagesPerPacket: core.messagesPerPacket)
     // Let the last updates land (heartbeats keep coming, so watch the update count), then stop.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Capture
+import Foundation
 import Glibc
 import QuotecastCore
 import Transport
@@ -69,6 +70,27 @@ struct ReplayCommand: ParsableCommand {
   @Option(help: "With --to: stop after this many seconds.")
   var duration: Double?
 
+  @Option(help: "With --to: also send every packet to this second line (A/B), right after line A.")
+  var lineB: String?
+
+  @Option(
+    help: """
+      With --to: inject faults, as kind=rate per datagram: drop_a, drop_b, drop_both, duplicate, reorder,       truncate (line A), unknown_reference, foreign (a copy from 127.0.0.2). Example: drop_a=0.01,reorder=0.005
+      """)
+  var faults: String?
+
+  @Option(help: "With --faults: the seed of the fault draw.")
+  var faultSeed: UInt64 = 1
+
+  @Option(help: "With --to: write what the faults injected (exact counts) as JSON to this file.")
+  var faultReport: String?
+
+  @Option(help: "With --to: serve MoldUDP64 re-requests on 127.0.0.1:PORT from everything sent.")
+  var rerequestPort: UInt16?
+
+  @Option(help: "With --rerequest-port: keep serving this many seconds after the last packet.")
+  var rerequestLinger: Double = 2
+
   @OptionGroup var core: CoreOptions
 
   @Option(help: "Only read capture datagrams sent to this UDP port.")
@@ -84,9 +106,15 @@ struct ReplayCommand: ParsableCommand {
   var quiet = false
 
   func validate() throws {
-    if to == nil && (loopInput || duration != nil || rate != nil || speed != "max") {
-      throw ValidationError("--speed, --rate, --loop and --duration go with --to")
+    if to == nil
+      && (loopInput || duration != nil || rate != nil || speed != "max" || lineB != nil || faults != nil
+        || rerequestPort != nil || faultReport != nil)
+    {
+      throw ValidationError("--speed, --rate, --loop, --duration, --line-b, --faults and --rerequest-port go with --to")
     }
+    if let faults { _ = try FaultPlan(faults, seed: faultSeed) }
+    if let lineB, IPv4Endpoint(lineB) == nil { throw ValidationError("--line-b must be address:port, got \(lineB)") }
+    if !(rerequestLinger >= 0 && rerequestLinger <= 600) { throw ValidationError("--rerequest-linger must be 0...600") }
     if to != nil && output != nil { throw ValidationError("--to and --output are exclusive") }
     if loopInput && duration == nil { throw ValidationError("--loop needs --duration, so the replay stops by itself") }
     if let rate, !(rate > 0) { throw ValidationError("--rate must be positive") }
@@ -96,10 +124,31 @@ struct ReplayCommand: ParsableCommand {
   func run() throws {
     if let to {
       guard let destination = IPv4Endpoint(to) else { throw ValidationError("--to must be address:port, got \(to)") }
-      let replay = NetworkReplay(
+      var replay = NetworkReplay(
         destination: destination, speed: try NetworkReplay.parseSpeed(speed), rate: rate, loopInput: loopInput,
         durationNs: duration.map { UInt64($0 * 1e9) })
+      replay.lineB = lineB.flatMap(IPv4Endpoint.init)
+      if let faults { replay.faults = try FaultPlan(faults, seed: faultSeed) }
+      if let rerequestPort {
+        let server = try RerequestServer(port: rerequestPort)
+        server.start()
+        replay.rerequest = server
+      }
       let sent = try replay.run(input: input, messagesPerPacket: core.messagesPerPacket)
+      if let server = replay.rerequest {
+        usleep(UInt32(rerequestLinger * 1e6))
+        server.stop()
+        server.lock.lock()
+        replay.counts.rerequestsServed = server.served
+        replay.counts.messagesRetransmitted = server.retransmitted
+        replay.counts.datagramsRetransmitted = server.retransmittedDatagrams
+        server.lock.unlock()
+      }
+      if let faultReport {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try encoder.encode(replay.counts).write(to: URL(fileURLWithPath: faultReport))
+      }
       if !quiet {
         let seconds = Double(sent.elapsedNs) / 1e9
         print(
@@ -160,7 +209,17 @@ struct ReplayCommand: ParsableCommand {
 }
 
 func writeBooksJSON(_ books: OrderBooks, depth: Int, path: String) throws {
-  let body = books.activeLocates.map { bookJSON(books, locate: $0, depth: depth) }.joined(separator: ",\n  ")
+  try writeBooksJSON(books.activeLocates.map { (books, $0) }, depth: depth, path: path)
+}
+
+/// Every shard's books, in locate order (each locate lives in exactly one shard).
+func writeBooksJSON(_ cores: [QuotecastCore], depth: Int, path: String) throws {
+  let held = cores.flatMap { core in core.books.activeLocates.map { (core.books, $0) } }.sorted { $0.1 < $1.1 }
+  try writeBooksJSON(held, depth: depth, path: path)
+}
+
+func writeBooksJSON(_ held: [(OrderBooks, UInt16)], depth: Int, path: String) throws {
+  let body = held.map { bookJSON($0.0, locate: $0.1, depth: depth) }.joined(separator: ",\n  ")
   let text = "{\"depth\":\(depth),\"books\":[\n  \(body)\n]}\n"
   guard let file = fopen(path, "w") else {
     throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))")

@@ -12,6 +12,13 @@ struct NetworkReplay {
   let rate: Double?
   let loopInput: Bool
   let durationNs: UInt64?
+  /// A second line carrying the same feed (A/B), sent right after line A.
+  var lineB: IPv4Endpoint? = nil
+  var faults = FaultPlan()
+  /// Serves MoldUDP64 re-requests from everything sent (including what the faults dropped).
+  var rerequest: RerequestServer? = nil
+  /// What the faults injected, filled in by `run`.
+  var counts = FaultCounts()
 
   static func parseSpeed(_ text: String) throws -> Double? {
     if text == "max" { return nil }
@@ -19,11 +26,18 @@ struct NetworkReplay {
     return value
   }
 
-  func run(input: String, messagesPerPacket: Int) throws -> (datagrams: UInt64, messages: UInt64, elapsedNs: UInt64) {
-    guard destination.isLoopback || destination.isMulticast else {
-      throw ValidationError("--to must be a loopback address (127.0.0.0/8) or a multicast group, got \(destination)")
+  mutating func run(input: String, messagesPerPacket: Int) throws -> (
+    datagrams: UInt64, messages: UInt64, elapsedNs: UInt64
+  ) {
+    for line in [destination] + (lineB.map { [$0] } ?? []) where !(line.isLoopback || line.isMulticast) {
+      throw ValidationError("--to and --line-b must be loopback (127.0.0.0/8) or multicast, got \(line)")
     }
-    let publisher = try MulticastPublisher(destinations: [destination], batchCapacity: 1)
+    let publisher = try MulticastPublisher(destinations: [destination] + (lineB.map { [$0] } ?? []), batchCapacity: 1)
+    var lines = FaultyLines(publisher: publisher, plan: faults, twoLines: lineB != nil)
+    lines.foreign = faults.foreign > 0 ? try ForeignSender(destination: destination) : nil
+    defer { counts = lines.counts }
+    let injected = UnsafeMutableRawPointer.allocate(byteCount: 65536 + 64, alignment: 8)
+    defer { injected.deallocate() }
     // Each pass after the first continues the MoldUDP64 sequence, so a gateway sees one session.
     let scratch = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 8)
     defer { scratch.deallocate() }
@@ -56,21 +70,32 @@ struct NetworkReplay {
             scratch.storeBytes(of: (sequence &+ sequenceOffset).bigEndian, toByteOffset: 10, as: UInt64.self)
             outgoing = UnsafeRawBufferPointer(start: scratch, count: datagram.count)
           }
-          publisher.enqueue(destination: 0, outgoing)
-          publisher.flush()
+          var sent = count
+          if count > 0 && count != 0xFFFF && lines.injectsUnknownReference() {
+            // Part of the feed from here on: every later sequence moves up one.
+            outgoing = FaultyLines.appendUnknownDelete(
+              outgoing, into: injected, ordinal: lines.counts.unknownReferences)
+            sequenceOffset += 1
+            sent += 1
+          }
+          rerequest?.record(outgoing)
+          lines.send(outgoing)
           datagrams += 1
           if count != 0xFFFF {
-            messages += UInt64(count)
+            messages += UInt64(sent)
             passMessages += UInt64(count)
           }
         }
       } catch is StopReplay {
         break
       }
+      lines.flush()
       loopOffsetNs += lastTimestampNs - (firstTimestampNs ?? lastTimestampNs) + 1_000_000
       sequenceOffset += passMessages
       passMessages = 0
     } while loopInput && (durationNs.map { Clock.monotonicNs() - startNs < $0 } ?? false)
+    lines.flush()
+    lines.counts.messages = messages
     return (datagrams, messages, Clock.monotonicNs() - startNs)
   }
 
@@ -89,3 +114,159 @@ struct NetworkReplay {
 }
 
 struct StopReplay: Error {}
+
+/// Sends each datagram on line A (destination 0) and, if there is one, line B (destination 1),
+/// injecting the plan's faults and counting each one.
+struct FaultyLines {
+  let publisher: MulticastPublisher
+  let plan: FaultPlan
+  let twoLines: Bool
+  var random: FaultRandom
+  var counts = FaultCounts()
+  var foreign: ForeignSender?
+  /// A datagram held back on each line, to go out after the line's next one.
+  var stashed: [[UInt8]?] = [nil, nil]
+  var lastDroppedBoth = false
+
+  init(publisher: MulticastPublisher, plan: FaultPlan, twoLines: Bool) {
+    self.publisher = publisher
+    self.plan = plan
+    self.twoLines = twoLines
+    random = FaultRandom(state: plan.seed)
+  }
+
+  mutating func injectsUnknownReference() -> Bool {
+    guard random.chance(plan.unknownReferences) else { return false }
+    counts.unknownReferences += 1
+    return true
+  }
+
+  mutating func send(_ datagram: UnsafeRawBufferPointer) {
+    counts.datagrams += 1
+    if plan.isEmpty {
+      transmit(datagram, line: 0)
+      if twoLines { transmit(datagram, line: 1) }
+      return
+    }
+    // At most one kind of loss per datagram; both-line losses never back to back.
+    var dropA = false
+    var dropB = false
+    if twoLines && !lastDroppedBoth && random.chance(plan.dropBoth) {
+      dropA = true
+      dropB = true
+      counts.droppedBoth += 1
+      counts.messagesDroppedBoth += UInt64(UInt16(datagram[18]) << 8 | UInt16(datagram[19]))
+    } else if random.chance(plan.dropA) {
+      dropA = true
+      counts.droppedA += 1
+    } else if twoLines && random.chance(plan.dropB) {
+      dropB = true
+      counts.droppedB += 1
+    }
+    lastDroppedBoth = dropA && dropB
+    if !dropA { faultySend(datagram, line: 0) }
+    if twoLines && !dropB { faultySend(datagram, line: 1) }
+    if let foreign, random.chance(plan.foreign) {
+      foreign.send(datagram)
+      counts.foreign += 1
+    }
+  }
+
+  mutating func faultySend(_ datagram: UnsafeRawBufferPointer, line: Int) {
+    if line == 0 && datagram.count > 24 && random.chance(plan.truncate) {
+      // Cut inside the blocks: the header stays, some messages do not.
+      let keep = 20 + Int(random.next() % UInt64(datagram.count - 21))
+      counts.truncated += 1
+      // Never held back: the cut copy goes out before line B's whole one, so its count is exact.
+      transmit(UnsafeRawBufferPointer(rebasing: datagram[0..<keep]), line: line)
+      return
+    }
+    sendOrStash(datagram, line: line)
+    if random.chance(plan.duplicate) {
+      counts.duplicated += 1
+      transmit(datagram, line: line)
+    }
+  }
+
+  mutating func sendOrStash(_ datagram: UnsafeRawBufferPointer, line: Int) {
+    if stashed[line] == nil && random.chance(plan.reorder) {
+      stashed[line] = Array(datagram)
+      counts.reordered += 1
+      return
+    }
+    transmit(datagram, line: line)
+    if let held = stashed[line] {
+      stashed[line] = nil
+      held.withUnsafeBytes { transmit($0, line: line) }
+    }
+  }
+
+  mutating func transmit(_ datagram: UnsafeRawBufferPointer, line: Int) {
+    publisher.enqueue(destination: UInt16(line), datagram)
+    publisher.flush()
+    if line == 0 { counts.sentA += 1 } else { counts.sentB += 1 }
+  }
+
+  /// Sends whatever is still held back.
+  mutating func flush() {
+    for line in 0..<2 {
+      if let held = stashed[line] {
+        stashed[line] = nil
+        held.withUnsafeBytes { transmit($0, line: line) }
+      }
+    }
+  }
+
+  /// The datagram with a delete of order reference 4,000,000,000 + ordinal appended: unknown to
+  /// any book (synthetic references are small) yet under the reference cap.
+  static func appendUnknownDelete(
+    _ datagram: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawPointer, ordinal: UInt64
+  ) -> UnsafeRawBufferPointer {
+    buffer.copyMemory(from: datagram.baseAddress!, byteCount: datagram.count)
+    let count = UInt16(bigEndian: buffer.loadUnaligned(fromByteOffset: 18, as: UInt16.self))
+    buffer.storeBytes(of: (count + 1).bigEndian, toByteOffset: 18, as: UInt16.self)
+    var at = datagram.count
+    buffer.storeBytes(of: UInt16(19).bigEndian, toByteOffset: at, as: UInt16.self)
+    at += 2
+    buffer.storeBytes(of: UInt8(ascii: "D"), toByteOffset: at, as: UInt8.self)
+    buffer.storeBytes(of: UInt16(1).bigEndian, toByteOffset: at + 1, as: UInt16.self)  // locate
+    buffer.storeBytes(of: UInt16(0), toByteOffset: at + 3, as: UInt16.self)  // tracking
+    for offset in 5..<11 { buffer.storeBytes(of: UInt8(0), toByteOffset: at + offset, as: UInt8.self) }
+    buffer.storeBytes(of: (4_000_000_000 + ordinal).bigEndian, toByteOffset: at + 11, as: UInt64.self)
+    return UnsafeRawBufferPointer(start: buffer, count: at + 19)
+  }
+}
+
+/// Sends copies from 127.0.0.2, a source the gateway's `feed.sources` does not list: a spoofed or
+/// replayed packet, which must be counted and dropped.
+final class ForeignSender {
+  let fd: Int32
+  var address: sockaddr_in
+
+  init(destination: IPv4Endpoint) throws {
+    fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    guard fd >= 0 else { throw ValidationError("cannot open the foreign-source socket") }
+    var local = IPv4Endpoint(address: 0x7F00_0002, port: 0).socketAddress
+    let socketFD = fd
+    let bound = withUnsafePointer(to: &local) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    address = destination.socketAddress
+    guard bound == 0 else {
+      close(fd)
+      throw ValidationError("cannot bind 127.0.0.2 for foreign-source faults")
+    }
+  }
+
+  deinit { close(fd) }
+
+  func send(_ datagram: UnsafeRawBufferPointer) {
+    _ = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        sendto(fd, datagram.baseAddress, datagram.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+  }
+}

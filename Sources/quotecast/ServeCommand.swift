@@ -23,6 +23,12 @@ struct ServeCommand: AsyncParsableCommand {
   @Option(help: "Stop by itself after this many seconds.")
   var duration: Double?
 
+  @Option(help: "On exit, write every book (to the published depth) as JSON to this file, as `replay --books-json`.")
+  var booksJSON: String?
+
+  @Option(help: "On exit, write every counter (by its Prometheus name) as JSON to this file.")
+  var countersJSON: String?
+
   func run() async throws {
     let settings: GatewayConfig
     do {
@@ -60,6 +66,13 @@ struct ServeCommand: AsyncParsableCommand {
         services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
         gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
+    // The gateway has drained and stopped: its books and counters are final.
+    if let booksJSON { try writeBooksJSON(gateway.cores, depth: settings.depth, path: booksJSON) }
+    if let countersJSON {
+      let board = gateway.counters
+      let fields = GatewayCounter.allCases.map { "\"\($0.metricName)\":\(board.load($0))" }
+      try ("{" + fields.joined(separator: ",") + "}\n").write(toFile: countersJSON, atomically: true, encoding: .utf8)
+    }
   }
 }
 

@@ -167,10 +167,10 @@ struct SubscribeCommand: ParsableCommand {
     if let status = update.feedStatus {
       let text =
         format == .json
-          ? "{\"channel\":\(head.0),\"sequence\":\(head.1),\"upstream_sequence\":\(head.2),\"timestamp_ns\":\(head.3),"
-            + "\"type\":\"feed_status\",\"stale\":\(status.stale),\"lost_from_sequence\":\(status.lostFromSequence),"
-            + "\"lost_messages\":\(status.lostMessages)}"
-          : "\(head.0)#\(head.1) FEED \(status.stale ? "STALE" : "OK"): \(status.lostMessages) upstream message(s) lost"
+        ? "{\"channel\":\(head.0),\"sequence\":\(head.1),\"upstream_sequence\":\(head.2),\"timestamp_ns\":\(head.3),"
+          + "\"type\":\"feed_status\",\"stale\":\(status.stale),\"lost_from_sequence\":\(status.lostFromSequence),"
+          + "\"lost_messages\":\(status.lostMessages)}"
+        : "\(head.0)#\(head.1) FEED \(status.stale ? "STALE" : "OK"): \(status.lostMessages) upstream message(s) lost"
       return (0, { _ in text })
     }
     if let definition = update.definition {
