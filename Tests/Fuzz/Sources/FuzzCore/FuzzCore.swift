@@ -13,6 +13,12 @@ nonisolated(unsafe) let core: QuotecastCore = {
   config.encoder.channels = 2
   config.encoder.maxDatagramBytes = 512
   config.encoder.snapshotDepth = 3
+  // Gap filling on, with a small hold: holding, draining, re-requests and giving up are reached.
+  config.gapFill.holdNs = 3
+  config.gapFill.rerequestAttempts = 1
+  config.gapFill.rerequestTimeoutNs = 2
+  config.gapFill.maxHeldPackets = 16
+  config.gapFill.maxHeldPacketBytes = 512
   return QuotecastCore(config: config)
 }()
 
@@ -24,7 +30,8 @@ struct VerifyingSink: PacketSink {
 }
 
 /// The input is a sequence of datagrams: [length: UInt16 BE][bytes]. Each goes through the whole
-/// core (MoldUDP64 framing, sequencing, ITCH decode, books, encoding); now and then a snapshot cycle.
+/// core (MoldUDP64 framing, sequencing and gap filling, ITCH decode, books, encoding); now and then a
+/// snapshot cycle.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   var frames = DayFrameIterator(UnsafeRawBufferPointer(start: data, count: size))
@@ -32,6 +39,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   var count = 0
   while let datagram = frames.next() {
     core.process(moldPacket: datagram, nowNs: UInt64(count), into: &sink)
+    _ = core.tick(nowNs: UInt64(count), into: &sink)
     count += 1
   }
   if size % 7 == 0 {
