@@ -13,6 +13,7 @@ let package = Package(
     .library(name: "ITCH", targets: ["ITCH"]),
     .library(name: "Capture", targets: ["Capture"]),
     .library(name: "QuotecastClient", targets: ["QuotecastClient"]),
+    .library(name: "Synth", targets: ["Synth"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -63,6 +64,15 @@ let package = Package(
       ],
       path: "Sources/Gateway"),
 
+    // The latency harness: open-loop load, wire-to-wire matching, the null relay, reports.
+    .target(
+      name: "LatencyBench",
+      dependencies: [
+        "Gateway", "QuotecastCore", "QuotecastClient", "Transport", "Synth", "ITCH",
+        .product(name: "Histogram", package: "hdrhistogram-swift"),
+      ],
+      path: "Sources/LatencyBench"),
+
     // Files in and out, and synthetic days.
     .target(name: "Capture", dependencies: ["CZlib"], path: "Sources/Capture"),
     .target(name: "Synth", dependencies: ["ITCH"], path: "Sources/Synth"),
@@ -70,7 +80,7 @@ let package = Package(
     .executableTarget(
       name: "quotecast",
       dependencies: [
-        "QuotecastCore", "QuotecastClient", "Capture", "Synth", "Gateway", "Transport",
+        "QuotecastCore", "QuotecastClient", "Capture", "Synth", "Gateway", "Transport", "LatencyBench",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

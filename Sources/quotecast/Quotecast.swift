@@ -8,7 +8,7 @@ struct Quotecast: AsyncParsableCommand {
     abstract: "Low-latency NASDAQ TotalView-ITCH 5.0 market data fan-out gateway.",
     subcommands: [
       DemoCommand.self, ServeCommand.self, SubscribeCommand.self, GenCommand.self, ReplayCommand.self, BookCommand.self,
-      BenchCoreCommand.self, BenchSendCommand.self, BenchClientCommand.self,
+      BenchCommand.self, BenchCoreCommand.self, BenchSendCommand.self, BenchClientCommand.self,
     ]
   )
 }

@@ -1,0 +1,300 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import LatencyBench
+import Transport
+
+/// Wire-to-wire latency of the gateway, beside the null relay's floor, measured in the same run.
+struct BenchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bench",
+    abstract: "Wire-to-wire latency under open-loop load: the gateway against the null relay, alternated.",
+    discussion: """
+      Generates a day, sends it as MoldUDP64 over loopback on a fixed schedule (flat, or shaped like the open \
+      and the close), and matches every output update to the intended send time of the message that caused \
+      it, by upstream sequence: HdrHistogram from the intended time, so a stall cannot hide. The null relay \
+      (the same io_uring ingest and multicast send, nothing between) runs alternately with the gateway, so \
+      their ratio holds on a noisy machine. Writes a JSON result, .hgrm files and an SVG plot.
+      """)
+
+  @Option(help: "Messages per second (10k, 100k, 1M, 2.5M).")
+  var rate = "100k"
+
+  @Option(help: "Several rates to sweep, comma-separated; overrides --rate.")
+  var rates: String?
+
+  @Option(help: "Measured seconds per run.")
+  var seconds: Double = 10
+
+  @Option(help: "Seconds sent before measuring starts (warm-up, not recorded).")
+  var warmup: Double = 1
+
+  @Option(help: "Rounds per rate; gateway and relay alternate within each, first one then the other.")
+  var rounds = 3
+
+  @Option(help: "flat, or open-close (4× the rate for the first tenth, 3× for the last).")
+  var profile = "flat"
+
+  @Option(help: "ITCH messages per MoldUDP64 packet.")
+  var messagesPerPacket = 4
+
+  @Option(help: "Instruments in the generated day.")
+  var symbols = 500
+
+  @Option(help: "Output channels of the gateway.")
+  var channels = 4
+
+  @Option(help: "The harness thread's CPU (it sends and receives).")
+  var harnessCPU: Int?
+
+  @Option(help: "The gateway's (and the relay's) CPU.")
+  var gatewayCPU: Int?
+
+  @Option(help: "The gateway's threading mode: single or dedicated.")
+  var threading = "single"
+
+  @Option(help: "The idle strategy of the gateway and the relay: busy, yield or block.")
+  var idle = "busy"
+
+  @Flag(help: "Measure only the gateway (no null relay).")
+  var noRelay = false
+
+  @Option(help: "Measure a gateway already running here: its feed input (address:port). Needs --external-groups.")
+  var external: String?
+
+  @Option(help: "With --external: its channel groups, comma-separated group:port.")
+  var externalGroups: String?
+
+  @Flag(help: "Find the highest rate with zero loss and p99 under --p99-bound-us (gateway only).")
+  var findMax = false
+
+  @Option(help: "With --find-max: the p99 bound in microseconds.")
+  var p99BoundUs: Double = 50
+
+  @Option(help: "Folder for the JSON, .hgrm and SVG results.")
+  var out = "bench/results"
+
+  @Option(help: "First of the UDP ports the runs use (each run takes four from here up).")
+  var basePort: UInt16 = 36000
+
+  func parseRate(_ text: String) throws -> Double {
+    var body = text.trimmingCharacters(in: .whitespaces).lowercased()
+    var scale = 1.0
+    if body.hasSuffix("k") {
+      scale = 1e3
+      body.removeLast()
+    } else if body.hasSuffix("m") {
+      scale = 1e6
+      body.removeLast()
+    }
+    guard let value = Double(body), value > 0, value * scale <= 20e6 else {
+      throw ValidationError("a rate must be a positive number of messages per second (10k, 1M), up to 20M; got \(text)")
+    }
+    return value * scale
+  }
+
+  var rateList: [Double] {
+    get throws { try (rates ?? rate).split(separator: ",").map { try parseRate(String($0)) } }
+  }
+
+  func validate() throws {
+    _ = try rateList
+    guard seconds > 0 && seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+    guard warmup >= 0 && warmup <= 60 else { throw ValidationError("--warmup must be 0...60") }
+    guard rounds >= 1 && rounds <= 20 else { throw ValidationError("--rounds must be 1...20") }
+    guard LoadProfile(rawValue: profile) != nil else { throw ValidationError("--profile must be flat or open-close") }
+    guard messagesPerPacket >= 1 && messagesPerPacket <= 200 else {
+      throw ValidationError("--messages-per-packet must be 1...200")
+    }
+    guard GatewayConfig.ThreadingMode(rawValue: threading) != nil else {
+      throw ValidationError("--threading must be single or dedicated")
+    }
+    guard IdleStrategy(rawValue: idle) != nil else { throw ValidationError("--idle must be busy, yield or block") }
+    for cpu in [harnessCPU, gatewayCPU].compactMap({ $0 }) where !CPUPinning.isAllowed(cpu) {
+      throw ValidationError("cpu \(cpu) does not exist or is not allowed")
+    }
+    if external != nil {
+      guard let external, let input = IPv4Endpoint(external), input.isLoopback else {
+        throw ValidationError("--external must be a loopback address:port")
+      }
+      guard let groups = externalGroups?.split(separator: ",").map({ IPv4Endpoint(String($0)) }), !groups.isEmpty,
+        groups.allSatisfy({ $0?.isMulticast == true })
+      else { throw ValidationError("--external needs --external-groups: multicast group:port, comma-separated") }
+    }
+    guard basePort >= 1024 && basePort < 65000 else { throw ValidationError("--base-port must be 1024...64999") }
+  }
+
+  func gatewayConfig(port: UInt16) -> GatewayConfig {
+    var config = GatewayConfig()
+    config.inputs = [IPv4Endpoint(address: IPv4Endpoint.loopback, port: port)]
+    config.channels = channels
+    config.groupBase = IPv4Endpoint(address: 0xEFFF_5A01, port: port + 1)
+    config.snapshotGroup = IPv4Endpoint(address: 0xEFFF_5B01, port: port + 2)
+    config.httpEndpoint = nil
+    config.statsIntervalMs = 0
+    config.mode = GatewayConfig.ThreadingMode(rawValue: threading)!
+    config.idle = IdleStrategy(rawValue: idle)!
+    config.receiveBufferBytes = 32 << 20
+    if config.mode == .single { config.cpu = gatewayCPU } else { config.coreCPUs = gatewayCPU.map { [$0] } ?? [] }
+    return config
+  }
+
+  func run() throws {
+    let machine = MachineInfo.current()
+    let profile = LoadProfile(rawValue: self.profile)!
+    var port = basePort
+    var runs: [(rate: Double, results: [RunResult])] = []
+    var mix: [UInt8: Int] = [:]
+    func nextPort() -> UInt16 {
+      defer { port += 4 }
+      return port
+    }
+    func measureRate(_ rate: Double, withRelay: Bool) throws -> [RunResult] {
+      let plan = LoadPlan(
+        rate: rate, seconds: seconds + warmup, profile: profile, messagesPerPacket: messagesPerPacket, symbols: symbols)
+      let withOutput = plan.sequencesWithOutput(config: gatewayConfig(port: 0).coreConfig)
+      if mix.isEmpty { mix = plan.mix }
+      let warmupNs = UInt64(warmup * 1e9)
+      var results: [RunResult] = []
+      for round in 0..<rounds {
+        var targets: [BenchTarget] = []
+        if let external {
+          let groups = externalGroups!.split(separator: ",").compactMap { IPv4Endpoint(String($0)) }
+          targets.append(.external(input: IPv4Endpoint(external)!, groups: groups))
+        } else {
+          targets.append(.gateway(gatewayConfig(port: nextPort())))
+        }
+        if withRelay {
+          let relayPort = nextPort()
+          let relay = BenchTarget.nullRelay(
+            input: IPv4Endpoint(address: IPv4Endpoint.loopback, port: relayPort),
+            output: IPv4Endpoint(address: 0xEFFF_5C01, port: relayPort + 1), cpu: gatewayCPU,
+            idle: IdleStrategy(rawValue: idle)!)
+          // Alternate which goes first, so drift over the run hits both alike.
+          targets = round % 2 == 0 ? targets + [relay] : [relay] + targets
+        }
+        for target in targets {
+          let result = try measure(
+            plan: plan, target: target, placement: Placement(harnessCPU: harnessCPU, targetCPU: gatewayCPU),
+            warmupNs: warmupNs, withOutput: withOutput,
+            log: { line in
+              if !line.hasPrefix("quotecast serving") && !line.hasPrefix("quotecast stopped") { print("  \(line)") }
+            })
+          print(
+            "  round \(round + 1) \(result.target.padding(toLength: 10, withPad: " ", startingAt: 0)) "
+              + "\(Int(rate)) msg/s: p50 \(micros(result.quantileNs(50))) µs, p99 \(micros(result.quantileNs(99))) µs, "
+              + "max \(micros(result.histogram.totalCount == 0 ? 0 : result.histogram.max)) µs, lost \(result.lost)")
+          results.append(result)
+        }
+      }
+      return results
+    }
+
+    print(
+      "machine: \(machine.cpuModel), \(machine.cores) cores, Linux \(machine.kernel); harness on cpu "
+        + "\(harnessCPU.map(String.init) ?? "any"), gateway and relay on cpu \(gatewayCPU.map(String.init) ?? "any"); "
+        + "\(threading) threading, idle \(idle); \(profile.rawValue) load, \(messagesPerPacket) messages a packet")
+    if findMax {
+      var low = 0.0
+      var high: Double? = nil
+      var probe = try rateList.first ?? 50_000
+      var steps = 0
+      while steps < 12 {
+        steps += 1
+        let results = try measureRate(probe, withRelay: false)
+        let summary = Summary(results)
+        let p99Us = Double(summary.ns(99)) / 1000
+        let passed = summary.lost == 0 && p99Us <= p99BoundUs
+        print(
+          "find-max: \(Int(probe)) msg/s \(passed ? "passes" : "fails") (lost \(summary.lost), p99 \(fixed(p99Us, 2)) µs)"
+        )
+        runs.append((probe, results))
+        if passed { low = max(low, probe) } else { high = min(high ?? probe, probe) }
+        guard let ceiling = high else {
+          probe *= 2
+          continue
+        }
+        if ceiling - low <= max(low, 1) * 0.1 { break }
+        probe = low == 0 ? ceiling / 2 : (low + ceiling) / 2
+      }
+      print("find-max: the highest rate with zero loss and p99 ≤ \(fixed(p99BoundUs, 1)) µs is \(Int(low)) msg/s")
+    } else {
+      for rate in try rateList {
+        runs.append((rate, try measureRate(rate, withRelay: !noRelay && external == nil)))
+      }
+    }
+    try report(runs: runs, machine: machine, profile: profile, mix: mix)
+  }
+
+  func report(
+    runs: [(rate: Double, results: [RunResult])], machine: MachineInfo, profile: LoadProfile, mix: [UInt8: Int]
+  ) throws {
+    var summaries: [Summary] = []
+    for (rate, results) in runs {
+      for target in ["gateway", "external", "null-relay"] {
+        let matching = results.filter { $0.target == target && $0.rate == rate }
+        if !matching.isEmpty { summaries.append(Summary(matching)) }
+      }
+    }
+    print("")
+    print("target      rate msg/s   p50 µs   p90 µs   p99 µs  p99.9 µs p99.99 µs   max µs  mean µs     lost  achieved")
+    for summary in summaries {
+      let columns = reportedPercentiles.map { micros(summary.ns($0.percentile)).leftPadded(9) }.joined()
+      print(
+        summary.target.padding(toLength: 10, withPad: " ", startingAt: 0) + "\(Int(summary.rate))".leftPadded(12)
+          + columns + micros(summary.histogram.totalCount == 0 ? 0 : summary.histogram.max).leftPadded(9)
+          + fixed(summary.histogram.totalCount == 0 ? 0 : summary.histogram.mean / 1000, 2).leftPadded(9)
+          + "\(summary.lost)".leftPadded(9) + "\(Int(summary.achievedRate))".leftPadded(10))
+    }
+    var ratios: [String] = []
+    for (rate, _) in runs {
+      guard let gateway = summaries.first(where: { $0.target == "gateway" && $0.rate == rate }),
+        let relay = summaries.first(where: { $0.target == "null-relay" && $0.rate == rate }),
+        relay.ns(50) > 0, relay.ns(99) > 0
+      else { continue }
+      let p50 = Double(gateway.ns(50)) / Double(relay.ns(50))
+      let p99 = Double(gateway.ns(99)) / Double(relay.ns(99))
+      print(
+        "ratio at \(Int(rate)) msg/s: gateway / null relay p50 \(fixed(p50, 2)) (target ≤ 1.25), "
+          + "p99 \(fixed(p99, 2)) (target ≤ 1.5)")
+      ratios.append("{\"rate\":\(Int(rate)),\"p50\":\(fixed(p50, 3)),\"p99\":\(fixed(p99, 3))}")
+      if !gateway.stages.isEmpty {
+        print(
+          "  gateway stages (p50/p99 µs, its own clock): "
+            + gateway.stages.map { "\($0.name) \(micros($0.p50Ns))/\(micros($0.p99Ns))" }.joined(separator: ", "))
+      }
+    }
+    // Files: JSON, one .hgrm per line of the table, and the plot.
+    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    let formatter = DateFormatter()
+    formatter.dateFormat = "yyyyMMdd-HHmmss"
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    let stamp = "latency-" + formatter.string(from: Date())
+    for summary in summaries {
+      try summary.hgrm.write(
+        toFile: "\(out)/\(stamp)-\(summary.target)-\(Int(summary.rate)).hgrm", atomically: true, encoding: .utf8)
+    }
+    let placement =
+      "{\"harness_cpu\":\(harnessCPU.map(String.init) ?? "null"),\"gateway_cpu\":\(gatewayCPU.map(String.init) ?? "null")}"
+    let total = max(1, mix.values.reduce(0, +))
+    let mixText =
+      "{"
+      + mix.sorted { $0.key < $1.key }.map {
+        "\"\(Character(Unicode.Scalar($0.key)))\":\(fixed(Double($0.value) / Double(total), 4))"
+      }.joined(separator: ",") + "}"
+    let json = """
+      {"machine":{"cpu":"\(machine.cpuModel)","cores":\(machine.cores),"kernel":"\(machine.kernel)"},\
+      "placement":\(placement),"threading":"\(threading)","idle":"\(idle)","profile":"\(profile.rawValue)",\
+      "messages_per_packet":\(messagesPerPacket),"symbols":\(symbols),"channels":\(channels),\
+      "seconds":\(seconds),"warmup_seconds":\(warmup),"rounds":\(rounds),"message_mix":\(mixText),\
+      "results":[\(summaries.map(\.json).joined(separator: ","))],"ratios":[\(ratios.joined(separator: ","))]}
+
+      """
+    try json.write(toFile: "\(out)/\(stamp).json", atomically: true, encoding: .utf8)
+    let series = summaries.map { ("\($0.target) \(Int($0.rate)) msg/s", $0) }
+    let title =
+      "quotecast wire-to-wire latency, \(machine.cores) cores, \(threading) threading, \(profile.rawValue) load"
+    try percentilePlot(series, title: title).write(toFile: "\(out)/\(stamp).svg", atomically: true, encoding: .utf8)
+    print("wrote \(out)/\(stamp).json, .svg and \(summaries.count) .hgrm file(s)")
+  }
+}
