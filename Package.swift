@@ -106,6 +106,9 @@ let package = Package(
       dependencies: ["Gateway", "QuotecastCore", "QuotecastClient", "Transport", "Synth", "CMallocCounter"],
       path: "Tests/GatewayTests"),
     .testTarget(name: "CaptureTests", dependencies: ["Capture"], path: "Tests/CaptureTests"),
+    .testTarget(
+      name: "LatencyBenchTests", dependencies: ["LatencyBench", "Gateway", "Transport"],
+      path: "Tests/LatencyBenchTests"),
     .testTarget(name: "SynthTests", dependencies: ["Synth", "ITCH"], path: "Tests/SynthTests"),
     .testTarget(
       name: "CoreTests",

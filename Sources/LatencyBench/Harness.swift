@@ -66,7 +66,7 @@ public struct Placement: Sendable {
 /// sequence), so a stall anywhere shows in the latency and cannot hide (no coordinated omission).
 /// One harness thread does both: it sends what is due, and otherwise polls its receiver. It is a
 /// thread of its own, pinned, so the caller's affinity (inherited by the target's threads) stays.
-public func measure(
+public func measureLatency(
   plan: LoadPlan, target: BenchTarget, placement: Placement, warmupNs: UInt64, withOutput: [Bool],
   log: @escaping @Sendable (String) -> Void = { _ in }
 ) throws -> RunResult {

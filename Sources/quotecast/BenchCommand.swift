@@ -174,7 +174,7 @@ struct BenchCommand: ParsableCommand {
           targets = round % 2 == 0 ? targets + [relay] : [relay] + targets
         }
         for target in targets {
-          let result = try measure(
+          let result = try measureLatency(
             plan: plan, target: target, placement: Placement(harnessCPU: harnessCPU, targetCPU: gatewayCPU),
             warmupNs: warmupNs, withOutput: withOutput,
             log: { line in

@@ -1,0 +1,68 @@
+import Gateway
+import LatencyBench
+import Transport
+import XCTest
+
+final class LatencyBenchTests: XCTestCase {
+  /// The open-loop schedule: a flat load keeps the rate throughout; open-close packs the first
+  /// tenth at 4× and the last at 3×; every message maps to the datagram that carries it.
+  func testTheScheduleFollowsTheRateAndTheProfile() {
+    let flat = LoadPlan(rate: 10_000, seconds: 2, profile: .flat, messagesPerPacket: 4, symbols: 20)
+    XCTAssertEqual(Double(flat.messages), 20_000, accuracy: 30)
+    let lastNs = Double(flat.intendedNs.last!)
+    XCTAssertEqual(lastNs / 1e9, 2, accuracy: 0.01, "the last datagram leaves at the end of the run")
+    XCTAssertEqual(flat.intendedNs, flat.intendedNs.sorted())
+    XCTAssertEqual(flat.datagramOfMessage.count, flat.messages)
+    XCTAssertEqual(Int(flat.datagramOfMessage.last!), flat.datagrams.count - 1)
+
+    let shaped = LoadPlan(rate: 10_000, seconds: 2, profile: .openClose, messagesPerPacket: 4, symbols: 20)
+    // 0.2 s at 40k + 1.6 s at 10k + 0.2 s at 30k.
+    XCTAssertEqual(Double(shaped.messages), 8_000 + 16_000 + 6_000, accuracy: 100)
+    let firstTenth = shaped.datagramOfMessage.indices.filter {
+      shaped.intendedNs[Int(shaped.datagramOfMessage[$0])] < 200_000_000
+    }
+    XCTAssertEqual(Double(firstTenth.count), 8_000, accuracy: 100, "the open runs at 4×")
+  }
+
+  /// A short live run against the gateway and the null relay in this process: every message that
+  /// should produce output is matched, none lost, and the reports are well formed.
+  func testALiveRunMatchesEveryOutputAndReports() throws {
+    let plan = LoadPlan(rate: 5_000, seconds: 0.6, messagesPerPacket: 4, symbols: 20)
+    var config = GatewayConfig()
+    config.inputs = [IPv4Endpoint(address: IPv4Endpoint.loopback, port: 36_900)]
+    config.channels = 2
+    config.groupBase = IPv4Endpoint(address: 0xEFFF_5A21, port: 36_901)
+    config.snapshotGroup = IPv4Endpoint(address: 0xEFFF_5B21, port: 36_902)
+    config.httpEndpoint = nil
+    config.statsIntervalMs = 0
+    config.maxLiveOrders = 1 << 16
+    config.maxLevels = 1 << 14
+    let withOutput = plan.sequencesWithOutput(config: config.coreConfig)
+    let placement = Placement(harnessCPU: nil, targetCPU: nil)
+    let gateway = try measureLatency(
+      plan: plan, target: .gateway(config), placement: placement, warmupNs: 100_000_000, withOutput: withOutput)
+    XCTAssertEqual(gateway.lost, 0)
+    XCTAssertEqual(gateway.received, withOutput.filter { $0 }.count)
+    XCTAssertGreaterThan(gateway.received, plan.messages / 2)
+    XCTAssertGreaterThan(gateway.histogram.totalCount, 0)
+    XCTAssertLessThan(gateway.histogram.totalCount, UInt64(gateway.received), "the warm-up is not recorded")
+    XCTAssertEqual(gateway.stages.map(\.name), ["ingest", "decode_books", "encode", "send"])
+    let relay = try measureLatency(
+      plan: plan,
+      target: .nullRelay(
+        input: IPv4Endpoint(address: IPv4Endpoint.loopback, port: 36_910),
+        output: IPv4Endpoint(address: 0xEFFF_5C21, port: 36_911), cpu: nil, idle: .busy),
+      placement: placement, warmupNs: 0, withOutput: withOutput)
+    XCTAssertEqual(relay.lost, 0)
+    XCTAssertEqual(relay.received, plan.messages, "the relay forwards every message")
+
+    let summaries = [Summary([gateway]), Summary([relay])]
+    XCTAssertTrue(summaries[0].json.contains(#""target":"gateway""#))
+    XCTAssertTrue(summaries[0].json.contains(#""lost":0"#))
+    XCTAssertTrue(summaries[1].hgrm.contains("Value"))
+    XCTAssertTrue(summaries[1].hgrm.contains("#[Max"))
+    let svg = percentilePlot([("gateway", summaries[0]), ("relay", summaries[1])], title: "test")
+    XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 2)
+    XCTAssertTrue(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n"))
+  }
+}
