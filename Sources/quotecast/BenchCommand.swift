@@ -237,14 +237,16 @@ struct BenchCommand: ParsableCommand {
       }
     }
     print("")
-    print("target      rate msg/s   p50 µs   p90 µs   p99 µs  p99.9 µs p99.99 µs   max µs  mean µs     lost  achieved")
+    print(
+      "target       rate msg/s     p50 µs     p90 µs     p99 µs   p99.9 µs  p99.99 µs     max µs    mean µs"
+        + "      lost   achieved")
     for summary in summaries {
-      let columns = reportedPercentiles.map { micros(summary.ns($0.percentile)).leftPadded(9) }.joined()
+      let columns = reportedPercentiles.map { " " + micros(summary.ns($0.percentile)).leftPadded(10) }.joined()
       print(
-        summary.target.padding(toLength: 10, withPad: " ", startingAt: 0) + "\(Int(summary.rate))".leftPadded(12)
-          + columns + micros(summary.histogram.totalCount == 0 ? 0 : summary.histogram.max).leftPadded(9)
-          + fixed(summary.histogram.totalCount == 0 ? 0 : summary.histogram.mean / 1000, 2).leftPadded(9)
-          + "\(summary.lost)".leftPadded(9) + "\(Int(summary.achievedRate))".leftPadded(10))
+        summary.target.padding(toLength: 10, withPad: " ", startingAt: 0) + "\(Int(summary.rate))".leftPadded(13)
+          + columns + " " + micros(summary.histogram.totalCount == 0 ? 0 : summary.histogram.max).leftPadded(10)
+          + " " + fixed(summary.histogram.totalCount == 0 ? 0 : summary.histogram.mean / 1000, 2).leftPadded(10)
+          + " " + "\(summary.lost)".leftPadded(9) + " " + "\(Int(summary.achievedRate))".leftPadded(10))
     }
     var ratios: [String] = []
     for (rate, _) in runs {
