@@ -80,8 +80,9 @@ def soak(binary, seconds, workdir, rate=20000, log=print):
 feed:
   inputs: ["127.0.0.1:{PORTS['a']}", "127.0.0.1:{PORTS['b']}"]
   sources: ["127.0.0.1"]
-  gap_hold_us: 3000
+  gap_hold_us: 50000             # generous: a stalled VM must not turn a one-line loss into a re-request
   rerequest: "127.0.0.1:{PORTS['rerequest']}"
+  rerequest_timeout_ms: 1000     # no retry on a slow machine: one re-request per loss, exactly
 channels:
   count: 4
   group_base: "239.255.81.1:{PORTS['channels']}"

@@ -66,8 +66,11 @@ public struct SequenceTracker {
   var synchronized = false
   /// Where the stream would continue if the last implausible jump was real.
   var unconfirmedJumpEnd: UInt64?
+  /// The expected sequence before the last delivered packet: framing faults never take the
+  /// stream back past it (those messages were already delivered).
+  var deliveredUpTo: UInt64 = 1
 
-  public init(session: MoldSessionID? = nil, expectedSequence: UInt64 = 1, maxForwardJump: UInt64 = 1 << 20) {
+  public init(session: MoldSessionID? = nil, expectedSequence: UInt64 = 1, maxForwardJump: UInt64 = 1 << 13) {
     self.session = session
     self.expectedSequence = expectedSequence
     self.maxForwardJump = maxForwardJump
@@ -120,6 +123,7 @@ public struct SequenceTracker {
     } else {
       noteGap(upTo: sequence)
     }
+    deliveredUpTo = expectedSequence
     expectedSequence = last
     return .deliver(skip: skip)
   }
@@ -154,7 +158,7 @@ public struct SequenceTracker {
       counters.trailingBytes &+= 1
       return
     }
-    if endSequence < expectedSequence { expectedSequence = endSequence }
+    if endSequence < expectedSequence { expectedSequence = max(endSequence, deliveredUpTo) }
   }
 
   /// False for an unconfirmed jump far ahead; remembers it so the next packet can confirm it.

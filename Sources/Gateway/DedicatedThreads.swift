@@ -171,6 +171,10 @@ extension Gateway {
             idle(idleStrategy)
           }
         }
+        // A gap still open can no longer be filled: what is held goes out, and the rest is lost.
+        core.finishGaps(nowNs: Clock.realtimeNs(), into: &sink)
+        sink.flush()
+        shard.publishRingFull = sink.ringFull
         publishCoreCounters(shard)
         shard.stageHistograms.publish(to: counters, shard: shard.index)
         shardsRunning.subtract(1, ordering: .releasing)
@@ -178,7 +182,17 @@ extension Gateway {
     }
 
     // Ingest, on the thread that created the ring (SINGLE_ISSUER).
-    if let cpu = config.ingestCPU { try CPUPinning.pinCurrentThread(to: cpu) }
+    if let cpu = config.ingestCPU {
+      do {
+        try CPUPinning.pinCurrentThread(to: cpu)
+      } catch {
+        // The other threads are running: stop them before giving up.
+        ingestDone.store(true, ordering: .releasing)
+        for thread in shardThreads { thread.join() }
+        publishThread.join()
+        throw error
+      }
+    }
     let startNs = Clock.monotonicNs()
     let waitNs: Int64? = config.idle == .block ? 10_000_000 : nil
     var nextPublishNs = startNs

@@ -105,8 +105,9 @@ public final class Gateway: @unchecked Sendable {
         endpoint: $0, interface: config.inputInterface, receiveBufferBytes: config.receiveBufferBytes)
     }
     if config.rerequestServer != nil {
+      // On the feed's interface, where the server's answers arrive like the feed.
       let socket = try UDPReceiveSocket(
-        endpoint: IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0), receiveBufferBytes: config.receiveBufferBytes)
+        endpoint: IPv4Endpoint(address: config.inputInterface, port: 0), receiveBufferBytes: config.receiveBufferBytes)
       sockets.append(socket)
       rerequestSocket = socket
     } else {
@@ -341,6 +342,8 @@ public final class Gateway: @unchecked Sendable {
       if handled == 0 { break }
       drained += handled
     }
+    // A gap still open can no longer be filled: what is held goes out, and the rest is lost.
+    core.finishGaps(nowNs: Clock.realtimeNs(), into: &sink)
     publisher.flush()
     publishIngestCounters(receiver)
     publishSendCounters()

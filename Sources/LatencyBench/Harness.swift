@@ -66,9 +66,12 @@ public struct Placement: Sendable {
 /// sequence), so a stall anywhere shows in the latency and cannot hide (no coordinated omission).
 /// One harness thread does both: it sends what is due, and otherwise polls its receiver. It is a
 /// thread of its own, pinned, so the caller's affinity (inherited by the target's threads) stays.
+///
+/// `sequenceOffset` moves every MoldUDP64 sequence up: a gateway that keeps running between runs
+/// (an external one) sees one continuing session.
 public func measureLatency(
   plan: LoadPlan, target: BenchTarget, placement: Placement, warmupNs: UInt64, withOutput: [Bool],
-  log: @escaping @Sendable (String) -> Void = { _ in }
+  sequenceOffset: UInt64 = 0, log: @escaping @Sendable (String) -> Void = { _ in }
 ) throws -> RunResult {
   final class Outcome: @unchecked Sendable { var result: Result<RunResult, Error>? }
   let outcome = Outcome()
@@ -76,7 +79,8 @@ public func measureLatency(
   startThread {
     outcome.result = Result {
       try measureOnThisThread(
-        plan: plan, target: target, placement: placement, warmupNs: warmupNs, withOutput: withOutput, log: log)
+        plan: plan, target: target, placement: placement, warmupNs: warmupNs, withOutput: withOutput,
+        sequenceOffset: sequenceOffset, log: log)
     }
     done.set()
   }
@@ -86,7 +90,7 @@ public func measureLatency(
 
 func measureOnThisThread(
   plan: LoadPlan, target: BenchTarget, placement: Placement, warmupNs: UInt64, withOutput: [Bool],
-  log: @escaping @Sendable (String) -> Void = { _ in }
+  sequenceOffset: UInt64, log: @escaping @Sendable (String) -> Void
 ) throws -> RunResult {
   let input: IPv4Endpoint
   let groups: [IPv4Endpoint]
@@ -133,6 +137,8 @@ func measureOnThisThread(
   receiverConfig.bufferCount = 8192
   let receiver = try URingReceiver(sockets: sockets, config: receiverConfig)
   let publisher = try MulticastPublisher(destinations: [input], sendBufferBytes: 8 << 20, batchCapacity: 1)
+  let scratch = UnsafeMutableRawPointer.allocate(byteCount: 65_536, alignment: 8)
+  defer { scratch.deallocate() }
 
   var histogram = Histogram<UInt64>(
     lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
@@ -150,8 +156,14 @@ func measureOnThisThread(
       // Send everything that is due (a late harness sends at once: the schedule is the clock).
       while next < plan.datagrams.count && startNs + plan.intendedNs[next] <= nowNs {
         let datagram = plan.datagrams[next]
-        publisher.enqueue(
-          destination: 0, UnsafeRawBufferPointer(rebasing: raw[datagram.offset..<datagram.offset + datagram.count]))
+        var bytes = UnsafeRawBufferPointer(rebasing: raw[datagram.offset..<datagram.offset + datagram.count])
+        if sequenceOffset > 0 && bytes.count >= 20 && bytes.count <= 65_536 {
+          scratch.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+          let sequence = UInt64(bigEndian: scratch.loadUnaligned(fromByteOffset: 10, as: UInt64.self))
+          scratch.storeBytes(of: (sequence &+ sequenceOffset).bigEndian, toByteOffset: 10, as: UInt64.self)
+          bytes = UnsafeRawBufferPointer(start: scratch, count: bytes.count)
+        }
+        publisher.enqueue(destination: 0, bytes)
         publisher.flush()
         let sentNs = Clock.monotonicNs()
         maxLagNs = max(maxLagNs, sentNs - (startNs + plan.intendedNs[next]))
@@ -160,7 +172,8 @@ func measureOnThisThread(
       }
       _ = receiver.poll(waitNs: nil) { _, payload, _ in
         let receivedNs = receiver.lastReapNs
-        func sample(_ sequence: UInt64) {
+        func sample(_ upstream: UInt64) {
+          let sequence = upstream &- sequenceOffset
           guard sequence >= 1 && sequence <= UInt64(plan.messages), !seen[Int(sequence)] else { return }
           seen[Int(sequence)] = true
           received += 1
@@ -173,7 +186,8 @@ func measureOnThisThread(
         } else {
           guard let packet = PacketView(payload) else { return }
           for index in 0..<packet.updateCount {
-            if let update = packet.update(at: index) { sample(update.upstreamSequence) }
+            // A feed status names the first lost message, not one that was delivered.
+            if let update = packet.update(at: index), update.feedStatus == nil { sample(update.upstreamSequence) }
           }
         }
       }

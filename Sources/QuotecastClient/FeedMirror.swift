@@ -282,8 +282,18 @@ public final class FeedMirror {
     let state = channels + Int(channel)
     if packet.updateCount == 0 {
       heartbeats &+= 1
-      // A heartbeat carries the last sequence sent: anything after what we hold is missing.
-      if state.pointee.seen && packet.sequence >= state.pointee.nextSequence { loseSync(channel) }
+      // A heartbeat carries the last sequence sent: anything after what we hold is missing. The
+      // stream goes on after it, so a snapshot stamped with that sequence can recover the channel.
+      if !state.pointee.seen {
+        // Joining an idle channel: nothing to rebuild from but its snapshots.
+        state.pointee.seen = true
+        state.pointee.nextSequence = packet.sequence &+ 1
+        state.pointee.trusted = packet.sequence == 0
+        if packet.sequence != 0 { loseSync(channel, countGap: false) }
+      } else if packet.sequence >= state.pointee.nextSequence {
+        loseSync(channel)
+        state.pointee.nextSequence = packet.sequence &+ 1
+      }
       return .heartbeat
     }
     if !state.pointee.seen {

@@ -107,7 +107,11 @@ public final class QuotecastCore {
   @usableFromInline let trackerStorage: UnsafeMutablePointer<SequenceTracker>
   /// Packets after an open gap (nil when gap filling is off).
   let held: HeldPackets?
+  /// A gap is one hole at a time: the first missing message is `gapFrom`; a hole after it, among
+  /// the held packets, becomes the next gap (with its own hold time and attempts) when this one
+  /// closes or is given up.
   var gapOpen = false
+  var gapFrom: UInt64 = 0
   var gapStartNs: UInt64 = 0
   var gapAttempts = 0
   /// Messages exist up to here (a heartbeat or end of session seen ahead while the gap is open).
@@ -173,7 +177,11 @@ public final class QuotecastCore {
           health.truncatedCopiesReplaced &+= 1
           return
         case .full, .tooLarge:
-          abandonGap(nowNs: nowNs, into: &sink)
+          // No room to wait for this packet's hole: give up the holes before it (their held
+          // packets go through first, so nothing received is lost), then it goes through.
+          while gapOpen, let first = held.firstSequence, first < packet.sequenceNumber {
+            abandonGap(nowNs: nowNs, into: &sink)
+          }
         }
       }
     }
@@ -204,32 +212,56 @@ public final class QuotecastCore {
   func openGap(nowNs: UInt64) {
     if !gapOpen {
       gapOpen = true
+      gapFrom = trackerStorage.pointee.expectedSequence
       gapStartNs = nowNs
       gapAttempts = 0
     }
   }
 
-  /// Delivers held packets the stream has reached; closes the gap when nothing is missing.
+  /// Delivers held packets the stream has reached. Once the hole is filled, a further hole among
+  /// the held packets is a new gap.
   func drainHeld<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) {
-    guard let held, gapOpen else { return }
+    guard gapOpen else { return }
+    deliverReachedHeld(nowNs: nowNs, into: &sink)
+    guard trackerStorage.pointee.expectedSequence > gapFrom else { return }
+    health.gapsFilled &+= 1
+    gapOpen = false
+    reopenIfAnotherHole(nowNs: nowNs)
+  }
+
+  func deliverReachedHeld<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) {
+    guard let held else { return }
     while let first = held.firstSequence, first <= trackerStorage.pointee.expectedSequence, let bytes = held.firstBytes
     {
       deliver(bytes, nowNs: nowNs, into: &sink)
       held.removeFirst()
     }
-    if held.isEmpty && gapKnownEnd <= trackerStorage.pointee.expectedSequence {
-      gapOpen = false
+  }
+
+  func reopenIfAnotherHole(nowNs: UInt64) {
+    if !(held?.isEmpty ?? true) || gapKnownEnd > trackerStorage.pointee.expectedSequence {
+      openGap(nowNs: nowNs)
+    } else {
       gapKnownEnd = 0
-      health.gapsFilled &+= 1
     }
+  }
+
+  /// Gives up every open hole now (the gateway calls this when it stops, after draining): what
+  /// was held goes out, and what never came is counted lost.
+  public func finishGaps<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) {
+    while gapOpen { abandonGap(nowNs: nowNs, into: &sink) }
   }
 
   /// Timed duties of gap filling: past the hold time, a re-request (returned for the caller to
   /// send); past the last re-request, giving up. Call it often (the gateway does every cycle).
   public func tick<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) -> RerequestAction? {
     guard gapOpen, let held else { return nil }
+    if nowNs < gapStartNs {
+      gapStartNs = nowNs  // the clock stepped back: start the wait again rather than give up
+      return nil
+    }
     let waitNs = gapAttempts == 0 ? config.gapFill.holdNs : config.gapFill.rerequestTimeoutNs
-    guard nowNs &- gapStartNs >= waitNs else { return nil }
+    guard nowNs - gapStartNs >= waitNs else { return nil }
     let expected = trackerStorage.pointee.expectedSequence
     let end = held.firstSequence ?? gapKnownEnd
     if gapAttempts < config.gapFill.rerequestAttempts, let session = trackerStorage.pointee.session, end > expected {
@@ -242,25 +274,26 @@ public final class QuotecastCore {
     return nil
   }
 
-  /// Gives up on an open gap: the held packets go through in order (the tracker counts what is
-  /// missing, and the feed is marked stale).
+  /// Gives up on the open hole: the first held packet goes through across it (the tracker counts
+  /// what is missing, and the feed is marked stale), then whatever follows it in order. A further
+  /// hole is a new gap, which may still be filled.
   func abandonGap<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) {
     guard let held, gapOpen else { return }
     gapOpen = false
     gapAttempts = 0
     health.gapsAbandoned &+= 1
-    while let bytes = held.firstBytes {
+    if let bytes = held.firstBytes {
       deliver(bytes, nowNs: nowNs, into: &sink)
       held.removeFirst()
-    }
-    let expected = trackerStorage.pointee.expectedSequence
-    if gapKnownEnd > expected {
+    } else if gapKnownEnd > trackerStorage.pointee.expectedSequence {
+      let expected = trackerStorage.pointee.expectedSequence
       trackerStorage.pointee.skip(to: gapKnownEnd)
       markStale(lostFrom: expected, lostMessages: gapKnownEnd - expected, nowNs: nowNs)
       encoder.flush()
       drainOutput(into: &sink)
     }
-    gapKnownEnd = 0
+    deliverReachedHeld(nowNs: nowNs, into: &sink)
+    reopenIfAnotherHole(nowNs: nowNs)
   }
 
   /// An unrecoverable gap: every book may be wrong from here on. Every channel this core writes
@@ -404,7 +437,7 @@ public final class QuotecastCore {
     channel: UInt16, start: Int, count: Int, nowNs: UInt64, into sink: inout Sink
   ) -> Int {
     encoder.setClock(nowNs: nowNs)
-    let upstream = trackerStorage.pointee.expectedSequence - 1
+    let upstream = max(1, trackerStorage.pointee.expectedSequence) - 1
     if health.stale { encodeStaleStatus(channel: channel, nowNs: nowNs) }
     var position = start
     var published = 0

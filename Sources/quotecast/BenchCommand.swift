@@ -59,7 +59,11 @@ struct BenchCommand: ParsableCommand {
   @Flag(help: "Measure only the gateway (no null relay).")
   var noRelay = false
 
-  @Option(help: "Measure a gateway already running here: its feed input (address:port). Needs --external-groups.")
+  @Option(
+    help: """
+      Measure a gateway already running here: its feed input (address:port). Needs --external-groups. Each run \
+      continues its MoldUDP64 session, so its books are fresh (and the loss count exact) only in the first run.
+      """)
   var external: String?
 
   @Option(help: "With --external: its channel groups, comma-separated group:port.")
@@ -143,6 +147,8 @@ struct BenchCommand: ParsableCommand {
     let machine = MachineInfo.current()
     let profile = LoadProfile(rawValue: self.profile)!
     var port = basePort
+    /// An external gateway keeps its session between runs: each run continues its sequences.
+    var externalOffset: UInt64 = 0
     var runs: [(rate: Double, results: [RunResult])] = []
     var mix: [UInt8: Int] = [:]
     func nextPort() -> UInt16 {
@@ -174,9 +180,16 @@ struct BenchCommand: ParsableCommand {
           targets = round % 2 == 0 ? targets + [relay] : [relay] + targets
         }
         for target in targets {
+          let offset: UInt64
+          if case .external = target {
+            offset = externalOffset
+            externalOffset += UInt64(plan.messages)
+          } else {
+            offset = 0
+          }
           let result = try measureLatency(
             plan: plan, target: target, placement: Placement(harnessCPU: harnessCPU, targetCPU: gatewayCPU),
-            warmupNs: warmupNs, withOutput: withOutput,
+            warmupNs: warmupNs, withOutput: withOutput, sequenceOffset: offset,
             log: { line in
               if !line.hasPrefix("quotecast serving") && !line.hasPrefix("quotecast stopped") { print("  \(line)") }
             })

@@ -16,7 +16,7 @@ struct FaultPlan: Equatable {
   var duplicate = 0.0
   /// Held back on a line and sent after the line's next datagram.
   var reorder = 0.0
-  /// Cut short on line A (line B, sent after A, carries it whole).
+  /// Cut short on line A (line B, sent after A, carries it whole; never on a datagram B drops).
   var truncate = 0.0
   /// A delete of an order that never existed, appended to the datagram (on both lines: it is part
   /// of the feed, and every later sequence number moves up one).

@@ -164,16 +164,18 @@ struct FaultyLines {
       counts.droppedB += 1
     }
     lastDroppedBoth = dropA && dropB
-    if !dropA { faultySend(datagram, line: 0) }
-    if twoLines && !dropB { faultySend(datagram, line: 1) }
+    // A cut copy on line A only when line B carries it whole: otherwise it would be a loss on
+    // both lines, which the counts keep separate.
+    if !dropA { faultySend(datagram, line: 0, mayTruncate: twoLines && !dropB) }
+    if twoLines && !dropB { faultySend(datagram, line: 1, mayTruncate: false) }
     if let foreign, random.chance(plan.foreign) {
       foreign.send(datagram)
       counts.foreign += 1
     }
   }
 
-  mutating func faultySend(_ datagram: UnsafeRawBufferPointer, line: Int) {
-    if line == 0 && datagram.count > 24 && random.chance(plan.truncate) {
+  mutating func faultySend(_ datagram: UnsafeRawBufferPointer, line: Int, mayTruncate: Bool) {
+    if mayTruncate && datagram.count > 24 && random.chance(plan.truncate) {
       // Cut inside the blocks: the header stays, some messages do not.
       let keep = 20 + Int(random.next() % UInt64(datagram.count - 21))
       counts.truncated += 1

@@ -221,4 +221,67 @@ final class GapFillTests: XCTestCase {
     XCTAssertFalse(core.health.stale)
     assertSameBooks(core, reference)
   }
+
+  func messages(_ datagram: [UInt8]) -> UInt64 { datagram.withUnsafeBytes { UInt64(MoldPacket($0)!.messageCount) } }
+
+  /// With the hold full, a late packet that arrives is not lost: the holes before it are given up,
+  /// it goes through, then the rest. Only what never came is lost.
+  func testAFullHoldStillDeliversTheLatePacketItReceives() {
+    let datagrams = syntheticDatagrams(messages: 5_000, symbols: 8, seed: 47)
+    let core = QuotecastCore(config: config(holdNs: .max / 2, maxHeld: 8))
+    var sink = CollectingSink()
+    // 20 never comes; 25 comes last, when 21...24 and 26...29 fill the hold.
+    for index in 0..<30 where index != 20 && index != 25 {
+      datagrams[index].withUnsafeBytes { core.process(moldPacket: $0, nowNs: 0, into: &sink) }
+    }
+    XCTAssertEqual(core.health.heldPackets, 8)
+    datagrams[25].withUnsafeBytes { core.process(moldPacket: $0, nowNs: 0, into: &sink) }
+    XCTAssertEqual(core.health.lostMessages, messages(datagrams[20]), "only packet 20 is lost")
+    XCTAssertEqual(core.health.gapsAbandoned, 1)
+    XCTAssertEqual(core.health.gapsFilled, 1, "25's hole closed when it arrived")
+    for datagram in datagrams[30...] {
+      datagram.withUnsafeBytes { core.process(moldPacket: $0, nowNs: 0, into: &sink) }
+    }
+    let total = datagrams.reduce(0) { $0 + messages($1) }
+    XCTAssertEqual(core.books.counters.messages, total - messages(datagrams[20]))
+  }
+
+  /// Two holes are two gaps, each with its own wait: filling the first starts the second's clock,
+  /// and giving up the second loses only its own messages.
+  func testEachHoleIsAGapOfItsOwn() {
+    let datagrams = syntheticDatagrams(messages: 5_000, symbols: 8, seed: 48)
+    let core = QuotecastCore(config: config(holdNs: 100))
+    var sink = CollectingSink()
+    for index in 0..<40 where index != 10 && index != 12 {
+      datagrams[index].withUnsafeBytes { core.process(moldPacket: $0, nowNs: 1_000, into: &sink) }
+    }
+    // The first hole is filled just before its hold runs out.
+    _ = core.tick(nowNs: 1_090, into: &sink)
+    datagrams[10].withUnsafeBytes { core.process(moldPacket: $0, nowNs: 1_090, into: &sink) }
+    XCTAssertEqual(core.health.gapsFilled, 1)
+    XCTAssertFalse(core.health.stale)
+    // The second hole's wait started when the first closed: not given up at 1,100.
+    _ = core.tick(nowNs: 1_100, into: &sink)
+    XCTAssertFalse(core.health.stale)
+    _ = core.tick(nowNs: 1_200, into: &sink)
+    XCTAssertTrue(core.health.stale)
+    XCTAssertEqual(core.health.gapsAbandoned, 1)
+    XCTAssertEqual(core.health.lostMessages, messages(datagrams[12]))
+  }
+
+  /// Stopping with a gap open: what is held goes out, and what never came is counted lost.
+  func testFinishingGivesUpOpenGaps() {
+    let datagrams = syntheticDatagrams(messages: 3_000, symbols: 8, seed: 49)
+    let core = QuotecastCore(config: config(holdNs: .max / 2))
+    var sink = CollectingSink()
+    for (index, datagram) in datagrams.enumerated() where index != 30 {
+      datagram.withUnsafeBytes { core.process(moldPacket: $0, nowNs: 0, into: &sink) }
+    }
+    let total = datagrams.reduce(0) { $0 + messages($1) }
+    XCTAssertLessThan(core.books.counters.messages, total - messages(datagrams[30]), "held")
+    core.finishGaps(nowNs: 0, into: &sink)
+    XCTAssertEqual(core.books.counters.messages, total - messages(datagrams[30]))
+    XCTAssertEqual(core.health.lostMessages, messages(datagrams[30]))
+    XCTAssertTrue(core.health.stale)
+  }
 }

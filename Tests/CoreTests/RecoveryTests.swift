@@ -183,4 +183,39 @@ final class RecoveryTests: XCTestCase {
     XCTAssertEqual(mirror.gaps, 0)
     assertMirrorEqualsBooks(mirror, core)
   }
+
+  /// The channel's last data packet is lost and the channel goes quiet: its heartbeat shows the
+  /// loss, and the next snapshot (stamped with that same sequence) makes the books exact again.
+  /// A subscriber that joins an idle channel recovers from its snapshots the same way.
+  func testAHeartbeatShowsATrailingLossAndSnapshotsRecoverIt() {
+    let datagrams = syntheticDatagrams(messages: 8_000, symbols: 16, seed: 9)
+    var config = coreConfig(channels: 1, depth: 5)
+    config.encoder.snapshotDepth = 5
+    let core = QuotecastCore(config: config)
+    var sink = CollectingSink()
+    for (index, datagram) in datagrams.enumerated() {
+      datagram.withUnsafeBytes { core.process(moldPacket: $0, nowNs: UInt64(index), into: &sink) }
+    }
+    let data = sink.packets.map(\.bytes)
+    var quiet = CollectingSink()
+    core.heartbeat(channel: 0, nowNs: 1, into: &quiet)
+    _ = core.publishSnapshotSlice(channel: 1, start: 0, count: 100, nowNs: 2, into: &quiet)
+    let heartbeat = quiet.packets[0].bytes
+    let snapshots = quiet.packets.dropFirst().map(\.bytes)
+
+    let follower = FeedMirror(depth: 5, channelCount: 1)
+    for bytes in data.dropLast() { bytes.withUnsafeBytes { _ = follower.apply($0) } }
+    heartbeat.withUnsafeBytes { _ = follower.apply($0) }
+    XCTAssertEqual(follower.gaps, 1)
+    XCTAssertGreaterThan(follower.staleCount, 0)
+    heartbeat.withUnsafeBytes { _ = follower.apply($0) }
+    XCTAssertEqual(follower.gaps, 1, "the same loss is not counted again")
+    for bytes in snapshots { bytes.withUnsafeBytes { _ = follower.apply($0) } }
+    assertMirrorEqualsBooks(follower, core)
+
+    let joiner = FeedMirror(depth: 5, channelCount: 1)
+    heartbeat.withUnsafeBytes { _ = joiner.apply($0) }
+    for bytes in snapshots { bytes.withUnsafeBytes { _ = joiner.apply($0) } }
+    assertMirrorEqualsBooks(joiner, core)
+  }
 }

@@ -126,4 +126,19 @@ final class SequenceTrackerTests: XCTestCase {
     XCTAssertEqual(tracker.counters.countMismatches, 1)
     XCTAssertEqual(tracker.counters.duplicatePackets, 0)
   }
+
+  /// A cut-short packet never takes the stream back past what was already delivered: not below
+  /// 1 at the start (a hostile sequence 0), and not into an overlap's already-delivered prefix.
+  func testFramingFaultsNeverRewindPastDeliveredMessages() {
+    var tracker = SequenceTracker()
+    XCTAssertEqual(tracker.admit(packet(sequence: 0, count: 3)), .deliver(skip: 1))
+    tracker.noteFraming(.fewerBlocksThanCounted, endSequence: 0)
+    XCTAssertEqual(tracker.expectedSequence, 1, "never below the first sequence")
+
+    var overlap = SequenceTracker()
+    _ = overlap.admit(packet(sequence: 1, count: 10))  // 1...10 delivered
+    XCTAssertEqual(overlap.admit(packet(sequence: 5, count: 10)), .deliver(skip: 6))  // 11...14 new
+    overlap.noteFraming(.truncatedLength, endSequence: 7)  // it held only 5...6
+    XCTAssertEqual(overlap.expectedSequence, 11, "1...10 stay delivered; 11 is next")
+  }
 }
