@@ -210,18 +210,19 @@ public final class OrderBooks {
   /// number every resulting event carries. The caller keeps `eventRoom >= maxEventsPerMessage`.
   /// `counted: false` applies a market-wide message that another book shard already counts.
   public func apply(_ message: UnsafeRawBufferPointer, sequence: UInt64, counted: Bool = true) {
+    // An uncounted (market-wide, another shard's) message is not counted as an anomaly either.
     guard let base = message.baseAddress, message.count > 0 else {
-      state.pointee.counters.badMessageLength &+= 1
+      if counted { state.pointee.counters.badMessageLength &+= 1 }
       return
     }
     let type = loadByte(base, 0)
     let expected = ITCHMessageType.length(of: type)
     if expected == 0 {
-      state.pointee.counters.unknownMessageType &+= 1
+      if counted { state.pointee.counters.unknownMessageType &+= 1 }
       return
     }
     if expected != message.count {
-      state.pointee.counters.badMessageLength &+= 1
+      if counted { state.pointee.counters.badMessageLength &+= 1 }
       return
     }
     if counted {

@@ -160,7 +160,7 @@ extension Gateway {
             core.process(
               moldPacket: UnsafeRawBufferPointer(start: payload, count: Int(descriptor.length)),
               nowNs: Clock.realtimeNs(), into: &sink)
-            if measures { recordStages(shard, ingestNs: startNs &- descriptor.reapedNs) }
+            if measures && core.lastProcessDelivered { recordStages(shard, ingestNs: startNs &- descriptor.reapedNs) }
           }
           let nowNs = Clock.monotonicNs()
           if count > 0 { noteCycle(shard, nowNs - cycleStartNs) }

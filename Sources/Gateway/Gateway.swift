@@ -320,7 +320,7 @@ public final class Gateway: @unchecked Sendable {
         }
         sink.nowNs = Clock.monotonicNs()
         core.process(moldPacket: payload, nowNs: Clock.realtimeNs(), into: &sink)
-        if measures { recordStages(shard, ingestNs: sink.nowNs &- receiver.lastReapNs) }
+        if measures && core.lastProcessDelivered { recordStages(shard, ingestNs: sink.nowNs &- receiver.lastReapNs) }
       }
       let nowNs = Clock.monotonicNs()
       // The blocking wait is idle time, not work: time only cycles that handled datagrams.

@@ -140,6 +140,9 @@ public final class QuotecastCore {
   public var measuresStages = false
   /// The last datagram's stage times: decode and books, encode, and the hand-off to the sink.
   public private(set) var lastStageNs: (decodeAndBooks: UInt64, encode: UInt64, send: UInt64) = (0, 0, 0)
+  /// Whether the last `process` call delivered a datagram (and so timed its stages): a held or
+  /// dropped one did not.
+  public private(set) var lastProcessDelivered = false
 
   @inline(__always)
   static func monotonicNs() -> UInt64 {
@@ -153,6 +156,7 @@ public final class QuotecastCore {
   /// packet after a gap is held instead, until the gap closes or `tick` gives up on it.
   public func process<Sink: PacketSink>(moldPacket bytes: UnsafeRawBufferPointer, nowNs: UInt64, into sink: inout Sink)
   {
+    lastProcessDelivered = false
     guard let held else { return deliver(bytes, nowNs: nowNs, into: &sink) }
     if let packet = MoldPacket(bytes) {
       switch holdDecision(packet) {
@@ -328,6 +332,7 @@ public final class QuotecastCore {
       return
     }
     encoder.setClock(nowNs: nowNs)
+    lastProcessDelivered = true
     var blocks = packet.blocks
     var sequence = packet.sequenceNumber
     var toSkip = skip
