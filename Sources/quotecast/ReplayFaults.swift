@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import QuotecastCore
+import Synth
 import Transport
 
 /// Faults `replay --to` injects, for arbitration tests and the soak. Rates are per datagram and
@@ -95,16 +96,8 @@ struct FaultCounts: Codable {
   }
 }
 
-/// A small seeded generator (SplitMix64): the fault draw must not depend on the platform's.
-struct FaultRandom {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
+extension SplitMix64 {
+  /// True with probability `rate` (53 random bits against it).
   mutating func chance(_ rate: Double) -> Bool { rate > 0 && Double(next() >> 11) / Double(1 << 53) < rate }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import Synth
 import Transport
 
 /// Sends an input's MoldUDP64 datagrams to a gateway over loopback (or a multicast group via the
@@ -121,7 +122,7 @@ struct FaultyLines {
   let publisher: MulticastPublisher
   let plan: FaultPlan
   let twoLines: Bool
-  var random: FaultRandom
+  var random: SplitMix64
   var counts = FaultCounts()
   var foreign: ForeignSender?
   /// A datagram held back on each line, to go out after the line's next one.
@@ -132,7 +133,7 @@ struct FaultyLines {
     self.publisher = publisher
     self.plan = plan
     self.twoLines = twoLines
-    random = FaultRandom(state: plan.seed)
+    random = SplitMix64(state: plan.seed)
   }
 
   mutating func injectsUnknownReference() -> Bool {
@@ -227,15 +228,11 @@ struct FaultyLines {
     buffer.copyMemory(from: datagram.baseAddress!, byteCount: datagram.count)
     let count = UInt16(bigEndian: buffer.loadUnaligned(fromByteOffset: 18, as: UInt16.self))
     buffer.storeBytes(of: (count + 1).bigEndian, toByteOffset: 18, as: UInt16.self)
-    var at = datagram.count
-    buffer.storeBytes(of: UInt16(19).bigEndian, toByteOffset: at, as: UInt16.self)
-    at += 2
-    buffer.storeBytes(of: UInt8(ascii: "D"), toByteOffset: at, as: UInt8.self)
-    buffer.storeBytes(of: UInt16(1).bigEndian, toByteOffset: at + 1, as: UInt16.self)  // locate
-    buffer.storeBytes(of: UInt16(0), toByteOffset: at + 3, as: UInt16.self)  // tracking
-    for offset in 5..<11 { buffer.storeBytes(of: UInt8(0), toByteOffset: at + offset, as: UInt8.self) }
-    buffer.storeBytes(of: (4_000_000_000 + ordinal).bigEndian, toByteOffset: at + 11, as: UInt64.self)
-    return UnsafeRawBufferPointer(start: buffer, count: at + 19)
+    let at = datagram.count
+    let length = ITCHWriter.orderDelete(
+      buffer + at + 2, locate: 1, timestampNs: 0, orderReference: 4_000_000_000 + ordinal)
+    buffer.storeBytes(of: UInt16(length).bigEndian, toByteOffset: at, as: UInt16.self)
+    return UnsafeRawBufferPointer(start: buffer, count: at + 2 + length)
   }
 }
 
