@@ -56,26 +56,6 @@ struct DutyCycle {
   }
 }
 
-/// A pthread running one closure, joinable.
-final class WorkerThread {
-  var thread = pthread_t()
-  let body: () -> Void
-
-  init(_ body: @escaping () -> Void) {
-    self.body = body
-    let retained = Unmanaged.passRetained(self)
-    pthread_create(
-      &thread, nil,
-      { argument in
-        let worker = Unmanaged<WorkerThread>.fromOpaque(argument!).takeRetainedValue()
-        worker.body()
-        return nil
-      }, retained.toOpaque())
-  }
-
-  func join() { pthread_join(thread, nil) }
-}
-
 @inline(__always)
 func idle(_ strategy: IdleStrategy) {
   switch strategy {

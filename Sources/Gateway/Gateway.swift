@@ -246,7 +246,7 @@ public final class Gateway: @unchecked Sendable {
   /// blocking a Swift concurrency thread; `requestStop` ends it.
   public func runOnOwnThread(durationNs: UInt64? = nil) async throws {
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-      _ = WorkerThread { [self] in
+      WorkerThread.detached { [self] in
         do {
           try run(durationNs: durationNs)
           continuation.resume()

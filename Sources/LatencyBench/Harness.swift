@@ -76,7 +76,7 @@ public func measureLatency(
   final class Outcome: @unchecked Sendable { var result: Result<RunResult, Error>? }
   let outcome = Outcome()
   let done = Flag()
-  startThread {
+  WorkerThread.detached {
     outcome.result = Result {
       try measureOnThisThread(
         plan: plan, target: target, placement: placement, warmupNs: warmupNs, withOutput: withOutput,
@@ -105,7 +105,7 @@ func measureOnThisThread(
     relayOutput = false
     let running = try Gateway(config: config, log: log)
     gateway = running
-    startThread {
+    WorkerThread.detached {
       do { try running.run() } catch { log("gateway: \(error)") }
       finished.set()
     }
@@ -114,7 +114,7 @@ func measureOnThisThread(
     groups = [output]
     relayOutput = true
     let relay = try NullRelay(input: relayInput, output: output)
-    startThread {
+    WorkerThread.detached {
       do { try relay.run(cpu: cpu, idle: idle, stop: stop) } catch { log("relay: \(error)") }
       finished.set()
     }
@@ -251,21 +251,4 @@ final class Flag: Sendable {
   let value = Atomic<Bool>(false)
   func set() { value.store(true, ordering: .releasing) }
   var isSet: Bool { value.load(ordering: .acquiring) }
-}
-
-/// A detached thread for the target.
-func startThread(_ body: @escaping () -> Void) {
-  final class Box {
-    let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
-  }
-  var thread = pthread_t()
-  let box = Unmanaged.passRetained(Box(body)).toOpaque()
-  pthread_create(
-    &thread, nil,
-    { argument in
-      Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue().body()
-      return nil
-    }, box)
-  pthread_detach(thread)
 }

@@ -188,7 +188,7 @@ public final class FeedSubscriber: @unchecked Sendable {
     let (stream, continuation) = AsyncStream.makeStream(
       of: FeedUpdate.self, bufferingPolicy: .bufferingNewest(bufferingNewest))
     continuation.onTermination = { [weak self] _ in self?.stop() }
-    ReceivingThread.start { [self] in
+    WorkerThread.detached { [self] in
       do {
         try run(onUpdate: { continuation.yield(FeedUpdate($0)) })
       } catch {
@@ -284,30 +284,6 @@ public struct FeedUpdate: Sendable, Equatable {
       payload = .feedStatus(status)
     } else {
       payload = .unknown
-    }
-  }
-}
-
-/// A detached pthread for the `updates()` receiver (no Foundation in this library).
-enum ReceivingThread {
-  final class Box {
-    let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
-  }
-
-  static func start(_ body: @escaping () -> Void) {
-    var thread = pthread_t()
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    let created = pthread_create(
-      &thread, nil,
-      { argument in
-        Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue().body()
-        return nil
-      }, box)
-    if created == 0 {
-      pthread_detach(thread)
-    } else {
-      Unmanaged<Box>.fromOpaque(box).takeRetainedValue().body()  // no thread: run here rather than never
     }
   }
 }

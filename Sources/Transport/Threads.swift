@@ -14,6 +14,32 @@ public enum CPUPinning {
   public static func isAllowed(_ cpu: Int) -> Bool { qc_cpu_allowed(Int32(cpu)) == 1 }
 }
 
+/// A pthread running one closure: joined, or detached to end on its own. (A plain pthread, not
+/// Foundation's Thread: the pipeline's threads are pinned and must not touch Foundation.)
+public final class WorkerThread: @unchecked Sendable {
+  var thread = pthread_t()
+  let body: () -> Void
+
+  public init(_ body: @escaping () -> Void) {
+    self.body = body
+    let retained = Unmanaged.passRetained(self)
+    pthread_create(
+      &thread, nil,
+      { argument in
+        let worker = Unmanaged<WorkerThread>.fromOpaque(argument!).takeRetainedValue()
+        worker.body()
+        return nil
+      }, retained.toOpaque())
+  }
+
+  public func join() { pthread_join(thread, nil) }
+
+  public func detach() { pthread_detach(thread) }
+
+  /// Runs `body` on a detached thread.
+  public static func detached(_ body: @escaping () -> Void) { WorkerThread(body).detach() }
+}
+
 /// What a thread does when a duty cycle found no work.
 public enum IdleStrategy: String, Sendable, CaseIterable, Codable {
   /// Spin: the lowest latency, a whole core.
