@@ -183,7 +183,7 @@ extension Gateway {
       recycleFinished()
       let handled = receiver.pollKeepingBuffers(waitNs: waitNs) { _, bufferID, payload, source in
         var accepted = payload.baseAddress
-        if accepted != nil && !config.accepts(source: source) {
+        if accepted != nil && !accepts(source: source) {
           sourceRejected &+= 1
           accepted = nil  // the buffer goes straight back
         }

@@ -85,6 +85,9 @@ public final class Gateway: @unchecked Sendable {
   let stopRequested = Atomic<Bool>(false)
   /// Feed datagrams refused by `feed.sources` (owned by the ingest thread).
   var sourceRejected: UInt64 = 0
+  /// `feed.sources` plus the re-request server, copied once so the per-datagram check reads plain
+  /// memory (no array, no retain); empty when every source is accepted.
+  let allowedSources: UnsafeMutableBufferPointer<IPv4Endpoint>
   /// Where re-requests go from, and their answers come back to (one of the receiver's sockets).
   let rerequestSocket: UDPReceiveSocket?
   /// Published for other threads: the metrics endpoint, tests, tools.
@@ -97,6 +100,9 @@ public final class Gateway: @unchecked Sendable {
     guard problems.isEmpty else { throw ConfigError(problems: problems) }
     self.config = config
     self.log = log
+    let allowed = config.sources.isEmpty ? [] : config.sources + (config.rerequestServer.map { [$0] } ?? [])
+    allowedSources = .allocate(capacity: allowed.count)
+    _ = allowedSources.initialize(from: allowed)
     let shardCount = config.shardCount
     shards = (0..<shardCount).map { BookShard(index: $0, of: shardCount, config: config) }
     counters = CounterBoard(shards: shardCount)
@@ -135,7 +141,24 @@ public final class Gateway: @unchecked Sendable {
     }
   }
 
-  deinit { metricsEndpoint?.stop() }
+  deinit {
+    metricsEndpoint?.stop()
+    allowedSources.deallocate()
+  }
+
+  /// Whether a feed datagram from `source` is accepted (port 0 in `feed.sources`: any port).
+  @inline(__always)
+  func accepts(source: IPv4Endpoint) -> Bool {
+    let count = allowedSources.count
+    if count == 0 { return true }
+    var index = 0
+    while index < count {
+      let allowed = allowedSources[index]
+      if allowed.address == source.address && (allowed.port == 0 || allowed.port == source.port) { return true }
+      index += 1
+    }
+    return false
+  }
 
   /// Copies the ingest side's counters to the board (from the thread that owns the ring).
   func publishIngestCounters(_ receiver: URingReceiver) {
@@ -314,7 +337,7 @@ public final class Gateway: @unchecked Sendable {
       if let durationNs, cycleStartNs - startNs >= durationNs { break }
       let measures = config.stageTiming
       let handled = receiver.poll(waitNs: waitNs) { _, payload, source in
-        guard config.accepts(source: source) else {
+        guard accepts(source: source) else {
           sourceRejected &+= 1
           return
         }
@@ -333,7 +356,7 @@ public final class Gateway: @unchecked Sendable {
     var drained = 0
     while true {
       let handled = receiver.poll(waitNs: 1_000_000) { _, payload, source in
-        guard config.accepts(source: source) else {
+        guard accepts(source: source) else {
           sourceRejected &+= 1
           return
         }

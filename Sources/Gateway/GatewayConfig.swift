@@ -95,23 +95,6 @@ public struct GatewayConfig: Equatable, Sendable {
     return config
   }
 
-  /// Whether a feed datagram from `source` is accepted.
-  @inline(__always)
-  public func accepts(source: IPv4Endpoint) -> Bool {
-    if sources.isEmpty { return true }
-    // An index loop: iterating an array can allocate in debug builds, and this runs per datagram.
-    var index = 0
-    while index < sources.count {
-      let allowed = sources[index]
-      if allowed.address == source.address && (allowed.port == 0 || allowed.port == source.port) { return true }
-      index += 1
-    }
-    if let rerequestServer, rerequestServer.address == source.address && rerequestServer.port == source.port {
-      return true
-    }
-    return false
-  }
-
   /// How many cores run books: one in single mode.
   public var shardCount: Int { mode == .dedicated ? bookShards : 1 }
 
