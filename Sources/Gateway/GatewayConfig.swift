@@ -109,6 +109,9 @@ public struct GatewayConfig: Equatable, Sendable {
         "channels.interface \(IPv4Endpoint.format(outputInterface)) is not loopback: multicast leaves this host")
     }
     if ttl > 1 { warnings.append("channels.ttl \(ttl) lets multicast cross routers") }
+    if let rerequestServer, !rerequestServer.isLoopback {
+      warnings.append("feed.rerequest \(rerequestServer) is not on this host: re-requests leave it")
+    }
     if let dropOutput {
       warnings.append("faults.drop_output \(dropOutput.description): output packets will be withheld")
     }
