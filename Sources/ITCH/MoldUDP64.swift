@@ -199,7 +199,23 @@ public struct MoldPacketizer: ~Copyable {
     count >= maxMessagesPerPacket || used + 2 + messageBytes > maxDatagramBytes
   }
 
-  /// Appends one message; the caller flushes first when `wouldOverflow` says so.
+  /// The longest message an empty packet can carry.
+  public var maxMessageBytes: Int { maxDatagramBytes - MoldUDP64.headerBytes - 2 }
+
+  /// Adds one message, first handing the open packet to `emit` if the message would not fit in it. Returns false,
+  /// adding nothing, for a message longer than `maxMessageBytes`: no datagram can carry it, whatever the input.
+  @discardableResult
+  public mutating func add(_ message: UnsafeRawBufferPointer, _ emit: (UnsafeRawBufferPointer) throws -> Void)
+    rethrows -> Bool
+  {
+    guard message.count <= maxMessageBytes else { return false }
+    if wouldOverflow(messageBytes: message.count) { try flush(emit) }
+    append(message)
+    return true
+  }
+
+  /// Appends one message; the caller flushes first when `wouldOverflow` says so. Input of unknown length goes
+  /// through `add`, which never breaks this contract.
   public mutating func append(_ message: UnsafeRawBufferPointer) {
     precondition(!wouldOverflow(messageBytes: message.count))
     storeBigEndian(UInt16(message.count), buffer, used)

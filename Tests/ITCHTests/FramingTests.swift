@@ -136,3 +136,28 @@ final class MoldUDP64Tests: XCTestCase {
     }
   }
 }
+
+final class PacketizerAddTests: XCTestCase {
+  /// `add` flushes when a message would not fit and refuses, untouched, one no datagram can carry.
+  func testAddRefusesAMessageNoDatagramCanCarry() {
+    // 100-byte datagrams: 20 bytes of header, so one message of at most 100 - 20 - 2 = 78 bytes.
+    var packetizer = MoldPacketizer(session: MoldSessionID("QUOTECAST"), maxDatagramBytes: 100, maxMessagesPerPacket: 8)
+    XCTAssertEqual(packetizer.maxMessageBytes, 78)
+    var datagrams: [[UInt8]] = []
+    let fits = [UInt8](repeating: 0xAA, count: 78)
+    let tooLong = [UInt8](repeating: 0xBB, count: 79)
+    XCTAssertTrue(fits.withUnsafeBytes { packetizer.add($0) { datagrams.append(Array($0)) } })
+    XCTAssertFalse(tooLong.withUnsafeBytes { packetizer.add($0) { datagrams.append(Array($0)) } })
+    XCTAssertEqual(datagrams.count, 0, "a refused message flushes nothing")
+    XCTAssertEqual(packetizer.pendingMessages, 1)
+    // A second 78-byte message cannot share the packet: the first goes out alone.
+    XCTAssertTrue(fits.withUnsafeBytes { packetizer.add($0) { datagrams.append(Array($0)) } })
+    XCTAssertEqual(datagrams.count, 1)
+    XCTAssertEqual(datagrams[0].count, 100)
+    // Sequence 1, count 1, then the block length 0x004E.
+    XCTAssertEqual(Array(datagrams[0][10..<22]), hex("0000 0000 0000 0001 0001 004E"))
+    packetizer.flush { datagrams.append(Array($0)) }
+    XCTAssertEqual(Array(datagrams[1][10..<20]), hex("0000 0000 0000 0002 0001"))
+    XCTAssertEqual(packetizer.nextSequence, 3, "the refused message took no sequence number")
+  }
+}
