@@ -14,6 +14,7 @@ let package = Package(
     .library(name: "Capture", targets: ["Capture"]),
     .library(name: "QuotecastClient", targets: ["QuotecastClient"]),
     .library(name: "Synth", targets: ["Synth"]),
+    .library(name: "Replay", targets: ["Replay"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -76,11 +77,13 @@ let package = Package(
     // Files in and out, and synthetic days.
     .target(name: "Capture", dependencies: ["CZlib"], path: "Sources/Capture"),
     .target(name: "Synth", dependencies: ["ITCH"], path: "Sources/Synth"),
+    // Files to MoldUDP64 datagrams: format detection, day-file packetizing, capture payloads.
+    .target(name: "Replay", dependencies: ["Capture", "ITCH"], path: "Sources/Replay"),
 
     .executableTarget(
       name: "quotecast",
       dependencies: [
-        "QuotecastCore", "QuotecastClient", "Capture", "Synth", "Gateway", "Transport", "LatencyBench",
+        "QuotecastCore", "QuotecastClient", "Capture", "Replay", "Synth", "Gateway", "Transport", "LatencyBench",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -106,6 +109,7 @@ let package = Package(
       dependencies: ["Gateway", "QuotecastCore", "QuotecastClient", "Transport", "Synth", "CMallocCounter"],
       path: "Tests/GatewayTests"),
     .testTarget(name: "CaptureTests", dependencies: ["Capture"], path: "Tests/CaptureTests"),
+    .testTarget(name: "ReplayTests", dependencies: ["Replay", "Capture", "ITCH", "Synth"], path: "Tests/ReplayTests"),
     .testTarget(
       name: "LatencyBenchTests", dependencies: ["LatencyBench", "Gateway", "Transport"],
       path: "Tests/LatencyBenchTests"),

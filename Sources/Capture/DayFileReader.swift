@@ -10,6 +10,10 @@ public struct DayFileReader {
   public private(set) var endOfSession = false
   /// Only `truncatedRecords` is used here: a final frame cut short by the end of the file.
   public private(set) var counters = CaptureCounters()
+  /// Offset (in decompressed bytes) of the next frame.
+  public private(set) var offset: UInt64 = 0
+  /// Set when the file ends inside a frame: the offset where that frame starts.
+  public private(set) var truncatedAtOffset: UInt64?
 
   public init(file: InputFile) {
     // 256 KiB holds any frame (at most 2 + 65,535 bytes) several times over, so the buffer never grows.
@@ -23,6 +27,7 @@ public struct DayFileReader {
     let messageBytes = Int(buffer.bytes.loadBigEndianUInt16(at: 0))
     if messageBytes == 0 {
       buffer.consume(2)
+      offset += 2
       endOfSession = true
       finished = true
       return nil
@@ -31,6 +36,7 @@ public struct DayFileReader {
     let message = UnsafeRawBufferPointer(start: buffer.bytes + 2, count: messageBytes)
     // The bytes stay where they are until the next fill, so the view outlives this consume.
     buffer.consume(2 + messageBytes)
+    offset += UInt64(2 + messageBytes)
     messagesRead += 1
     return message
   }
@@ -38,6 +44,7 @@ public struct DayFileReader {
   private mutating func finish() -> UnsafeRawBufferPointer? {
     if buffer.available > 0 {
       counters.truncatedRecords += 1
+      truncatedAtOffset = offset
       buffer.consumeAll()
     }
     finished = true

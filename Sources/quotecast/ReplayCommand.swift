@@ -1,3 +1,4 @@
+import Replay
 import ArgumentParser
 import Capture
 import Foundation
@@ -249,13 +250,11 @@ struct ReplayReport {
     let books = pipeline.books
     let session = pipeline.session.counters
     var lines: [String] = []
-    let format =
-      switch summary.format {
-      case .dayFile: "day file"
-      case .pcap: "pcap"
-      case .pcapng: "pcapng"
-      }
-    lines.append("input      \(input) (\(format)): \(Self.grouped(summary.datagrams)) MoldUDP64 packets")
+    lines.append(
+      "input      \(input) (\(summary.formatDescription)): \(Self.grouped(summary.datagrams)) MoldUDP64 packets")
+    if let offset = summary.truncatedAtOffset {
+      lines.append("           truncated: the file ends inside the frame at byte \(Self.grouped(offset))")
+    }
     let byType = ITCHMessageType.all.compactMap { type -> String? in
       let count = books.messages(ofType: type)
       return count > 0 ? "\(Character(Unicode.Scalar(type))) \(Self.grouped(count))" : nil
@@ -279,7 +278,7 @@ struct ReplayReport {
     }
     block("anomalies  book: ", books.counters.anomalies + [("events_dropped", books.eventsDropped)])
     block("           session: ", session.anomalies)
-    block("           capture: ", summary.capture.anomalies)
+    block("           file: ", summary.anomalies)
     lines.append(
       "session    packets \(Self.grouped(session.packets)), heartbeats \(session.heartbeats), "
         + "end of session \(session.endOfSession > 0 || summary.endOfSession ? "seen" : "not seen")")
