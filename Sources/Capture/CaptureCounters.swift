@@ -22,6 +22,8 @@ public struct CaptureCounters: Equatable, CustomStringConvertible, Sendable {
   public var malformedRecords: UInt64 = 0
   /// Records larger than the reader will buffer; skipped without being read into memory.
   public var oversizedRecords: UInt64 = 0
+  /// Records with more captured bytes than their file's or interface's snap length (read anyway, as libpcap does).
+  public var beyondSnapLength: UInt64 = 0
 
   public init() {}
 
@@ -32,6 +34,7 @@ public struct CaptureCounters: Equatable, CustomStringConvertible, Sendable {
       ("ip_fragments", ipFragments), ("truncated_by_caplen", truncatedByCaplen), ("bad_ip_header", badIPHeader),
       ("bad_udp_header", badUDPHeader), ("truncated_records", truncatedRecords),
       ("malformed_records", malformedRecords), ("oversized_records", oversizedRecords),
+      ("beyond_snap_length", beyondSnapLength),
     ]
   }
 
@@ -41,6 +44,7 @@ public struct CaptureCounters: Equatable, CustomStringConvertible, Sendable {
       ("nonUDP", nonUDP), ("ipFragments", ipFragments), ("truncatedByCaplen", truncatedByCaplen),
       ("badIPHeader", badIPHeader), ("badUDPHeader", badUDPHeader), ("truncatedRecords", truncatedRecords),
       ("malformedRecords", malformedRecords), ("oversizedRecords", oversizedRecords),
+      ("beyondSnapLength", beyondSnapLength),
     ]
     let nonZero = fields.filter { $0.1 != 0 }.map { "\($0.0)=\($0.1)" }
     return nonZero.isEmpty ? "(no counts)" : nonZero.joined(separator: " ")

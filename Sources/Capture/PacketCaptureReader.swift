@@ -21,6 +21,7 @@ public struct PacketCaptureReader {
   // Classic pcap: one link type per file, and a timestamp fraction in µs or ns.
   private var classicLinkType: UInt32 = 0
   private var classicFractionNs: UInt64 = 1000
+  private var classicSnapLength = 0
   // pcapng: the current section's interfaces, in the order their Interface Description Blocks appeared.
   private var interfaces: [PcapngInterface] = []
 
@@ -52,6 +53,7 @@ public struct PacketCaptureReader {
       classicFractionNs = (magic == 0xA1B2_3C4D || magic == 0x4D3C_B2A1) ? 1 : 1000
       // The low 16 bits are the link type; the high bits may carry FCS-length flags we do not need.
       classicLinkType = buffer.bytes.loadUInt32(at: 20, bigEndian: bigEndian) & 0xFFFF
+      classicSnapLength = Int(buffer.bytes.loadUInt32(at: 16, bigEndian: bigEndian))
       buffer.consume(24)
     case .pcapng:
       switch try readSectionHeader() {
@@ -93,6 +95,9 @@ public struct PacketCaptureReader {
       buffer.consume(16)
       return try skip(capturedBytes)
     }
+    // More than the snap length should not have been captured. Like libpcap, read it anyway (the IP and UDP lengths
+    // bound what is used), but count it: a damaged length shows up here.
+    if classicSnapLength != 0 && capturedBytes > classicSnapLength { counters.beyondSnapLength += 1 }
     guard try buffer.fill(atLeast: 16 + capturedBytes) else { return endOfFile() }
     let frame = buffer.bytes + 16
     buffer.consume(16 + capturedBytes)  // the bytes stay in place until the next fill
@@ -208,6 +213,7 @@ public struct PacketCaptureReader {
       return .skipped
     }
     let interface = interfaces[interfaceID]
+    if interface.snapLength != 0 && capturedBytes > Int(interface.snapLength) { counters.beyondSnapLength += 1 }
     let units =
       UInt64(block.loadUInt32(at: 12, bigEndian: bigEndian)) << 32
       | UInt64(block.loadUInt32(at: 16, bigEndian: bigEndian))
