@@ -13,6 +13,20 @@ let package = Package(
     .executableTarget(
       name: "FuzzClient", dependencies: [.product(name: "QuotecastClient", package: "quotecast")],
       path: "Sources/FuzzClient"),
+    // The file readers: each input is written to a file and read back the way the commands read it.
+    .target(name: "FuzzFiles", path: "Sources/FuzzFiles"),
+    .executableTarget(
+      name: "FuzzDayFile", dependencies: ["FuzzFiles", .product(name: "Capture", package: "quotecast")],
+      path: "Sources/FuzzDayFile"),
+    .executableTarget(
+      name: "FuzzCapture", dependencies: ["FuzzFiles", .product(name: "Capture", package: "quotecast")],
+      path: "Sources/FuzzCapture"),
+    .executableTarget(
+      name: "FuzzFeedInput",
+      dependencies: [
+        "FuzzFiles", .product(name: "Replay", package: "quotecast"), .product(name: "ITCH", package: "quotecast"),
+      ],
+      path: "Sources/FuzzFeedInput"),
   ],
   swiftLanguageModes: [.v5]
 )
