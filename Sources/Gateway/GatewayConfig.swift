@@ -468,7 +468,7 @@ struct ConfigReader {
     }
     for (keyNode, value) in mapping {
       guard let key = keyNode.string else {
-        problems.append("\(path): keys must be strings")
+        problems.append("\(path.isEmpty ? "top level" : path): keys must be strings")
         continue
       }
       let full = path.isEmpty ? key : "\(path).\(key)"
