@@ -65,6 +65,12 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
   case lostMessages
   /// 1 once a gap could not be recovered: every book may be wrong.
   case feedStale
+  /// Smart batching: output batches closed, the datagrams they carried, those of more than one datagram, and
+  /// the largest (datagrams per batch = batchedDatagrams / batches).
+  case batches
+  case batchedDatagrams
+  case multiDatagramBatches
+  case largestBatch
 
   /// The Prometheus name.
   public var metricName: String {
@@ -116,12 +122,17 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
     case .damagedDuplicates: "quotecast_damaged_duplicates_total"
     case .lostMessages: "quotecast_lost_messages_total"
     case .feedStale: "quotecast_feed_stale"
+    case .batches: "quotecast_batches_total"
+    case .batchedDatagrams: "quotecast_batched_datagrams_total"
+    case .multiDatagramBatches: "quotecast_multi_datagram_batches_total"
+    case .largestBatch: "quotecast_largest_batch_datagrams"
     }
   }
 
   public var isGauge: Bool {
     self == .liveOrders || self == .liveLevels || self == .longestCycleNs || self == .threadAllocations
       || self == .ingestLongestCycleNs || self == .publishLongestCycleNs || self == .feedStale
+      || self == .largestBatch
   }
 }
 
@@ -165,7 +176,7 @@ public final class CounterBoard: @unchecked Sendable {
       let value = UnsafeAtomic<UInt64>(at: slots + shard * rowWidth + counter.rawValue).load(
         ordering: .relaxed)
       switch counter {
-      case .longestCycleNs, .ingestLongestCycleNs, .publishLongestCycleNs: total = max(total, value)
+      case .longestCycleNs, .ingestLongestCycleNs, .publishLongestCycleNs, .largestBatch: total = max(total, value)
       case .threadAllocations: total = value == .max || total == .max ? .max : total &+ value
       default: total &+= value
       }

@@ -94,15 +94,15 @@ extension Gateway {
       while true {
         let finished = shardsRunning.load(ordering: .acquiring) == 0
         let cycleStartNs = Clock.monotonicNs()
+        // Smart batching: every shard's waiting packets go out in one flush (one sendmmsg), and each ring's space
+        // is released only after the flush, since the queued sends point into it.
         var count = 0
         for index in 0..<shardCount {
-          let ring = rings[index]
-          let read = ring.read { channel, bytes in publisher.enqueue(destination: channel, bytes) }
-          if read > 0 {
-            publisher.flush()
-            ring.release()
-            count += read
-          }
+          count += rings[index].read { channel, bytes in publisher.enqueue(destination: channel, bytes) }
+        }
+        if count > 0 {
+          publisher.flush()
+          for index in 0..<shardCount { rings[index].release() }
         }
         let nowNs = Clock.monotonicNs()
         if count > 0 { duty.note(nowNs - cycleStartNs) }
@@ -130,10 +130,13 @@ extension Gateway {
         var sink = PacketRingSink(ring: packetRings[shard.index], lastSendNs: shard.lastSendNs)
         var loop = TimerLoop(gateway: self, shard: shard)
         let measures = config.stageTiming
+        let maxBatch = config.maxBatchDatagrams
         while true {
           let finished = ingestDone.load(ordering: .acquiring)
           let cycleStartNs = Clock.monotonicNs()
           sink.nowNs = cycleStartNs
+          // Smart batching: the datagrams waiting in the ring share their channels' packets, up to the bound.
+          core.openBatch()
           let count = reader.drain { descriptor in
             guard let payload = descriptor.payload else { return }
             let startNs = Clock.monotonicNs()
@@ -141,7 +144,12 @@ extension Gateway {
               moldPacket: UnsafeRawBufferPointer(start: payload, count: Int(descriptor.length)),
               nowNs: Clock.realtimeNs(), into: &sink)
             if measures && core.lastProcessDelivered { recordStages(shard, ingestNs: startNs &- descriptor.reapedNs) }
+            if core.datagramsInBatch >= maxBatch {
+              closeBatch(shard, into: &sink, measures: measures)
+              core.openBatch()
+            }
           }
+          closeBatch(shard, into: &sink, measures: measures)
           let nowNs = Clock.monotonicNs()
           if count > 0 { noteCycle(shard, nowNs - cycleStartNs) }
           loop.tick(nowNs: nowNs, into: &sink, ownsIngestAndSend: false)

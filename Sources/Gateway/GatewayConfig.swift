@@ -46,6 +46,9 @@ public struct GatewayConfig: Equatable, Sendable {
   public var maxOrderReference: UInt64 = (1 << 32) - 1
   // ingest
   public var ingest = URingReceiver.Config()
+  /// Smart batching: datagrams already waiting (the rest of a completion batch, or of the descriptor ring) run
+  /// through the core before their channels' packets close, at most this many per output batch. 1 turns it off.
+  public var maxBatchDatagrams = 16
   // threading
   public enum ThreadingMode: String, Sendable, CaseIterable {
     /// One thread runs each datagram through the whole pipeline (lowest latency).
@@ -122,6 +125,9 @@ public struct GatewayConfig: Equatable, Sendable {
   public func problems() -> [String] {
     var problems: [String] = []
     if inputs.isEmpty { problems.append("feed.inputs: at least one input is needed") }
+    if maxBatchDatagrams < 1 || maxBatchDatagrams > 4096 {
+      problems.append("ingest.max_batch_datagrams: must be 1...4096 (1: no batching), got \(maxBatchDatagrams)")
+    }
     if gapHoldUs < 0 || gapHoldUs > 10_000_000 {
       problems.append("feed.gap_hold_us: must be 0...10000000, got \(gapHoldUs)")
     }
@@ -316,7 +322,10 @@ extension GatewayConfig {
       case "ingest":
         reader.section(
           value, "ingest",
-          keys: ["buffer_count", "buffer_bytes", "ring_entries", "batch", "single_issuer_defer_taskrun"]
+          keys: [
+            "buffer_count", "buffer_bytes", "ring_entries", "batch", "max_batch_datagrams",
+            "single_issuer_defer_taskrun",
+          ]
         ) { reader, key, value in
           let path = "ingest.\(key)"
           switch key {
@@ -324,6 +333,7 @@ extension GatewayConfig {
           case "buffer_bytes": reader.int(value, path).map { config.ingest.bufferBytes = $0 }
           case "ring_entries": reader.int(value, path).map { config.ingest.ringEntries = UInt32(clamping: $0) }
           case "batch": reader.int(value, path).map { config.ingest.batch = $0 }
+          case "max_batch_datagrams": reader.int(value, path).map { config.maxBatchDatagrams = $0 }
           default: reader.bool(value, path).map { config.ingest.singleIssuerDeferTaskrun = $0 }
           }
         }
@@ -435,6 +445,7 @@ extension GatewayConfig {
       buffer_bytes: \(ingest.bufferBytes)
       ring_entries: \(ingest.ringEntries)
       batch: \(ingest.batch)
+      max_batch_datagrams: \(maxBatchDatagrams)
       single_issuer_defer_taskrun: \(ingest.singleIssuerDeferTaskrun)
     threading:
       mode: \(mode.rawValue)

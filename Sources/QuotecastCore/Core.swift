@@ -89,6 +89,18 @@ public struct RerequestAction: Equatable, Sendable {
   }
 }
 
+/// Smart batching's record: how many datagrams shared their output packets.
+public struct BatchCounters: Equatable, Sendable {
+  /// Batches closed that delivered at least one datagram.
+  public var batches: UInt64 = 0
+  /// Datagrams delivered inside those batches.
+  public var datagrams: UInt64 = 0
+  /// Batches of more than one datagram: backlog that batching turned into fewer packets.
+  public var multiDatagramBatches: UInt64 = 0
+  public var largestBatch: UInt64 = 0
+  public init() {}
+}
+
 /// What a book shard does with one message.
 @usableFromInline enum ShardRoute {
   case skip
@@ -117,11 +129,19 @@ public final class QuotecastCore {
   /// Messages exist up to here (a heartbeat or end of session seen ahead while the gap is open).
   var gapKnownEnd: UInt64 = 0
   public private(set) var health = FeedHealth()
+  /// Arena room a flush may need: one full packet per channel this core writes.
+  let flushReserveBytes: Int
 
   public init(config: CoreConfig) {
     self.config = config
     books = OrderBooks(config: config.books)
-    encoder = UpdateEncoder(config: config.encoder)
+    // Closing every open packet at once (a flush) needs this much room; the arena always holds it twice over.
+    let ownedChannels = (config.encoder.channels + config.encoder.shardCount - 1) / config.encoder.shardCount
+    flushReserveBytes = ownedChannels * (config.encoder.maxDatagramBytes + 8)
+    var encoderConfig = config.encoder
+    encoderConfig.outputArenaBytes = max(
+      encoderConfig.outputArenaBytes, 2 * flushReserveBytes + 8 * config.encoder.maxDatagramBytes)
+    encoder = UpdateEncoder(config: encoderConfig)
     trackerStorage = .allocate(capacity: 1)
     trackerStorage.initialize(to: SequenceTracker())
     held =
@@ -143,6 +163,40 @@ public final class QuotecastCore {
   /// Whether the last `process` call delivered a datagram (and so timed its stages): a held or
   /// dropped one did not.
   public private(set) var lastProcessDelivered = false
+
+  /// Between `openBatch` and `closeBatch`, a datagram leaves its channels' packets open for the datagrams after it.
+  public private(set) var batchOpen = false
+  /// Datagrams delivered in the open batch.
+  public private(set) var datagramsInBatch = 0
+  public private(set) var batchCounters = BatchCounters()
+  /// The last `closeBatch`: closing the open packets, and handing them to the sink (when `measuresStages`).
+  public private(set) var lastBatchCloseNs: (encode: UInt64, send: UInt64) = (0, 0)
+
+  /// Smart batching: the caller opens a batch when more input is already waiting. Until `closeBatch`, `process`
+  /// still encodes each datagram's updates at once, but leaves every channel's packet open, so the updates of the
+  /// datagrams that follow share it (a packet still closes when the next update would not fit). Only packet
+  /// boundaries change: each channel's updates, in order, are exactly those of unbatched processing.
+  @inline(__always)
+  public func openBatch() { batchOpen = true }
+
+  /// Closes every open packet and hands the batch's packets to `sink`, with one `flush`.
+  @inline(__always)
+  public func closeBatch<Sink: PacketSink>(into sink: inout Sink) {
+    batchOpen = false
+    let delivered = UInt64(datagramsInBatch)
+    datagramsInBatch = 0
+    if delivered > 0 {
+      batchCounters.batches &+= 1
+      batchCounters.datagrams &+= delivered
+      if delivered > 1 { batchCounters.multiDatagramBatches &+= 1 }
+      batchCounters.largestBatch = max(batchCounters.largestBatch, delivered)
+    }
+    let startNs = measuresStages ? Self.monotonicNs() : 0
+    encoder.flush()
+    let encodedNs = measuresStages ? Self.monotonicNs() : 0
+    if encoder.pendingPackets > 0 { drainOutput(into: &sink) }
+    if measuresStages { lastBatchCloseNs = (encodedNs - startNs, Self.monotonicNs() - encodedNs) }
+  }
 
   @inline(__always)
   static func monotonicNs() -> UInt64 {
@@ -352,6 +406,11 @@ public final class QuotecastCore {
     trackerStorage.pointee.noteFraming(blocks.anomaly, endSequence: sequence)
     let booksDoneNs = measuresStages ? Self.monotonicNs() : 0
     drainEvents(into: &sink)
+    if batchOpen {
+      datagramsInBatch += 1
+      if measuresStages { lastStageNs = (booksDoneNs - startNs, Self.monotonicNs() - booksDoneNs, 0) }
+      return
+    }
     encoder.flush()
     let encodedNs = measuresStages ? Self.monotonicNs() : 0
     drainOutput(into: &sink)
@@ -413,7 +472,7 @@ public final class QuotecastCore {
       encoder.encodeSnapshot(
         of: books, locate: locate, into: channel, upstreamSequence: upstreamSequence, timestampNs: nowNs,
         lastChannelSequence: encoder.nextSequence(channel: ownChannel) - 1)
-      if encoder.outputBytesFree < config.encoder.maxDatagramBytes * 4 { drainOutput(into: &sink) }
+      if encoder.outputBytesFree < config.encoder.maxDatagramBytes * 4 + flushReserveBytes { drainOutput(into: &sink) }
     }
     encoder.flush()
     drainOutput(into: &sink)
@@ -422,7 +481,8 @@ public final class QuotecastCore {
   @inline(__always)
   func drainEvents<Sink: PacketSink>(into sink: inout Sink) {
     // Each event adds at most one bounded update, so a datagram's worth of room per event suffices.
-    if encoder.outputBytesFree < (books.pendingEvents + 1) * 256 + config.encoder.maxDatagramBytes * 2 {
+    let roomBytes = (books.pendingEvents + 1) * 256 + config.encoder.maxDatagramBytes * 2 + flushReserveBytes
+    if encoder.outputBytesFree < roomBytes {
       drainOutput(into: &sink)
     }
     encoder.encode(books.events)
@@ -464,7 +524,7 @@ public final class QuotecastCore {
         of: books, locate: locate, into: channel, upstreamSequence: upstream, timestampNs: nowNs,
         lastChannelSequence: encoder.nextSequence(channel: ownChannel) - 1)
       published += 1
-      if encoder.outputBytesFree < config.encoder.maxDatagramBytes * 4 { drainOutput(into: &sink) }
+      if encoder.outputBytesFree < config.encoder.maxDatagramBytes * 4 + flushReserveBytes { drainOutput(into: &sink) }
     }
     encoder.flush()
     drainOutput(into: &sink)

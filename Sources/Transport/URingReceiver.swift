@@ -214,6 +214,10 @@ public final class URingReceiver {
     }
   }
 
+  /// Completions posted and not yet reaped (a look at the ring, no system call): input already waiting.
+  @inline(__always)
+  public var completionsReady: Int { Int(io_uring_cq_ready(ring)) }
+
   var keepBuffers = false
   var currentBufferID: UInt16 = 0
   var pendingRecycles: Int32 = 0
@@ -223,10 +227,12 @@ public final class URingReceiver {
   /// passes; without, only looks. Returns the number of datagrams handled.
   @inline(__always)
   public func poll(
-    waitNs: Int64? = nil, _ handler: (Int, UnsafeRawBufferPointer, IPv4Endpoint) -> Void
+    waitNs: Int64? = nil, enterKernel: Bool = true, _ handler: (Int, UnsafeRawBufferPointer, IPv4Endpoint) -> Void
   ) -> Int {
     var entered: Int32 = 0
-    if let waitNs {
+    if !enterKernel {
+      // Only what the kernel already posted: no system call.
+    } else if let waitNs {
       var timeout = __kernel_timespec(tv_sec: waitNs / 1_000_000_000, tv_nsec: waitNs % 1_000_000_000)
       var cqe: UnsafeMutablePointer<io_uring_cqe>?
       entered = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &timeout, nil)

@@ -103,8 +103,37 @@ struct ReplayCommand: ParsableCommand {
   @Option(help: "Write every book, to the published depth, as JSON to this file.")
   var booksJSON: String?
 
+  @Option(
+    help: """
+      Batch the output as the live gateway does under backlog: this many input datagrams share their channels' \
+      packets (default 1: a packet closes after every datagram).
+      """)
+  var batchDatagrams: Int?
+
+  @Option(help: "Batch sizes to use in turn (\"3,1,1,5\", or a file of them), to reproduce a given batching.")
+  var batchPlan: String?
+
   @Flag(help: "Print nothing but errors.")
   var quiet = false
+
+  /// The offline batching asked for, if any.
+  func offlineBatching() throws -> BatchPlan? {
+    if let batchDatagrams {
+      guard let plan = BatchPlan("\(batchDatagrams)") else {
+        throw ValidationError("--batch-datagrams must be 1...4096, got \(batchDatagrams)")
+      }
+      return plan
+    }
+    guard let batchPlan else { return nil }
+    var text = batchPlan
+    if FileManager.default.fileExists(atPath: batchPlan) {
+      text = try String(contentsOfFile: batchPlan, encoding: .utf8)
+    }
+    guard let plan = BatchPlan(text) else {
+      throw ValidationError("--batch-plan must be batch sizes of 1...4096 (\"3,1,1,5\" or a file of them)")
+    }
+    return plan
+  }
 
   func validate() throws {
     if to == nil
@@ -119,6 +148,13 @@ struct ReplayCommand: ParsableCommand {
     if to != nil && output != nil { throw ValidationError("--to and --output are exclusive") }
     if loopInput && duration == nil { throw ValidationError("--loop needs --duration, so the replay stops by itself") }
     if let rate, !(rate > 0) { throw ValidationError("--rate must be positive") }
+    if batchDatagrams != nil && batchPlan != nil {
+      throw ValidationError("--batch-datagrams and --batch-plan are exclusive")
+    }
+    if to != nil && (batchDatagrams != nil || batchPlan != nil) {
+      throw ValidationError("--batch-datagrams and --batch-plan shape the core's output: they do not go with --to")
+    }
+    _ = try offlineBatching()
     if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
   }
 
@@ -161,6 +197,7 @@ struct ReplayCommand: ParsableCommand {
     }
     let config = try core.coreConfig()
     let pipeline = QuotecastCore(config: config)
+    var batching = try offlineBatching() ?? BatchPlan(sizes: [1])
     var summary = InputSummary()
     let startNs = monotonicNowNs()
     var lastTimestampNs: UInt64 = 0
@@ -172,9 +209,10 @@ struct ReplayCommand: ParsableCommand {
       ) { datagram, timestampNs in
         sink.timestampNs = timestampNs
         lastTimestampNs = timestampNs
-        pipeline.process(moldPacket: datagram, nowNs: timestampNs, into: &sink)
+        batching.process(pipeline, moldPacket: datagram, nowNs: timestampNs, into: &sink)
         if let error = sink.error { throw error }
       }
+      batching.finish(pipeline, into: &sink)
       if snapshots {
         pipeline.publishSnapshots(
           channel: pipeline.encoder.snapshotChannel, upstreamSequence: pipeline.session.expectedSequence - 1,
@@ -188,8 +226,9 @@ struct ReplayCommand: ParsableCommand {
         path: input, messagesPerPacket: core.messagesPerPacket, udpPort: port
       ) { datagram, timestampNs in
         lastTimestampNs = timestampNs
-        pipeline.process(moldPacket: datagram, nowNs: timestampNs, into: &sink)
+        batching.process(pipeline, moldPacket: datagram, nowNs: timestampNs, into: &sink)
       }
+      batching.finish(pipeline, into: &sink)
       if snapshots {
         pipeline.publishSnapshots(
           channel: pipeline.encoder.snapshotChannel, upstreamSequence: pipeline.session.expectedSequence - 1,

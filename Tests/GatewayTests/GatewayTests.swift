@@ -7,9 +7,9 @@ import Transport
 import XCTest
 
 /// A synthetic day framed into MoldUDP64 datagrams, in memory.
-func dayDatagrams(messages: Int, symbols: Int, seed: UInt64) -> [[UInt8]] {
+func dayDatagrams(messages: Int, symbols: Int, seed: UInt64, perPacket: Int = 20) -> [[UInt8]] {
   var day = SyntheticDay(config: SyntheticDayConfig(messages: messages, symbols: symbols, seed: seed))
-  var packetizer = MoldPacketizer(session: MoldSessionID("QUOTECAST"), maxMessagesPerPacket: 20)
+  var packetizer = MoldPacketizer(session: MoldSessionID("QUOTECAST"), maxMessagesPerPacket: perPacket)
   let buffer = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
   defer { buffer.deallocate() }
   var datagrams: [[UInt8]] = []
@@ -78,10 +78,10 @@ final class Subscriber {
   let receiver: URingReceiver
   var received: [[[UInt8]]]
 
-  init(groups: [IPv4Endpoint]) throws {
+  init(groups: [IPv4Endpoint], bufferCount: Int = 4096) throws {
     sockets = try groups.map { try UDPReceiveSocket(endpoint: $0) }
     var config = URingReceiver.Config()
-    config.bufferCount = 4096
+    config.bufferCount = bufferCount
     do {
       receiver = try URingReceiver(sockets: sockets, config: config)
     } catch let error as TransportError where error.description.contains("no io_uring") {
@@ -99,11 +99,55 @@ final class Subscriber {
   }
 }
 
-func send(_ datagrams: [[UInt8]], to port: UInt16, datagramsPerMillisecond: Int = 4) throws {
+/// A subscriber that reads on a thread of its own (its ring is that thread's: io_uring is single-issuer), so it
+/// keeps up while the test sends. It stops once `updates` have arrived (a target set when the test knows it), or
+/// after `seconds`.
+final class BackgroundSubscriber {
+  let lock = NSLock()
+  var target = Int.max
+  var subscriber: Subscriber?
+  var startError: Error?
+  let started = DispatchSemaphore(value: 0)
+  let finished = DispatchSemaphore(value: 0)
+
+  init(groups: [IPv4Endpoint], seconds: Double) throws {
+    let thread = Thread { [self] in
+      do { subscriber = try Subscriber(groups: groups) } catch { startError = error }
+      started.signal()
+      guard let subscriber else {
+        finished.signal()
+        return
+      }
+      var updates = 0
+      let deadline = Clock.monotonicNs() + UInt64(seconds * 1e9)
+      while Clock.monotonicNs() < deadline && updates < lock.withLock({ target }) {
+        _ = subscriber.receiver.poll(waitNs: 5_000_000) { index, payload, _ in
+          subscriber.received[index].append(Array(payload))
+          updates += PacketView(payload)?.updateCount ?? 0
+        }
+      }
+      finished.signal()
+    }
+    thread.start()
+    started.wait()
+    if let startError { throw startError }
+  }
+
+  /// Waits until `updates` have arrived (or time is up) and returns what each group received.
+  func wait(forUpdates updates: Int) -> [[[UInt8]]] {
+    lock.withLock { target = updates }
+    finished.wait()
+    return subscriber?.received ?? []
+  }
+}
+
+/// Sends `datagrams` to a loopback port, `burst` at a time in one `sendmmsg`, pausing a millisecond after every
+/// `datagramsPerMillisecond`.
+func send(_ datagrams: [[UInt8]], to port: UInt16, datagramsPerMillisecond: Int = 4, burst: Int = 1) throws {
   let publisher = try MulticastPublisher(destinations: [IPv4Endpoint(address: IPv4Endpoint.loopback, port: port)])
   for (index, datagram) in datagrams.enumerated() {
     datagram.withUnsafeBytes { publisher.enqueue(destination: 0, $0) }
-    publisher.flush()
+    if (index + 1) % burst == 0 || index == datagrams.count - 1 { publisher.flush() }
     if index % datagramsPerMillisecond == 0 { usleep(1000) }
   }
   XCTAssertEqual(publisher.counters.dropped, 0)
@@ -150,6 +194,8 @@ final class GatewayTests: XCTestCase {
       var config = testConfig(port: 34_100, channels: 3).with(layout)
       config.idle = idle
       config.sendMethod = sendMethod
+      // Packet for packet: no batching (BatchingTests checks the update streams with batching on).
+      config.maxBatchDatagrams = 1
       config.heartbeatIntervalMs = 60_000
       config.snapshotCycleMs = 60_000
       config.snapshotTickMs = 60_000
@@ -199,6 +245,52 @@ final class GatewayTests: XCTestCase {
     }
   }
 
+  /// Input in bursts: several datagrams wait at each reap, so batches form. Packet boundaries change, but each
+  /// channel's update stream is the offline core's, in order, with no gap, no loss and no stale feed.
+  func testBatchingUnderBacklogKeepsEveryChannelsUpdateStream() throws {
+    for layout in [threadingLayouts[0], threadingLayouts[2]] {
+      let mode = "\(layout.mode) with \(layout.shards) book shard(s)"
+      var config = testConfig(port: 34_700, channels: 4).with(layout)
+      config.heartbeatIntervalMs = 60_000
+      config.snapshotCycleMs = 60_000
+      config.snapshotTickMs = 60_000
+      XCTAssertEqual(config.maxBatchDatagrams, 16, "batching is on by default")
+      // One or two messages a datagram, as a real feed outside bursts; sent 64 at a time.
+      let datagrams = dayDatagrams(messages: 40_000, symbols: 40, seed: 71, perPacket: 2)
+      let subscriber = try BackgroundSubscriber(groups: config.channelGroups, seconds: 20)
+      let running = try RunningGateway(config)
+      try send(datagrams, to: running.gateway.inputPorts[0], datagramsPerMillisecond: 64, burst: 64)
+      let offline = QuotecastCore(config: config.coreConfig)
+      var collector = Collector()
+      for datagram in datagrams {
+        datagram.withUnsafeBytes { offline.process(moldPacket: $0, nowNs: 0, into: &collector) }
+      }
+      let expected = collector.packets.compactMap(describe)
+      let expectedUpdates = expected.map(\.updates.count).reduce(0, +)
+      let received = subscriber.wait(forUpdates: expectedUpdates)
+      running.stop()
+      let stats = running.gateway.stats
+      XCTAssertGreaterThan(stats.multiDatagramBatches, 0, "\(mode): batches of several datagrams formed")
+      XCTAssertGreaterThan(stats.largestBatch, 1, mode)
+      XCTAssertLessThanOrEqual(stats.largestBatch, 16, "\(mode): the bound holds")
+      XCTAssertEqual(stats.batchedDatagrams, UInt64(datagrams.count), "\(mode): every datagram in one batch")
+      XCTAssertEqual(stats.messages, 40_000, mode)
+      XCTAssertEqual(stats.gaps, 0, mode)
+      XCTAssertEqual(stats.dropped, 0, mode)
+      XCTAssertFalse(running.gateway.cores.contains { $0.health.stale }, "\(mode): the feed never went stale")
+      let live = received.joined().compactMap(describe).filter { !$0.updates.isEmpty }
+      XCTAssertLessThan(live.count, expected.count, "\(mode): fewer, fuller packets than unbatched")
+      for channel in UInt16(0)..<4 {
+        let liveChannel = live.filter { $0.channel == channel }
+        XCTAssertEqual(liveChannel.map(\.sequence), Array(1...UInt64(max(1, liveChannel.count))), "\(mode) \(channel)")
+        let a = liveChannel.flatMap(\.updates), b = expected.filter { $0.channel == channel }.flatMap(\.updates)
+        XCTAssertEqual(
+          liveChannel.flatMap(\.updates), expected.filter { $0.channel == channel }.flatMap(\.updates),
+          "\(mode): channel \(channel)'s update stream")
+      }
+    }
+  }
+
   func testHeartbeatsAndSnapshotsArriveOnSchedule() throws {
     for layout in [threadingLayouts[0], threadingLayouts[2]] {
       try checkHeartbeatsAndSnapshots(layout)
@@ -222,9 +314,11 @@ final class GatewayTests: XCTestCase {
     // After the feed ends: half a second of quiet, with heartbeats and two snapshot cycles.
     subscriber.collect(seconds: 0.6)
     running.stop()
+    var lastDataSequence: [UInt64] = [0, 0]
     for channel in 0..<2 {
       let packets = subscriber.received[channel].compactMap(describe)
       let lastData = packets.filter { !$0.updates.isEmpty }.map(\.sequence).max() ?? 0
+      lastDataSequence[channel] = lastData
       let heartbeats = packets.filter { $0.updates.isEmpty }
       XCTAssertGreaterThanOrEqual(heartbeats.count, 5, "channel \(channel): a heartbeat every 40 ms of silence")
       XCTAssertTrue(heartbeats.suffix(3).allSatisfy { $0.sequence == lastData }, "heartbeats carry the last sequence")
@@ -259,8 +353,9 @@ final class GatewayTests: XCTestCase {
       }
       XCTAssertEqual(lastSnapshot[locate]?.bids, wire(books.levels(locate: locate, side: .bid, depth: 10)))
       XCTAssertEqual(lastSnapshot[locate]?.asks, wire(books.levels(locate: locate, side: .ask, depth: 10)))
+      // Batching under backlog changes packet boundaries, so the stamp is the live channel's, not the offline one's.
       let channel = offline.encoder.plan.channel(for: locate)
-      XCTAssertEqual(lastSnapshot[locate]?.sequence, offline.encoder.nextSequence(channel: channel) - 1)
+      XCTAssertEqual(lastSnapshot[locate]?.sequence, lastDataSequence[Int(channel)], "stamped with the channel's last")
     }
   }
 
@@ -285,14 +380,16 @@ final class GatewayTests: XCTestCase {
       return board.load(.threadAllocations)
     }
     let half = datagrams.count / 2
-    try send(Array(datagrams[..<half]), to: running.gateway.inputPorts[0])
+    // In bursts, so batches of several datagrams form (and allocate nothing either).
+    try send(Array(datagrams[..<half]), to: running.gateway.inputPorts[0], datagramsPerMillisecond: 32, burst: 32)
     let warm = settled(half)
     XCTAssertNotEqual(warm, UInt64.max, "the test's malloc counter is linked in")
-    try send(Array(datagrams[half...]), to: running.gateway.inputPorts[0])
+    try send(Array(datagrams[half...]), to: running.gateway.inputPorts[0], datagramsPerMillisecond: 32, burst: 32)
     // Long enough that the window holds a once-a-second stage-latency publication too.
     usleep(1_100_000)
     let after = settled(datagrams.count)
     running.stop()
+    XCTAssertGreaterThan(running.gateway.stats.multiDatagramBatches, 0, "\(mode): batching happened")
     XCTAssertEqual(board.load(.datagramsIn), UInt64(datagrams.count))
     XCTAssertEqual(
       after - warm, 0, "\(mode): allocations on the book threads over \(datagrams.count - half) packets")
@@ -313,7 +410,8 @@ final class GatewayTests: XCTestCase {
       subscriber.collect(seconds: 0.5)
       XCTAssertEqual(
         UInt64(subscriber.received[0].count), running.gateway.publisher.packetsPerDestination[0], "\(mode)")
-      XCTAssertGreaterThan(subscriber.received[0].count, 100)
+      // Batching under backlog packs several datagrams into one packet, so fewer packets than datagrams.
+      XCTAssertGreaterThan(subscriber.received[0].count, 20)
     }
   }
 }

@@ -155,3 +155,80 @@ def test_pcap_input_gives_the_same_books(replayed):
     summary = run("replay", capture, "--channels", CHANNELS, "--depth", DEPTH, "--books-json", books_json)
     assert json.loads(books_json.read_text()) == expected
     assert "end of session seen" in summary
+
+
+UPDATE_MEMBERS = [
+    "Level", "Trade", "TradeBreak", "TradingState", "OperationalHalt", "RegSho", "LuldCollar", "Imbalance",
+    "SystemEvent", "MarketWideBreaker", "Definition", "Snapshot", "FeedStatus",
+]
+
+
+def scalar_fields(member):
+    """Every scalar a generated struct or table answers with no arguments, by name: content without layout."""
+    values = []
+    for name in sorted(dir(member)):
+        if not name[:1].isupper() or name.startswith(("Init", "GetRoot")) or name.endswith(("Length", "IsNone", "AsNumpy")):
+            continue
+        try:
+            value = getattr(member, name)()
+        except TypeError:
+            continue
+        if isinstance(value, (int, float, bytes)):
+            values.append((name, value))
+    return tuple(values)
+
+
+def update_streams(pcap):
+    """Each channel's updates, in order, and the number of packets: what batching may not change, and what it may."""
+    streams, packets = {}, 0
+    for _, _, payload in udp_payloads(pcap):
+        packet = Packet.GetRootAs(payload, 0)
+        packets += 1
+        stream = streams.setdefault(packet.Channel(), [])
+        for i in range(packet.UpdatesLength()):
+            update = packet.Updates(i)
+            content = [(name, scalar_fields(getattr(update, name)())) for name in UPDATE_MEMBERS
+                       if getattr(update, name)() is not None]
+            stream.append((update.UpstreamSequence(), update.TimestampNs(), tuple(content)))
+    return streams, packets
+
+
+def test_offline_batching_changes_packet_boundaries_only(replayed):
+    """`replay --batch-plan` reproduces the live gateway's batching: same books, same update stream per channel,
+    fewer packets; a batch of one is byte-identical to no batching, and a plan replays byte for byte."""
+    work, day, pcap, expected = replayed
+    plain = work / "plain.pcap"
+    run("replay", day, "--output", plain, "--channels", CHANNELS, "--depth", DEPTH, "--quiet")
+    ones = work / "ones.pcap"
+    run("replay", day, "--output", ones, "--channels", CHANNELS, "--depth", DEPTH, "--batch-datagrams", 1, "--quiet")
+    assert ones.read_bytes() == plain.read_bytes()
+    plan_file = work / "plan.txt"
+    plan_file.write_text("3\n1\n7\n16\n2\n")
+    batched = work / "batched.pcap"
+    run("replay", day, "--output", batched, "--channels", CHANNELS, "--depth", DEPTH, "--batch-plan", plan_file, "--quiet")
+    again = work / "batched-again.pcap"
+    run("replay", day, "--output", again, "--channels", CHANNELS, "--depth", DEPTH, "--batch-plan", "3,1,7,16,2", "--quiet")
+    assert again.read_bytes() == batched.read_bytes()
+    plain_streams, plain_packets = update_streams(plain)
+    batched_streams, batched_packets = update_streams(batched)
+    assert sorted(plain_streams) == list(range(CHANNELS))
+    for channel in range(CHANNELS):
+        assert len(plain_streams[channel]) > 1000
+        assert batched_streams[channel] == plain_streams[channel], f"channel {channel}"
+    assert batched_packets < plain_packets
+    books, _, _ = rebuild(batched)
+    for book in expected["books"]:
+        assert books.get(book["locate"], ([], [])) == (as_levels(book["bids"]), as_levels(book["asks"]))
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--batch-datagrams", "0"], "--batch-datagrams must be 1...4096"),
+    (["--batch-plan", "3,x"], "--batch-plan must be batch sizes"),
+    (["--batch-datagrams", "2", "--batch-plan", "2"], "exclusive"),
+    (["--batch-datagrams", "2", "--to", "127.0.0.1:9"], "do not go with --to"),
+])
+def test_bad_batching_flags_are_refused(replayed, flags, message):
+    _, day, _, _ = replayed
+    result = subprocess.run([QUOTECAST, "replay", str(day), *flags], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and result.returncode < 128
+    assert message in result.stderr
