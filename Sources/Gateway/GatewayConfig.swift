@@ -48,7 +48,7 @@ public struct GatewayConfig: Equatable, Sendable {
   public var ingest = URingReceiver.Config()
   /// Smart batching: datagrams already waiting (the rest of a completion batch, or of the descriptor ring) run
   /// through the core before their channels' packets close, at most this many per output batch. 1 turns it off.
-  public var maxBatchDatagrams = 16
+  public var maxBatchDatagrams = 32
   // threading
   public enum ThreadingMode: String, Sendable, CaseIterable {
     /// One thread runs each datagram through the whole pipeline (lowest latency).

@@ -34,7 +34,8 @@ struct NetworkReplay {
     for line in [destination] + (lineB.map { [$0] } ?? []) where !(line.isLoopback || line.isMulticast) {
       throw ValidationError("--to and --line-b must be loopback (127.0.0.0/8) or multicast, got \(line)")
     }
-    let publisher = try MulticastPublisher(destinations: [destination] + (lineB.map { [$0] } ?? []), batchCapacity: 1)
+    let publisher = try MulticastPublisher(
+      destinations: [destination] + (lineB.map { [$0] } ?? []), batchCapacity: 2 * FaultyLines.maxQueued + 4)
     var lines = FaultyLines(publisher: publisher, plan: faults, twoLines: lineB != nil)
     lines.foreign = faults.foreign > 0 ? try ForeignSender(destination: destination) : nil
     defer { counts = lines.counts }
@@ -56,13 +57,20 @@ struct NetworkReplay {
         _ = try FeedInput.forEachDatagram(path: input, messagesPerPacket: messagesPerPacket) { datagram, timestampNs in
           if let durationNs, Clock.monotonicNs() - startNs >= durationNs { throw StopReplay() }
           let count = datagram.count >= 20 ? Int(UInt16(datagram[18]) << 8 | UInt16(datagram[19])) : 0
+          var dueNs: UInt64 = 0
           if let rate {
-            wait(until: startNs + UInt64(Double(messages) / rate * 1e9))
+            dueNs = startNs + UInt64(Double(messages) / rate * 1e9)
           } else if let speed {
             let first = firstTimestampNs ?? timestampNs
             firstTimestampNs = first
             let offset = timestampNs >= first ? timestampNs - first : 0
-            wait(until: startNs + UInt64(Double(offset + loopOffsetNs) / speed))
+            dueNs = startNs + UInt64(Double(offset + loopOffsetNs) / speed)
+          }
+          // Behind schedule, what is due goes out together (one sendmmsg per burst); on time, one at a time.
+          lines.catchingUp = Clock.monotonicNs() >= dueNs
+          if !lines.catchingUp {
+            lines.flushQueued()
+            wait(until: dueNs)
           }
           lastTimestampNs = timestampNs
           var outgoing = datagram
@@ -117,6 +125,31 @@ struct NetworkReplay {
 
 struct StopReplay: Error {}
 
+/// Copies of the datagrams queued while the sender catches up: they must outlive the reader's buffer until the
+/// flush. Preallocated; a datagram that does not fit is sent at once instead.
+final class CatchUpQueue {
+  static let capacityBytes = 1 << 20
+  let storage = UnsafeMutableRawPointer.allocate(byteCount: capacityBytes, alignment: 8)
+  var usedBytes = 0
+  private(set) var count = 0
+
+  deinit { storage.deallocate() }
+
+  func store(_ datagram: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+    guard datagram.count > 0, usedBytes + datagram.count <= Self.capacityBytes else { return nil }
+    let copy = storage + usedBytes
+    copy.copyMemory(from: datagram.baseAddress!, byteCount: datagram.count)
+    usedBytes += (datagram.count + 7) & ~7
+    count += 1
+    return UnsafeRawBufferPointer(start: copy, count: datagram.count)
+  }
+
+  func reset() {
+    usedBytes = 0
+    count = 0
+  }
+}
+
 /// Sends each datagram on line A (destination 0) and, if there is one, line B (destination 1),
 /// injecting the plan's faults and counting each one.
 struct FaultyLines {
@@ -129,6 +162,11 @@ struct FaultyLines {
   /// A datagram held back on each line, to go out after the line's next one.
   var stashed: [[UInt8]?] = [nil, nil]
   var lastDroppedBoth = false
+  /// Set while the sender is behind its schedule: datagrams are copied and queued, up to `maxQueued`, and go out
+  /// in one `sendmmsg`, as a line's burst arrives back to back.
+  var catchingUp = false
+  let queue = CatchUpQueue()
+  static let maxQueued = 32
 
   init(publisher: MulticastPublisher, plan: FaultPlan, twoLines: Bool) {
     self.publisher = publisher
@@ -206,13 +244,28 @@ struct FaultyLines {
   }
 
   mutating func transmit(_ datagram: UnsafeRawBufferPointer, line: Int) {
-    publisher.enqueue(destination: UInt16(line), datagram)
-    publisher.flush()
+    if catchingUp, let copy = queue.store(datagram) {
+      publisher.enqueue(destination: UInt16(line), copy)
+      if queue.count >= Self.maxQueued { flushQueued() }
+    } else {
+      // After whatever is queued, in order.
+      publisher.enqueue(destination: UInt16(line), datagram)
+      publisher.flush()
+      queue.reset()
+    }
     if line == 0 { counts.sentA += 1 } else { counts.sentB += 1 }
+  }
+
+  /// Sends the datagrams queued while catching up.
+  mutating func flushQueued() {
+    guard queue.count > 0 else { return }
+    publisher.flush()
+    queue.reset()
   }
 
   /// Sends whatever is still held back.
   mutating func flush() {
+    flushQueued()
     for line in 0..<2 {
       if let held = stashed[line] {
         stashed[line] = nil

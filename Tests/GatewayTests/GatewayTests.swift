@@ -254,7 +254,7 @@ final class GatewayTests: XCTestCase {
       config.heartbeatIntervalMs = 60_000
       config.snapshotCycleMs = 60_000
       config.snapshotTickMs = 60_000
-      XCTAssertEqual(config.maxBatchDatagrams, 16, "batching is on by default")
+      XCTAssertEqual(config.maxBatchDatagrams, 32, "batching is on by default")
       // One or two messages a datagram, as a real feed outside bursts; sent 64 at a time.
       let datagrams = dayDatagrams(messages: 40_000, symbols: 40, seed: 71, perPacket: 2)
       let subscriber = try BackgroundSubscriber(groups: config.channelGroups, seconds: 20)
@@ -272,7 +272,7 @@ final class GatewayTests: XCTestCase {
       let stats = running.gateway.stats
       XCTAssertGreaterThan(stats.multiDatagramBatches, 0, "\(mode): batches of several datagrams formed")
       XCTAssertGreaterThan(stats.largestBatch, 1, mode)
-      XCTAssertLessThanOrEqual(stats.largestBatch, 16, "\(mode): the bound holds")
+      XCTAssertLessThanOrEqual(stats.largestBatch, 32, "\(mode): the bound holds")
       XCTAssertEqual(stats.batchedDatagrams, UInt64(datagrams.count), "\(mode): every datagram in one batch")
       XCTAssertEqual(stats.messages, 40_000, mode)
       XCTAssertEqual(stats.gaps, 0, mode)
