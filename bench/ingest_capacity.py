@@ -124,6 +124,7 @@ feed:
 channels:
   count: {args.channels}
   group_base: "{GROUP_BASE}:{GROUP_PORT}"
+  send_method: {args.send_method}
 snapshot:
   group: "239.255.67.1:36402"
 threading:
@@ -197,7 +198,9 @@ def main():
     parser.add_argument("--mode", choices=["single", "dedicated"], default="single")
     parser.add_argument("--shards", type=int, default=1, help="book shards in dedicated mode")
     parser.add_argument("--idle", choices=["busy", "yield", "block"], default="busy", help="threading.idle")
-    parser.add_argument("--max-batch-datagrams", type=int, default=16, help="ingest.max_batch_datagrams (1: off)")
+    parser.add_argument("--max-batch-datagrams", type=int, default=32, help="ingest.max_batch_datagrams (1: off)")
+    parser.add_argument("--send-method", choices=["sendmmsg", "io_uring", "gso"], default="sendmmsg",
+                        help="channels.send_method")
     parser.add_argument("--bisect", type=int, default=3, help="bisection steps after the first loss")
     parser.add_argument("--data", default=str(ROOT / "bench" / "data"))
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
@@ -242,14 +245,14 @@ def main():
     summary = {"date": datetime.date.today().isoformat(), "machine": {"cpu": cpu, "cores": os.cpu_count(),
                "kernel": platform.release()}, "seconds": args.seconds,
                "messages_per_packet": args.messages_per_packet, "channels": args.channels, "layout": layout,
-               "max_batch_datagrams": args.max_batch_datagrams,
+               "max_batch_datagrams": args.max_batch_datagrams, "send_method": args.send_method,
                "highest_zero_loss_rate": good, "first_lossy_rate": bad, "runs": runs}
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     (out / f"ingest-capacity-{stamp}.json").write_text(json.dumps(summary, indent=2) + "\n")
     where = (f"{layout}, {args.channels} channel(s), {args.messages_per_packet} message(s) a datagram, "
-             f"max_batch_datagrams {args.max_batch_datagrams}")
+             f"max_batch_datagrams {args.max_batch_datagrams}, sends by {args.send_method}")
     if good is None:
         print(f"{where}: loss already at {bad:,.0f} msg/s")
     else:

@@ -56,4 +56,29 @@ static inline int qc_prep_sendmsg(struct io_uring *ring, int fd, const struct ms
   return 0;
 }
 
+// Kernel 6.2's SEND_ZC usage report, which liburing 2.3's headers predate.
+#ifndef IORING_SEND_ZC_REPORT_USAGE
+#define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
+#endif
+#ifndef IORING_NOTIF_USAGE_ZC_COPIED
+#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
+#endif
+static const unsigned QC_CQE_F_NOTIF = IORING_CQE_F_NOTIF;
+
+/// Queues one zero-copy send of `length` bytes at `bytes`, inside registered buffer `buffer_index`,
+/// on the connected socket `fd`, asking the kernel to report whether it had to copy after all.
+static inline int qc_prep_send_zc_fixed(struct io_uring *ring, int fd, const void *bytes, size_t length,
+                                        unsigned buffer_index, unsigned long long user_data) {
+  struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+  if (sqe == NULL) return -EBUSY;
+  io_uring_prep_send_zc_fixed(sqe, fd, bytes, length, MSG_DONTWAIT, IORING_SEND_ZC_REPORT_USAGE, buffer_index);
+  io_uring_sqe_set_data64(sqe, user_data);
+  return 0;
+}
+
+/// 1 when a SEND_ZC notification says the kernel copied the bytes instead (as it must on loopback).
+static inline int qc_notif_copied(const struct io_uring_cqe *cqe) {
+  return (cqe->res & IORING_NOTIF_USAGE_ZC_COPIED) != 0 ? 1 : 0;
+}
+
 #endif

@@ -6,11 +6,26 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 
 _Static_assert(sizeof(struct qc_mmsghdr) == sizeof(struct mmsghdr), "qc_mmsghdr must match mmsghdr");
 
 int qc_sendmmsg(int fd, struct qc_mmsghdr *messages, unsigned int count, int flags) {
   return sendmmsg(fd, (struct mmsghdr *)messages, count, flags);
+}
+
+unsigned int qc_udp_segment_control_bytes(void) { return CMSG_SPACE(sizeof(uint16_t)); }
+
+void qc_set_udp_segment(struct msghdr *header, void *control, unsigned short segment_bytes) {
+  memset(control, 0, CMSG_SPACE(sizeof(uint16_t)));
+  header->msg_control = control;
+  header->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+  struct cmsghdr *message = CMSG_FIRSTHDR(header);
+  message->cmsg_level = SOL_UDP;
+  message->cmsg_type = UDP_SEGMENT;
+  message->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  memcpy(CMSG_DATA(message), &segment_bytes, sizeof(uint16_t));
 }
 
 int qc_pin_current_thread(int cpu) {

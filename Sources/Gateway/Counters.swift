@@ -71,6 +71,9 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
   case batchedDatagrams
   case multiDatagramBatches
   case largestBatch
+  /// `send_method: gso`: messages that carried several packets, and the zero bytes that padded them.
+  case segmentedSends
+  case paddingBytesOut
 
   /// The Prometheus name.
   public var metricName: String {
@@ -126,6 +129,8 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
     case .batchedDatagrams: "quotecast_batched_datagrams_total"
     case .multiDatagramBatches: "quotecast_multi_datagram_batches_total"
     case .largestBatch: "quotecast_largest_batch_datagrams"
+    case .segmentedSends: "quotecast_segmented_sends_total"
+    case .paddingBytesOut: "quotecast_padding_bytes_out_total"
     }
   }
 

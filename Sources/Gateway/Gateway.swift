@@ -188,6 +188,8 @@ public final class Gateway: @unchecked Sendable {
     board.store(.sendDrops, publisher.counters.dropped)
     board.store(.sendErrors, publisher.counters.errors)
     board.store(.faultDrops, publisher.counters.faultDrops)
+    board.store(.segmentedSends, publisher.counters.segmentedSends)
+    board.store(.paddingBytesOut, publisher.counters.paddingBytes)
   }
 
   /// Copies a book shard's counters to its row of the board (relaxed atomic stores; no locks).
@@ -507,10 +509,12 @@ struct AnomalyLog {
     case 10: .noBuffers
     case 11: .sendDrops
     case 12: .truncatedDatagrams
+    // Includes a GSO send the kernel refused (the publisher then sends by plain sendmmsg).
+    case 13: .sendErrors
     default: nil
     }
   }
-  static var watched: Int { 13 }
+  static var watched: Int { 14 }
   var last = (0..<AnomalyLog.watched).map { _ in UInt64(0) }
   var reportedStale = false
 

@@ -76,14 +76,35 @@ func setOption<T: BitwiseCopyable>(_ fd: Int32, _ level: Int32, _ name: Int32, _
   }
 }
 
+/// A non-blocking UDP socket whose multicast leaves from `interface` (127.0.0.1 by default).
+func openMulticastSendSocket(interface: UInt32, ttl: UInt8, loop: Bool, sendBufferBytes: Int) throws -> Int32 {
+  let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+  guard fd >= 0 else { throw TransportError.system("socket") }
+  do {
+    try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_IF, in_addr(s_addr: interface.bigEndian))
+    try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_TTL, UInt8(ttl))
+    try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_LOOP, UInt8(loop ? 1 : 0))
+    try setBufferSize(fd, SO_SNDBUF, force: SO_SNDBUFFORCE, bytes: sendBufferBytes)
+  } catch {
+    close(fd)
+    throw error
+  }
+  return fd
+}
+
 /// Sends packets to per-channel multicast groups (or unicast endpoints) with one `sendmmsg` per
 /// batch, never blocking: a full socket buffer drops the rest of the batch and counts it, and the
 /// subscribers see the sequence gap.
 public final class MulticastPublisher {
-  /// How a batch leaves: one `sendmmsg` call, or one `io_uring_enter` carrying a sendmsg per packet.
+  /// How a batch leaves: one `sendmmsg` call, one `io_uring_enter` carrying a sendmsg per packet, or one
+  /// `sendmmsg` whose messages each carry one destination's packets, cut apart by the kernel (UDP GSO).
   public enum SendMethod: String, Sendable, CaseIterable {
     case sendmmsg
     case ioUring = "io_uring"
+    /// Each destination's packets of a batch in one message with UDP_SEGMENT: all but the last are padded with
+    /// zeros to the longest (FlatBuffers readers ignore trailing bytes). Where the kernel refuses GSO, the
+    /// publisher counts the refusal as errors and sends by plain `sendmmsg` from then on.
+    case gso
   }
 
   public struct Counters: Equatable, Sendable {
@@ -94,6 +115,9 @@ public final class MulticastPublisher {
     public var errors: UInt64 = 0
     /// Packets withheld by an injected fault (`dropRange`).
     public var faultDrops: UInt64 = 0
+    /// Method `.gso`: messages sent that carried several packets, and the zero bytes that padded them.
+    public var segmentedSends: UInt64 = 0
+    public var paddingBytes: UInt64 = 0
     public init() {}
   }
 
@@ -139,6 +163,14 @@ public final class MulticastPublisher {
   let ring: UnsafeMutablePointer<io_uring>?
   /// Packets sent per destination index.
   public let packetsPerDestination: UnsafeMutablePointer<UInt64>
+  /// Method `.gso`: one message per destination run, its iovecs (packets and padding), its control bytes.
+  let segmented: SegmentedBatch?
+  /// The kernel's bound on segments per GSO message (UDP_MAX_SEGMENTS is 64 on older kernels).
+  public static let maxSegments = 64
+  /// How much longer than the run's widest packet so far a packet may be and still join the run.
+  static let maxPaddingGrowthBytes = 64
+  /// Set once the kernel refused a GSO send: plain sendmmsg from then on.
+  public private(set) var segmentationRefused = false
 
   /// - Parameters:
   ///   - destinations: index = channel id.
@@ -152,17 +184,7 @@ public final class MulticastPublisher {
     self.destinations = destinations
     self.batchCapacity = batchCapacity
     self.method = method
-    fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { throw TransportError.system("socket") }
-    do {
-      try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_IF, in_addr(s_addr: interface.bigEndian))
-      try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_TTL, UInt8(ttl))
-      try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_LOOP, UInt8(loop ? 1 : 0))
-      try setBufferSize(fd, SO_SNDBUF, force: SO_SNDBUFFORCE, bytes: sendBufferBytes)
-    } catch {
-      close(fd)
-      throw error
-    }
+    fd = try openMulticastSendSocket(interface: interface, ttl: ttl, loop: loop, sendBufferBytes: sendBufferBytes)
     if method == .ioUring {
       // A plain ring: the publisher may be built on one thread and send from another.
       let ring = UnsafeMutablePointer<io_uring>.allocate(capacity: 1)
@@ -190,6 +212,7 @@ public final class MulticastPublisher {
     packetsPerDestination.initialize(repeating: 0, count: max(1, destinations.count))
     enqueuedPerDestination = .allocate(capacity: max(1, destinations.count))
     enqueuedPerDestination.initialize(repeating: 0, count: max(1, destinations.count))
+    segmented = method == .gso ? SegmentedBatch(capacity: batchCapacity) : nil
   }
 
   deinit {
@@ -240,6 +263,10 @@ public final class MulticastPublisher {
       flushThroughRing(ring)
       return
     }
+    if let segmented, !segmentationRefused {
+      flushSegmented(segmented)
+      return
+    }
     var sent = 0
     while sent < pending {
       let result = qc_sendmmsg(fd, messages + sent, UInt32(pending - sent), Int32(MSG_DONTWAIT))
@@ -259,6 +286,88 @@ public final class MulticastPublisher {
         counters.dropped &+= 1
       } else {
         counters.errors &+= 1
+      }
+      sent += 1
+    }
+    pending = 0
+  }
+
+  /// One `sendmmsg` of one message per run of a destination's packets (at most 64, and one IPv4 datagram's
+  /// worth), each cut into its packets by UDP_SEGMENT. A destination's packets keep their order.
+  func flushSegmented(_ batch: SegmentedBatch) {
+    batch.taken.update(repeating: false, count: pending)
+    var messageCount = 0
+    var vectorCount = 0
+    for first in 0..<pending where !batch.taken[first] {
+      let destination = channelsOfPending[first]
+      // The run: this destination's packets from `first` on, within the segment bounds.
+      var segmentBytes = 0
+      var runCount = 0
+      for index in first..<pending where !batch.taken[index] && channelsOfPending[index] == destination {
+        let widest = max(segmentBytes, vectors[index].iov_len)
+        // A packet much longer than the run so far starts the next run rather than padding all before it.
+        guard runCount < Self.maxSegments, (runCount + 1) * widest <= 65_507,
+          runCount == 0 || widest <= segmentBytes + Self.maxPaddingGrowthBytes
+        else { break }
+        segmentBytes = widest
+        batch.runs[runCount] = index
+        runCount += 1
+      }
+      let message = batch.messages + messageCount
+      message.pointee.msg_hdr = msghdr()
+      message.pointee.msg_hdr.msg_name = UnsafeMutableRawPointer(addresses + Int(destination))
+      message.pointee.msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
+      message.pointee.msg_hdr.msg_iov = batch.vectors + vectorCount
+      var payloadBytes = 0
+      var paddingBytes = 0
+      for position in 0..<runCount {
+        let index = batch.runs[position]
+        batch.taken[index] = true
+        batch.vectors[vectorCount] = vectors[index]
+        vectorCount += 1
+        payloadBytes += vectors[index].iov_len
+        let padding = segmentBytes - vectors[index].iov_len
+        if position < runCount - 1 && padding > 0 {
+          batch.vectors[vectorCount] = iovec(iov_base: batch.zeros, iov_len: padding)
+          vectorCount += 1
+          paddingBytes += padding
+        }
+      }
+      message.pointee.msg_hdr.msg_iovlen = vectorCount - (message.pointee.msg_hdr.msg_iov - batch.vectors)
+      if runCount > 1 {
+        qc_set_udp_segment(
+          &message.pointee.msg_hdr, batch.control + messageCount * batch.controlBytes, UInt16(segmentBytes))
+      }
+      batch.segments[messageCount] = runCount
+      batch.payloadBytes[messageCount] = payloadBytes
+      batch.paddingBytes[messageCount] = paddingBytes
+      batch.destinations[messageCount] = destination
+      messageCount += 1
+    }
+    var sent = 0
+    while sent < messageCount {
+      let result = qc_sendmmsg(fd, batch.messages + sent, UInt32(messageCount - sent), Int32(MSG_DONTWAIT))
+      if result > 0 {
+        for message in sent..<sent + Int(result) {
+          counters.packets &+= UInt64(batch.segments[message])
+          counters.bytes &+= UInt64(batch.payloadBytes[message])
+          if batch.segments[message] > 1 {
+            counters.segmentedSends &+= 1
+            counters.paddingBytes &+= UInt64(batch.paddingBytes[message])
+          }
+          packetsPerDestination[Int(batch.destinations[message])] &+= UInt64(batch.segments[message])
+        }
+        sent += Int(result)
+        continue
+      }
+      let code = errno
+      if code == EINTR { continue }
+      if code == EAGAIN || code == EWOULDBLOCK || code == ENOBUFS {
+        counters.dropped &+= UInt64(batch.segments[sent])
+      } else {
+        counters.errors &+= UInt64(batch.segments[sent])
+        // A device without segmentation offload: later batches go by plain sendmmsg.
+        if batch.segments[sent] > 1 && (code == EIO || code == EINVAL) { segmentationRefused = true }
       }
       sent += 1
     }
@@ -292,5 +401,51 @@ public final class MulticastPublisher {
       }
     }
     pending = 0
+  }
+}
+
+/// The preallocated scratch of a GSO flush: at most one message and two iovecs per packet.
+final class SegmentedBatch {
+  let messages: UnsafeMutablePointer<qc_mmsghdr>
+  let vectors: UnsafeMutablePointer<iovec>
+  let control: UnsafeMutableRawPointer
+  let controlBytes = Int(qc_udp_segment_control_bytes())
+  let taken: UnsafeMutablePointer<Bool>
+  let runs: UnsafeMutablePointer<Int>
+  let segments: UnsafeMutablePointer<Int>
+  let payloadBytes: UnsafeMutablePointer<Int>
+  let paddingBytes: UnsafeMutablePointer<Int>
+  let destinations: UnsafeMutablePointer<UInt16>
+  /// What padding points at: never written.
+  let zeros: UnsafeMutableRawPointer
+
+  init(capacity: Int) {
+    messages = .allocate(capacity: capacity)
+    messages.initialize(repeating: qc_mmsghdr(), count: capacity)
+    vectors = .allocate(capacity: 2 * capacity)
+    vectors.initialize(repeating: iovec(), count: 2 * capacity)
+    control = .allocate(byteCount: capacity * controlBytes, alignment: 8)
+    taken = .allocate(capacity: capacity)
+    taken.initialize(repeating: false, count: capacity)
+    runs = .allocate(capacity: capacity)
+    segments = .allocate(capacity: capacity)
+    payloadBytes = .allocate(capacity: capacity)
+    paddingBytes = .allocate(capacity: capacity)
+    destinations = .allocate(capacity: capacity)
+    zeros = .allocate(byteCount: 65_536, alignment: 8)
+    zeros.initializeMemory(as: UInt8.self, repeating: 0, count: 65_536)
+  }
+
+  deinit {
+    messages.deallocate()
+    vectors.deallocate()
+    control.deallocate()
+    taken.deallocate()
+    runs.deallocate()
+    segments.deallocate()
+    payloadBytes.deallocate()
+    paddingBytes.deallocate()
+    destinations.deallocate()
+    zeros.deallocate()
   }
 }

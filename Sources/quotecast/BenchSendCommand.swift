@@ -3,11 +3,12 @@ import Foundation
 import Glibc
 import Transport
 
-/// sendmmsg against io_uring sends, in the same run: the measurement behind `channels.send_method`.
+/// The send paths side by side, in the same run: the measurement behind `channels.send_method`.
 struct BenchSendCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench-send",
-    abstract: "Multicast send cost on loopback: sendmmsg against io_uring sendmsg, alternated, medians.")
+    abstract:
+      "Multicast send cost on loopback: sendmmsg, io_uring sendmsg, UDP GSO and io_uring SEND_ZC, alternated, medians.")
 
   @Option(help: "Packets per timed pass.")
   var packets = 200_000
@@ -66,65 +67,139 @@ struct BenchSendCommand: ParsableCommand {
     drainer.start()
     defer { draining.value = false }
 
-    let payload = [UInt8](repeating: 0x5A, count: bytes)
-    let methods = MulticastPublisher.SendMethod.allCases
+    let sizes = batchSizes!
+    let largest = sizes.max()!
+    // Every path sends the same bytes: `largest` packets laid end to end.
+    let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: largest * bytes, alignment: 64)
+    payload.initializeMemory(as: UInt8.self, repeating: 0x5A)
+    defer { payload.deallocate() }
     var samples: [String: [Double]] = [:]
     var drops: [String: UInt64] = [:]
+    var unsupported: [SendPath: String] = [:]
+    var copiedShare: Double? = nil
     for pass in 0..<passes {
-      for batch in batchSizes! {
-        // Alternate which method goes first, so drift hits both alike.
-        for method in pass % 2 == 0 ? methods : methods.reversed() {
-          let publisher = try MulticastPublisher(
-            destinations: [destination], sendBufferBytes: 8 << 20, batchCapacity: max(batch, 1), method: method)
-          let elapsedNs = payload.withUnsafeBytes { raw -> UInt64 in
-            let start = monotonicNowNs()
-            var queued = 0
-            for _ in 0..<packets {
-              publisher.enqueue(destination: 0, raw)
-              queued += 1
-              if queued == batch {
-                publisher.flush()
-                queued = 0
-              }
-            }
-            publisher.flush()
-            return monotonicNowNs() - start
+      for batch in sizes {
+        // Alternate the order of the paths, so drift hits them alike.
+        let order = pass % 2 == 0 ? SendPath.allCases : SendPath.allCases.reversed()
+        for path in order where unsupported[path] == nil {
+          do {
+            let (elapsedNs, dropped, copied) = try timePass(
+              path, batch: batch, destination: destination, payload: payload)
+            let key = "\(path.rawValue)/\(batch)"
+            samples[key, default: []].append(Double(elapsedNs) / Double(packets))
+            drops[key, default: 0] += dropped
+            if let copied { copiedShare = copied }
+          } catch {
+            unsupported[path] = "\(error)"
           }
-          let key = "\(method.rawValue)/\(batch)"
-          samples[key, default: []].append(Double(elapsedNs) / Double(packets))
-          drops[key, default: 0] += publisher.counters.dropped + publisher.counters.errors
         }
       }
     }
-    func median(_ key: String) -> Double {
-      let sorted = samples[key]!.sorted()
+    let measured = SendPath.allCases.filter { unsupported[$0] == nil }
+    func median(_ path: SendPath, _ batch: Int) -> Double {
+      let sorted = samples["\(path.rawValue)/\(batch)"]!.sorted()
       return sorted[sorted.count / 2]
     }
+    func dropped(_ batch: Int) -> UInt64 { measured.reduce(0) { $0 + (drops["\($1.rawValue)/\(batch)"] ?? 0) } }
     if json {
-      let rows = batchSizes!.map { batch in
+      let rows = sizes.map { batch in
         "{\"batch\":\(batch),"
-          + methods.map {
-            "\"\($0.rawValue)_ns_per_packet\":\(String.fixed(median("\($0.rawValue)/\(batch)"), digits: 1))"
-          }
+          + measured.map { "\"\($0.rawValue)_ns_per_packet\":\(String.fixed(median($0, batch), digits: 1))" }
           .joined(separator: ",")
-          + ",\"ratio_io_uring_over_sendmmsg\":"
-          + String.fixed(median("io_uring/\(batch)") / median("sendmmsg/\(batch)"), digits: 3)
-          + ",\"dropped\":\(drops["sendmmsg/\(batch)"]! + drops["io_uring/\(batch)"]!)}"
+          + measured.filter { $0 != .sendmmsg }.map {
+            ",\"ratio_\($0.rawValue)_over_sendmmsg\":"
+              + String.fixed(median($0, batch) / median(.sendmmsg, batch), digits: 3)
+          }
+          .joined()
+          + ",\"dropped\":\(dropped(batch))}"
+      }
+      let skipped = unsupported.keys.sorted { $0.rawValue < $1.rawValue }.map {
+        "\"\($0.rawValue)\":\"\(unsupported[$0]!.replacingOccurrences(of: "\"", with: "'"))\""
       }
       print(
         "{\"packets\":\(packets),\"bytes\":\(bytes),\"passes\":\(passes),\"cpu\":\(cpu.map(String.init) ?? "null"),"
-          + "\"results\":[\(rows.joined(separator: ","))]}")
+          + "\"send_zc_copied_share\":\(copiedShare.map { String.fixed($0, digits: 3) } ?? "null"),"
+          + "\"unsupported\":{\(skipped.joined(separator: ","))},\"results\":[\(rows.joined(separator: ","))]}")
     } else {
-      print("\(packets) packets of \(bytes) bytes per pass to \(destination) on loopback; median of \(passes)")
-      print("batch   sendmmsg ns/pkt   io_uring ns/pkt   io_uring / sendmmsg   dropped")
-      for batch in batchSizes! {
-        let mmsg = median("sendmmsg/\(batch)")
-        let uring = median("io_uring/\(batch)")
+      print("\(packets) packets of \(bytes) bytes per pass to \(destination) on loopback; median of \(passes) passes")
+      print(
+        "batch" + measured.map { "\($0.rawValue) ns/pkt".leftPadded(25) }.joined()
+          + measured.filter { $0 != .sendmmsg }.map { "\($0.rawValue)/sendmmsg".leftPadded(28) }.joined()
+          + "dropped".leftPadded(10))
+      for batch in sizes {
+        let base = median(.sendmmsg, batch)
         print(
-          "\(batch)".leftPadded(5) + String.fixed(mmsg, digits: 1).leftPadded(18)
-            + String.fixed(uring, digits: 1).leftPadded(18) + String.fixed(uring / mmsg, digits: 3).leftPadded(22)
-            + "\(drops["sendmmsg/\(batch)"]! + drops["io_uring/\(batch)"]!)".leftPadded(10))
+          "\(batch)".leftPadded(5) + measured.map { String.fixed(median($0, batch), digits: 1).leftPadded(25) }.joined()
+            + measured.filter { $0 != .sendmmsg }.map {
+              String.fixed(median($0, batch) / base, digits: 3).leftPadded(28)
+            }
+            .joined() + "\(dropped(batch))".leftPadded(10))
       }
+      for (path, reason) in unsupported { print("\(path.rawValue): not measured, \(reason)") }
+      if let copiedShare {
+        print(
+          "send_zc: \(String.fixed(copiedShare * 100, digits: 1))% of notifications report a copy (loopback copies)")
+      }
+    }
+  }
+
+  /// How one pass sends: the publisher's three methods, and io_uring SEND_ZC from a registered buffer.
+  enum SendPath: String, CaseIterable {
+    case sendmmsg
+    case ioUring = "io_uring"
+    case gso
+    case sendZC = "io_uring_send_zc"
+  }
+
+  struct SendPathUnavailable: Error, CustomStringConvertible {
+    let description: String
+  }
+
+  /// One timed pass of `packets` packets, flushed `batch` at a time: the elapsed time, packets dropped, and for
+  /// SEND_ZC the share of notifications that reported a copy.
+  func timePass(_ path: SendPath, batch: Int, destination: IPv4Endpoint, payload: UnsafeMutableRawBufferPointer)
+    throws -> (UInt64, UInt64, Double?)
+  {
+    let flushes = packets / batch
+    let last = packets - flushes * batch
+    switch path {
+    case .sendmmsg, .ioUring, .gso:
+      let publisher = try MulticastPublisher(
+        destinations: [destination], sendBufferBytes: 8 << 20, batchCapacity: batch,
+        method: MulticastPublisher.SendMethod(rawValue: path.rawValue)!)
+      let start = monotonicNowNs()
+      for round in 0...flushes {
+        for index in 0..<(round == flushes ? last : batch) {
+          publisher.enqueue(
+            destination: 0, UnsafeRawBufferPointer(rebasing: payload[index * bytes..<(index + 1) * bytes]))
+        }
+        publisher.flush()
+      }
+      let elapsedNs = monotonicNowNs() - start
+      if publisher.segmentationRefused {
+        throw SendPathUnavailable(description: "the kernel refuses UDP_SEGMENT here")
+      }
+      if publisher.counters.errors > 0 { throw SendPathUnavailable(description: "send errors") }
+      return (elapsedNs, publisher.counters.dropped, nil)
+    case .sendZC:
+      let sender: ZeroCopyRingSender
+      do {
+        sender = try ZeroCopyRingSender(destination: destination, bufferBytes: payload.count, batchCapacity: batch)
+      } catch {
+        throw SendPathUnavailable(description: "this kernel has no SEND_ZC with fixed buffers (\(error))")
+      }
+      sender.buffer.copyMemory(from: UnsafeRawBufferPointer(payload))
+      let start = monotonicNowNs()
+      for round in 0...flushes {
+        for index in 0..<(round == flushes ? last : batch) { sender.enqueue(offset: index * bytes, length: bytes) }
+        let failure = sender.flush()
+        if failure != 0 {
+          throw SendPathUnavailable(description: "SEND_ZC failed: \(String(cString: strerror(failure)))")
+        }
+      }
+      let elapsedNs = monotonicNowNs() - start
+      let share = sender.notifications > 0 ? Double(sender.copiedNotifications) / Double(sender.notifications) : nil
+      return (elapsedNs, sender.counters.dropped, share)
     }
   }
 }

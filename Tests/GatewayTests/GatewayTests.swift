@@ -188,7 +188,10 @@ final class GatewayTests: XCTestCase {
       threadingLayouts.flatMap { layout in
         IdleStrategy.allCases.map { (layout, $0, MulticastPublisher.SendMethod.sendmmsg) }
       }
-      + [(threadingLayouts[0], .block, .ioUring), (threadingLayouts[2], .yield, .ioUring)]
+      + [
+        (threadingLayouts[0], .block, .ioUring), (threadingLayouts[2], .yield, .ioUring),
+        (threadingLayouts[0], .yield, .gso), (threadingLayouts[2], .yield, .gso),
+      ]
     for (layout, idle, sendMethod) in combinations {
       let mode = "\(layout.mode) with \(layout.shards) book shard(s), sends by \(sendMethod)"
       var config = testConfig(port: 34_100, channels: 3).with(layout)
@@ -248,9 +251,13 @@ final class GatewayTests: XCTestCase {
   /// Input in bursts: several datagrams wait at each reap, so batches form. Packet boundaries change, but each
   /// channel's update stream is the offline core's, in order, with no gap, no loss and no stale feed.
   func testBatchingUnderBacklogKeepsEveryChannelsUpdateStream() throws {
-    for layout in [threadingLayouts[0], threadingLayouts[2]] {
-      let mode = "\(layout.mode) with \(layout.shards) book shard(s)"
+    let runs: [((mode: GatewayConfig.ThreadingMode, shards: Int), MulticastPublisher.SendMethod)] = [
+      (threadingLayouts[0], .sendmmsg), (threadingLayouts[2], .sendmmsg), (threadingLayouts[0], .gso),
+    ]
+    for (layout, sendMethod) in runs {
+      let mode = "\(layout.mode) with \(layout.shards) book shard(s), sends by \(sendMethod)"
       var config = testConfig(port: 34_700, channels: 4).with(layout)
+      config.sendMethod = sendMethod
       config.heartbeatIntervalMs = 60_000
       config.snapshotCycleMs = 60_000
       config.snapshotTickMs = 60_000
@@ -274,6 +281,9 @@ final class GatewayTests: XCTestCase {
       XCTAssertGreaterThan(stats.largestBatch, 1, mode)
       XCTAssertLessThanOrEqual(stats.largestBatch, 32, "\(mode): the bound holds")
       XCTAssertEqual(stats.batchedDatagrams, UInt64(datagrams.count), "\(mode): every datagram in one batch")
+      if sendMethod == .gso {
+        XCTAssertGreaterThan(running.gateway.counters.load(.segmentedSends), 0, "\(mode): GSO carried several packets")
+      }
       XCTAssertEqual(stats.messages, 40_000, mode)
       XCTAssertEqual(stats.gaps, 0, mode)
       XCTAssertEqual(stats.dropped, 0, mode)
@@ -283,7 +293,6 @@ final class GatewayTests: XCTestCase {
       for channel in UInt16(0)..<4 {
         let liveChannel = live.filter { $0.channel == channel }
         XCTAssertEqual(liveChannel.map(\.sequence), Array(1...UInt64(max(1, liveChannel.count))), "\(mode) \(channel)")
-        let a = liveChannel.flatMap(\.updates), b = expected.filter { $0.channel == channel }.flatMap(\.updates)
         XCTAssertEqual(
           liveChannel.flatMap(\.updates), expected.filter { $0.channel == channel }.flatMap(\.updates),
           "\(mode): channel \(channel)'s update stream")

@@ -113,6 +113,71 @@ final class TransportTests: XCTestCase {
     XCTAssertEqual(publisher.packetsPerDestination[0], 2)
   }
 
+  /// SEND_ZC from a registered buffer: every send completes with its result and its notification, and the
+  /// packets arrive whole (on loopback the kernel reports that it copied).
+  func testZeroCopySendsArriveAndEveryNotificationIsReaped() throws {
+    let group = IPv4Endpoint(address: 0xEFFF_0F0C, port: 39_226)
+    let member = try UDPReceiveSocket(endpoint: group)
+    let receiver = try makeReceiver([member])
+    let sender: ZeroCopyRingSender
+    do {
+      sender = try ZeroCopyRingSender(destination: group, bufferBytes: 4096, batchCapacity: 8)
+    } catch {
+      throw XCTSkip("this kernel has no io_uring SEND_ZC with registered buffers: \(error)")
+    }
+    for index in 0..<4 { sender.buffer.storeBytes(of: UInt8(index + 1), toByteOffset: index * 64, as: UInt8.self) }
+    for round in 0..<3 {
+      for index in 0..<4 { sender.enqueue(offset: index * 64, length: 64) }
+      let failure = sender.flush()
+      if round == 0 && (failure == EINVAL || failure == EOPNOTSUPP) {
+        throw XCTSkip("SEND_ZC on UDP refused: \(String(cString: strerror(failure)))")
+      }
+      XCTAssertEqual(failure, 0)
+    }
+    XCTAssertEqual(sender.counters.packets, 12)
+    XCTAssertEqual(sender.notifications, 12, "each send's buffer was released before flush returned")
+    let received = receive(receiver, count: 12).map(\.1)
+    XCTAssertEqual(received.count, 12)
+    XCTAssertEqual(received.map(\.count), [Int](repeating: 64, count: 12))
+    XCTAssertEqual(received.prefix(4).map { $0[0] }, [1, 2, 3, 4])
+  }
+
+  /// GSO in the publisher: each destination's packets of a batch leave as one segmented message; every
+  /// packet arrives whole, in its destination's order, padded with zeros to the run's longest.
+  func testGSOPublisherKeepsEachDestinationsPacketsInOrder() throws {
+    let groups = [IPv4Endpoint(address: 0xEFFF_0F0D, port: 39_228), IPv4Endpoint(address: 0xEFFF_0F0E, port: 39_228)]
+    let members = try groups.map { try UDPReceiveSocket(endpoint: $0) }
+    let receiver = try makeReceiver(members, bufferCount: 128)
+    let publisher = try MulticastPublisher(destinations: groups, batchCapacity: 16, method: .gso)
+    // Interleaved destinations, sizes that differ, and a last packet longer than the rest.
+    let packets: [(UInt16, [UInt8])] = (0..<10).map { index in
+      (UInt16(index % 2), [UInt8](repeating: UInt8(index + 1), count: index == 8 ? 300 : 40 + index * 7))
+    }
+    for (destination, bytes) in packets { bytes.withUnsafeBytes { publisher.enqueue(destination: destination, $0) } }
+    publisher.flush()
+    if publisher.segmentationRefused { throw XCTSkip("this kernel refuses UDP_SEGMENT on loopback") }
+    XCTAssertEqual(publisher.counters.packets, 10)
+    let payloadBytes = packets.reduce(0) { $0 + $1.1.count }
+    XCTAssertEqual(publisher.counters.bytes, UInt64(payloadBytes), "padding is not counted")
+    XCTAssertEqual(publisher.packetsPerDestination[0], 5)
+    XCTAssertEqual(publisher.counters.segmentedSends, 2, "one segmented message per destination")
+    // Destination 0 sends 40, 54, 68, 82 and 300 bytes: the 300 is too much longer and goes alone, the rest are
+    // padded to 82 (84 zero bytes). Destination 1 sends 47, 61, 75, 89, 103: padded to 103 (140).
+    XCTAssertEqual(publisher.counters.paddingBytes, UInt64(84 + 140))
+    let received = receive(receiver, count: 10)
+    XCTAssertEqual(received.count, 10)
+    let expectedSizes = [[82, 82, 82, 82, 300], [103, 103, 103, 103, 103]]
+    for destination in 0..<2 {
+      let sent = packets.filter { Int($0.0) == destination }.map(\.1)
+      let arrived = received.filter { $0.0 == destination }.map(\.1)
+      XCTAssertEqual(arrived.map(\.count), expectedSizes[destination], "destination \(destination)'s datagrams")
+      for (position, (bytes, packet)) in zip(arrived, sent).enumerated() {
+        XCTAssertEqual(Array(bytes.prefix(packet.count)), packet, "destination \(destination) packet \(position)")
+        XCTAssertTrue(bytes.dropFirst(packet.count).allSatisfy { $0 == 0 }, "padding is zeros")
+      }
+    }
+  }
+
   /// Many full batches through either method: every packet is sent or counted as dropped, none is
   /// an error, and the io_uring ring is reaped batch by batch (its entries never run out).
   func testEveryPacketOfManyBatchesIsAccountedForWithEitherMethod() throws {

@@ -13,6 +13,12 @@ struct qc_mmsghdr {
 /// sendmmsg(2): the number of messages sent, or -1 with errno set.
 int qc_sendmmsg(int fd, struct qc_mmsghdr *messages, unsigned int count, int flags);
 
+/// The control bytes one UDP_SEGMENT message needs (CMSG_SPACE of a 16-bit size).
+unsigned int qc_udp_segment_control_bytes(void);
+/// Points `header`'s control at `control` (qc_udp_segment_control_bytes() long), holding one
+/// UDP_SEGMENT of `segment_bytes`.
+void qc_set_udp_segment(struct msghdr *header, void *control, unsigned short segment_bytes);
+
 /// Pins the calling thread to one CPU: 0, or an errno.
 int qc_pin_current_thread(int cpu);
 /// 1 if this process may run on `cpu`, else 0.
