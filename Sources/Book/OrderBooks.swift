@@ -28,7 +28,8 @@ public final class OrderBooks {
   @usableFromInline
   struct State {
     var orders: SlotPool<OrderSlot>
-    var levels: SlotPool<LevelSlot>
+    /// Levels live across every side (bounded by `BookConfig.maxLevels`).
+    var liveLevels = 0
     var index: ReferenceIndex
     var arena: LevelArena
     var counters = BookCounters()
@@ -59,7 +60,7 @@ public final class OrderBooks {
     state = .allocate(capacity: 1)
     state.initialize(
       to: State(
-        orders: SlotPool(capacity: config.maxLiveOrders), levels: SlotPool(capacity: config.maxLevels),
+        orders: SlotPool(capacity: config.maxLiveOrders),
         index: ReferenceIndex(
           maxReference: config.maxOrderReference, pageShift: config.referencePageShift,
           maxPages: config.maxReferencePages),
@@ -76,7 +77,6 @@ public final class OrderBooks {
 
   deinit {
     state.pointee.orders.release()
-    state.pointee.levels.release()
     state.pointee.index.release()
     state.pointee.arena.release()
     state.deinitialize(count: 1)
@@ -95,7 +95,7 @@ public final class OrderBooks {
   public var eventsDropped: UInt64 { state.pointee.eventsDropped }
   public func messages(ofType type: UInt8) -> UInt64 { messagesByType[Int(type)] }
   public var liveOrders: Int { state.pointee.orders.live }
-  public var liveLevels: Int { state.pointee.levels.live }
+  public var liveLevels: Int { state.pointee.liveLevels }
   public var liveReferencePages: Int { state.pointee.index.livePages }
 
   /// Events produced since the last `clearEvents`, in order.
@@ -105,7 +105,7 @@ public final class OrderBooks {
   @inlinable public var pendingEvents: Int { state.pointee.eventCount }
   /// Room left before the caller must drain; one message produces at most `maxEventsPerMessage`.
   @inlinable public var eventRoom: Int { config.eventCapacity - state.pointee.eventCount }
-  public static let maxEventsPerMessage = 8
+  @inlinable public static var maxEventsPerMessage: Int { 8 }
   @inlinable public func clearEvents() { state.pointee.eventCount = 0 }
 
   /// The instrument's last stock directory message (valid while the books live), if it has one.
@@ -185,12 +185,11 @@ public final class OrderBooks {
     let sideState = sides[Int(locate) * 2 + Int(side.rawValue)]
     let entries = state.pointee.arena.entries + Int(sideState.offset)
     let count = Int(sideState.count)
-    let levels = state.pointee.levels.slots
     var written = 0
     while written < depth && written < count {
-      let handle = Int(UInt32(truncatingIfNeeded: entries[count - 1 - written]))
+      let level = entries[count - 1 - written]
       output[written] = PriceLevel(
-        price: levels[handle].price, shares: levels[handle].shares, orders: levels[handle].orders)
+        price: Self.price(side: side.rawValue, key: level.key), shares: level.shares, orders: level.orders)
       written += 1
     }
     return written
@@ -397,13 +396,13 @@ public final class OrderBooks {
       state.pointee.counters.orderCapacityExhausted &+= 1
       return
     }
-    guard let level = addToLevel(locate: locate, side: side, price: price, shares: shares) else {
+    guard addToLevel(locate: locate, side: side, price: price, shares: shares) else {
       freeOrder(slot)
       state.pointee.counters.levelCapacityExhausted &+= 1
       return
     }
     state.pointee.orders.slots[Int(slot)] = OrderSlot(
-      reference: reference, shares: shares, level: level, locate: locate, side: side)
+      reference: reference, shares: shares, price: price, locate: locate, side: side)
     state.pointee.index.insert(reference, slot: slot)
     instruments[Int(locate)].liveOrders &+= 1
   }
@@ -423,7 +422,7 @@ public final class OrderBooks {
       var event = newEvent(.trade, locate: order.locate)
       event.code = kind.rawValue
       event.side = order.side
-      event.price = kind == .execution ? state.pointee.levels.slots[Int(order.level)].price : price
+      event.price = kind == .execution ? order.price : price
       event.shares = UInt64(executed)
       event.matchNumber = matchNumber
       emit(event)
@@ -449,22 +448,21 @@ public final class OrderBooks {
     }
     guard let slot = liveSlot(original, locate: locate) else { return }
     let order = state.pointee.orders.slots[Int(slot)]
-    let levelHandle = Int(order.level)
     // Same price, valid new order: adjust in place (one Change instead of Delete + New).
-    if price == state.pointee.levels.slots[levelHandle].price, shares > 0,
+    if price == order.price, shares > 0,
       newReference <= state.pointee.index.maxReference,
       newReference == original || state.pointee.index.lookup(newReference) == 0,
       state.pointee.index.reservePage(for: newReference)
     {
-      state.pointee.levels.slots[levelHandle].shares =
-        state.pointee.levels.slots[levelHandle].shares - UInt64(order.shares) + UInt64(shares)
+      let (entries, count, position) = level(locate: order.locate, side: order.side, price: order.price)
+      entries[position].shares = entries[position].shares - UInt64(order.shares) + UInt64(shares)
       state.pointee.orders.slots[Int(slot)].shares = shares
       if newReference != original {
         state.pointee.orders.slots[Int(slot)].reference = newReference
         state.pointee.index.insert(newReference, slot: slot)
         state.pointee.index.remove(original)
       }
-      emitChange(locate: order.locate, side: order.side, level: order.level)
+      emitChange(locate: order.locate, side: order.side, entries: entries, count: count, position: position)
       return
     }
     removeOrder(slot)
@@ -482,22 +480,23 @@ public final class OrderBooks {
       return
     }
     state.pointee.orders.slots[Int(slot)].shares = order.shares - shares
-    state.pointee.levels.slots[Int(order.level)].shares -= UInt64(shares)
-    emitChange(locate: order.locate, side: order.side, level: order.level)
+    let (entries, count, position) = level(locate: order.locate, side: order.side, price: order.price)
+    entries[position].shares -= UInt64(shares)
+    emitChange(locate: order.locate, side: order.side, entries: entries, count: count, position: position)
   }
 
   func removeOrder(_ slot: UInt32) {
     let order = state.pointee.orders.slots[Int(slot)]
-    let level = Int(order.level)
-    state.pointee.levels.slots[level].shares -= UInt64(order.shares)
-    state.pointee.levels.slots[level].orders -= 1
     state.pointee.index.remove(order.reference)
     freeOrder(slot)
     instruments[Int(order.locate)].liveOrders &-= 1
-    if state.pointee.levels.slots[level].orders == 0 {
-      removeLevel(locate: order.locate, side: order.side, level: order.level)
+    let (entries, count, position) = level(locate: order.locate, side: order.side, price: order.price)
+    entries[position].shares -= UInt64(order.shares)
+    entries[position].orders -= 1
+    if entries[position].orders == 0 {
+      removeLevel(locate: order.locate, side: order.side, entries: entries, count: count, position: position)
     } else {
-      emitChange(locate: order.locate, side: order.side, level: order.level)
+      emitChange(locate: order.locate, side: order.side, entries: entries, count: count, position: position)
     }
   }
 
@@ -506,46 +505,58 @@ public final class OrderBooks {
   @inline(__always)
   static func key(side: UInt8, price: UInt32) -> UInt32 { side == 0 ? price : ~price }
 
+  @inline(__always)
+  static func price(side: UInt8, key: UInt32) -> UInt32 { side == 0 ? key : ~key }
+
   /// First position whose key is >= `key`. Scans the top of book first (most activity is
   /// there), then binary-searches the rest.
   @inline(__always)
-  static func lowerBound(_ entries: UnsafeMutablePointer<UInt64>, count: Int, key: UInt32) -> Int {
-    let probe = UInt64(key) << 32
+  static func lowerBound(_ entries: UnsafeMutablePointer<LevelEntry>, count: Int, key: UInt32) -> Int {
     var upper = count
     var scanned = 0
     while upper > 0 && scanned < 8 {
-      if entries[upper - 1] < probe { return upper }
+      if entries[upper - 1].key < key { return upper }
       upper -= 1
       scanned += 1
     }
     var lower = 0
     while lower < upper {
       let middle = (lower + upper) >> 1
-      if entries[middle] < probe { lower = middle + 1 } else { upper = middle }
+      if entries[middle].key < key { lower = middle + 1 } else { upper = middle }
     }
     return lower
   }
 
-  /// Adds shares and an order at `price`, creating the level if needed. Nil when a pool is full.
-  func addToLevel(locate: UInt16, side: UInt8, price: UInt32, shares: UInt32) -> UInt32? {
+  /// The level of a live order: its side's entries, their count, and the level's position. A live
+  /// order's level always exists (every add puts one there, and it goes only with its last order).
+  @inline(__always)
+  func level(locate: UInt16, side: UInt8, price: UInt32) -> (UnsafeMutablePointer<LevelEntry>, Int, Int) {
+    let sideState = sides[Int(locate) &* 2 &+ Int(side)]
+    let entries = state.pointee.arena.entries + Int(sideState.offset)
+    let count = Int(sideState.count)
+    return (entries, count, Self.lowerBound(entries, count: count, key: Self.key(side: side, price: price)))
+  }
+
+  /// Adds shares and an order at `price`, creating the level if needed. False when a pool is full.
+  func addToLevel(locate: UInt16, side: UInt8, price: UInt32, shares: UInt32) -> Bool {
     let sideIndex = Int(locate) &* 2 &+ Int(side)
     let key = Self.key(side: side, price: price)
     var sideState = sides[sideIndex]
     var entries = state.pointee.arena.entries + Int(sideState.offset)
     let count = Int(sideState.count)
     let position = Self.lowerBound(entries, count: count, key: key)
-    if position < count && UInt32(truncatingIfNeeded: entries[position] >> 32) == key {
-      let handle = UInt32(truncatingIfNeeded: entries[position])
-      state.pointee.levels.slots[Int(handle)].shares &+= UInt64(shares)
-      state.pointee.levels.slots[Int(handle)].orders &+= 1
+    if position < count && entries[position].key == key {
+      entries[position].shares &+= UInt64(shares)
+      entries[position].orders &+= 1
       let index = count - 1 - position
-      if index < depth { emitLevel(.change, locate: locate, side: side, index: index, handle: handle) }
-      return handle
+      if index < depth { emitLevel(.change, locate: locate, side: side, index: index, entry: entries[position]) }
+      return true
     }
+    guard state.pointee.liveLevels < config.maxLevels else { return false }
     if sideState.capacityClass == 0 || count == 1 << Int(sideState.capacityClass) {
       let newClass = sideState.capacityClass == 0 ? LevelArena.minimumClass : sideState.capacityClass + 1
       guard newClass <= LevelArena.maximumClass, let offset = state.pointee.arena.allocate(sizeClass: newClass) else {
-        return nil
+        return false
       }
       let newEntries = state.pointee.arena.entries + Int(offset)
       if count > 0 {
@@ -556,37 +567,24 @@ public final class OrderBooks {
       sideState.capacityClass = newClass
       entries = newEntries
     }
-    guard let handle = allocateLevel() else {
-      sides[sideIndex] = sideState
-      return nil
-    }
-    state.pointee.levels.slots[Int(handle)] = LevelSlot(shares: UInt64(shares), price: price, orders: 1)
+    state.pointee.liveLevels += 1
     if position < count { (entries + position + 1).update(from: entries + position, count: count - position) }
-    entries[position] = UInt64(key) << 32 | UInt64(handle)
+    entries[position] = LevelEntry(key: key, orders: 1, shares: UInt64(shares))
     sideState.count += 1
     sides[sideIndex] = sideState
     let index = count - position
-    if index < depth { emitLevel(.new, locate: locate, side: side, index: index, handle: handle) }
-    return handle
+    if index < depth { emitLevel(.new, locate: locate, side: side, index: index, entry: entries[position]) }
+    return true
   }
 
-  func removeLevel(locate: UInt16, side: UInt8, level handle: UInt32) {
+  func removeLevel(locate: UInt16, side: UInt8, entries: UnsafeMutablePointer<LevelEntry>, count: Int, position: Int) {
     let sideIndex = Int(locate) &* 2 &+ Int(side)
     var sideState = sides[sideIndex]
-    let entries = state.pointee.arena.entries + Int(sideState.offset)
-    let count = Int(sideState.count)
-    let key = Self.key(side: side, price: state.pointee.levels.slots[Int(handle)].price)
-    let position = Self.lowerBound(entries, count: count, key: key)
     let index = count - 1 - position
     if position + 1 < count { (entries + position).update(from: entries + position + 1, count: count - position - 1) }
     sideState.count -= 1
     let remaining = count - 1
-    if remaining == 0 {
-      state.pointee.arena.deallocate(offset: sideState.offset, sizeClass: sideState.capacityClass)
-      sideState = SideState()
-    }
-    sides[sideIndex] = sideState
-    freeLevel(handle)
+    state.pointee.liveLevels -= 1
     if index < depth {
       var event = newEvent(.level, locate: locate)
       event.code = BookEvent.LevelAction.delete.rawValue
@@ -595,32 +593,31 @@ public final class OrderBooks {
       emit(event)
       // The level that now enters the published depth from below.
       if remaining >= depth {
-        let entering = UInt32(truncatingIfNeeded: entries[remaining - depth])
-        emitLevel(.new, locate: locate, side: side, index: depth - 1, handle: entering)
+        emitLevel(.new, locate: locate, side: side, index: depth - 1, entry: entries[remaining - depth])
       }
     }
+    if remaining == 0 {
+      state.pointee.arena.deallocate(offset: sideState.offset, sizeClass: sideState.capacityClass)
+      sideState = SideState()
+    }
+    sides[sideIndex] = sideState
   }
 
   @inline(__always)
-  func emitChange(locate: UInt16, side: UInt8, level handle: UInt32) {
-    let sideState = sides[Int(locate) &* 2 &+ Int(side)]
-    let entries = state.pointee.arena.entries + Int(sideState.offset)
-    let count = Int(sideState.count)
-    let key = Self.key(side: side, price: state.pointee.levels.slots[Int(handle)].price)
-    let index = count - 1 - Self.lowerBound(entries, count: count, key: key)
-    if index < depth { emitLevel(.change, locate: locate, side: side, index: index, handle: handle) }
+  func emitChange(locate: UInt16, side: UInt8, entries: UnsafeMutablePointer<LevelEntry>, count: Int, position: Int) {
+    let index = count - 1 - position
+    if index < depth { emitLevel(.change, locate: locate, side: side, index: index, entry: entries[position]) }
   }
 
   @inline(__always)
-  func emitLevel(_ action: BookEvent.LevelAction, locate: UInt16, side: UInt8, index: Int, handle: UInt32) {
-    let level = state.pointee.levels.slots[Int(handle)]
+  func emitLevel(_ action: BookEvent.LevelAction, locate: UInt16, side: UInt8, index: Int, entry: LevelEntry) {
     var event = newEvent(.level, locate: locate)
     event.code = action.rawValue
     event.side = side
     event.levelIndex = UInt16(truncatingIfNeeded: index)
-    event.price = level.price
-    event.shares = level.shares
-    event.orders = level.orders
+    event.price = Self.price(side: side, key: entry.key)
+    event.shares = entry.shares
+    event.orders = entry.orders
     emit(event)
   }
 
@@ -655,7 +652,7 @@ public final class OrderBooks {
   func allocateOrder() -> UInt32? {
     let head = state.pointee.orders.freeHead
     if head != 0 {
-      state.pointee.orders.freeHead = state.pointee.orders.slots[Int(head)].level
+      state.pointee.orders.freeHead = state.pointee.orders.slots[Int(head)].price
       state.pointee.orders.live += 1
       return head
     }
@@ -669,32 +666,9 @@ public final class OrderBooks {
   @inline(__always)
   func freeOrder(_ slot: UInt32) {
     state.pointee.orders.slots[Int(slot)].shares = 0
-    state.pointee.orders.slots[Int(slot)].level = state.pointee.orders.freeHead
+    state.pointee.orders.slots[Int(slot)].price = state.pointee.orders.freeHead
     state.pointee.orders.freeHead = slot
     state.pointee.orders.live -= 1
-  }
-
-  @inline(__always)
-  func allocateLevel() -> UInt32? {
-    let head = state.pointee.levels.freeHead
-    if head != 0 {
-      state.pointee.levels.freeHead = state.pointee.levels.slots[Int(head)].price
-      state.pointee.levels.live += 1
-      return head
-    }
-    let fresh = state.pointee.levels.fresh
-    guard fresh <= state.pointee.levels.capacity else { return nil }
-    state.pointee.levels.fresh = fresh + 1
-    state.pointee.levels.live += 1
-    return fresh
-  }
-
-  @inline(__always)
-  func freeLevel(_ handle: UInt32) {
-    state.pointee.levels.slots[Int(handle)].price = state.pointee.levels.freeHead
-    state.pointee.levels.slots[Int(handle)].orders = 0
-    state.pointee.levels.freeHead = handle
-    state.pointee.levels.live -= 1
   }
 
   // MARK: Checking
@@ -704,16 +678,19 @@ public final class OrderBooks {
   /// reachable through the reference index.
   public func invariantViolations() -> [String] {
     var problems: [String] = []
-    let levels = state.pointee.levels.slots
-    var shareSums: [UInt32: UInt64] = [:]
-    var orderCounts: [UInt32: UInt32] = [:]
+    // Keyed by locate, side and price.
+    func levelKey(_ locate: Int, _ side: Int, _ price: UInt32) -> UInt64 {
+      UInt64(locate) << 40 | UInt64(side) << 32 | UInt64(price)
+    }
+    var shareSums: [UInt64: UInt64] = [:]
+    var orderCounts: [UInt64: UInt32] = [:]
     let orders = state.pointee.orders
     var liveOrders = 0
     for slot in 1..<Int(orders.fresh) where orders.slots[slot].shares > 0 {
       let order = orders.slots[slot]
       liveOrders += 1
-      shareSums[order.level, default: 0] += UInt64(order.shares)
-      orderCounts[order.level, default: 0] += 1
+      shareSums[levelKey(Int(order.locate), Int(order.side), order.price), default: 0] += UInt64(order.shares)
+      orderCounts[levelKey(Int(order.locate), Int(order.side), order.price), default: 0] += 1
       if state.pointee.index.lookup(order.reference) != UInt32(slot) {
         problems.append("order \(order.reference) not reachable through the reference index")
       }
@@ -726,24 +703,23 @@ public final class OrderBooks {
         let entries = state.pointee.arena.entries + Int(sideState.offset)
         for position in 0..<Int(sideState.count) {
           levelsSeen += 1
-          let handle = UInt32(truncatingIfNeeded: entries[position])
-          let level = levels[Int(handle)]
-          if position > 0 && entries[position - 1] >> 32 >= entries[position] >> 32 {
+          let level = entries[position]
+          let price = Self.price(side: UInt8(side), key: level.key)
+          if position > 0 && entries[position - 1].key >= level.key {
             problems.append("locate \(locate) side \(side): levels not strictly sorted at \(position)")
           }
-          if UInt32(truncatingIfNeeded: entries[position] >> 32) != Self.key(side: UInt8(side), price: level.price) {
-            problems.append("locate \(locate) side \(side): key does not match level price \(level.price)")
-          }
-          if shareSums[handle, default: 0] != level.shares || orderCounts[handle, default: 0] != level.orders {
+          let key = levelKey(locate, side, price)
+          if shareSums[key, default: 0] != level.shares || orderCounts[key, default: 0] != level.orders {
             problems.append(
-              "locate \(locate) side \(side) price \(level.price): level says \(level.shares)/\(level.orders), "
-                + "orders say \(shareSums[handle, default: 0])/\(orderCounts[handle, default: 0])")
+              "locate \(locate) side \(side) price \(price): level says \(level.shares)/\(level.orders), "
+                + "orders say \(shareSums[key, default: 0])/\(orderCounts[key, default: 0])")
           }
+          if level.orders == 0 { problems.append("locate \(locate) side \(side) price \(price): a level of no orders") }
         }
       }
     }
-    if levelsSeen != state.pointee.levels.live {
-      problems.append("live level count \(state.pointee.levels.live) != \(levelsSeen) found")
+    if levelsSeen != state.pointee.liveLevels {
+      problems.append("live level count \(state.pointee.liveLevels) != \(levelsSeen) found")
     }
     return problems
   }

@@ -7,22 +7,25 @@ import Glibc
 struct OrderSlot {
   @usableFromInline var reference: UInt64
   @usableFromInline var shares: UInt32
-  /// Level handle while live; the next free slot while free.
-  @usableFromInline var level: UInt32
+  /// The order's price while live (its level is found by price); the next free slot while free.
+  @usableFromInline var price: UInt32
   @usableFromInline var locate: UInt16
   @usableFromInline var side: UInt8
 }
 
+/// One price level, inline in its side's sorted array: the aggregate is on the cache line the
+/// search already touched, so a change costs no second miss.
 @usableFromInline
-struct LevelSlot {
-  @usableFromInline var shares: UInt64
-  /// Price while live; the next free slot while free.
-  @usableFromInline var price: UInt32
+struct LevelEntry {
+  /// The sort key: the price for bids, ~price for asks, so the best level sorts last.
+  @usableFromInline var key: UInt32
   @usableFromInline var orders: UInt32
+  /// Total shares while live; in a free block's first entry, the next free block's offset.
+  @usableFromInline var shares: UInt64
 }
 
-/// One side of one book: a sorted array of `key << 32 | levelHandle` in the arena, ascending by
-/// key, best at the end (bids key on price, asks on ~price), so the top of book is the cheap end.
+/// One side of one book: a sorted array of `LevelEntry` in the arena, ascending by key, best at
+/// the end (bids key on price, asks on ~price), so the top of book is the cheap end.
 @usableFromInline
 struct SideState {
   @usableFromInline var offset: UInt32 = 0
@@ -140,20 +143,20 @@ struct ReferenceIndex {
   }
 }
 
-/// Blocks of 2^k UInt64 entries for the sorted level arrays, carved from one preallocated
+/// Blocks of 2^k level entries for the sorted level arrays, carved from one preallocated
 /// arena, with a free list per size class. Offsets are entry indices; offset 0 is reserved.
 @usableFromInline
 struct LevelArena {
   @usableFromInline static let minimumClass: UInt8 = 3
   @usableFromInline static let maximumClass: UInt8 = 24
-  @usableFromInline let entries: UnsafeMutablePointer<UInt64>
+  @usableFromInline let entries: UnsafeMutablePointer<LevelEntry>
   @usableFromInline let capacity: Int
   @usableFromInline var bump: Int = 8
   /// Head offset of each class's free list (0 = empty); a free block's first entry links on.
   @usableFromInline let freeHeads: UnsafeMutablePointer<UInt32>
 
   init(capacity: Int) {
-    entries = calloc(capacity, 8)!.bindMemory(to: UInt64.self, capacity: capacity)
+    entries = calloc(capacity, MemoryLayout<LevelEntry>.stride)!.bindMemory(to: LevelEntry.self, capacity: capacity)
     self.capacity = capacity
     freeHeads = calloc(Int(Self.maximumClass) + 1, 4)!.bindMemory(
       to: UInt32.self, capacity: Int(Self.maximumClass) + 1)
@@ -169,7 +172,7 @@ struct LevelArena {
   mutating func allocate(sizeClass: UInt8) -> UInt32? {
     let head = freeHeads[Int(sizeClass)]
     if head != 0 {
-      freeHeads[Int(sizeClass)] = UInt32(truncatingIfNeeded: entries[Int(head)])
+      freeHeads[Int(sizeClass)] = UInt32(truncatingIfNeeded: entries[Int(head)].shares)
       return head
     }
     let size = 1 << Int(sizeClass)
@@ -181,7 +184,7 @@ struct LevelArena {
 
   @inlinable
   mutating func deallocate(offset: UInt32, sizeClass: UInt8) {
-    entries[Int(offset)] = UInt64(freeHeads[Int(sizeClass)])
+    entries[Int(offset)].shares = UInt64(freeHeads[Int(sizeClass)])
     freeHeads[Int(sizeClass)] = offset
   }
 }

@@ -59,8 +59,8 @@ extension ITCHMessageView {
 
 /// `S` (12 bytes): System event (market-wide).
 @frozen public struct SystemEvent: ITCHMessageView {
-  public static let type = UInt8(ascii: "S")
-  public static let length = 12
+  @inlinable public static var type: UInt8 { UInt8(ascii: "S") }
+  @inlinable public static var length: Int { 12 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var eventCode: UInt8 { loadByte(base, 11) }
@@ -68,8 +68,8 @@ extension ITCHMessageView {
 
 /// `R` (39 bytes): Stock directory: assigns the day's stock locate.
 @frozen public struct StockDirectory: ITCHMessageView {
-  public static let type = UInt8(ascii: "R")
-  public static let length = 39
+  @inlinable public static var type: UInt8 { UInt8(ascii: "R") }
+  @inlinable public static var length: Int { 39 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var stock: Symbol { Symbol(packed: loadBigEndianUInt64(base, 11)) }
@@ -90,8 +90,8 @@ extension ITCHMessageView {
 
 /// `H` (25 bytes): Trading state: H halted, P paused, Q quotation only, T trading.
 @frozen public struct StockTradingAction: ITCHMessageView {
-  public static let type = UInt8(ascii: "H")
-  public static let length = 25
+  @inlinable public static var type: UInt8 { UInt8(ascii: "H") }
+  @inlinable public static var length: Int { 25 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var stock: Symbol { Symbol(packed: loadBigEndianUInt64(base, 11)) }
@@ -102,8 +102,8 @@ extension ITCHMessageView {
 
 /// `Y` (20 bytes): Reg SHO short sale price test.
 @frozen public struct RegSHORestriction: ITCHMessageView {
-  public static let type = UInt8(ascii: "Y")
-  public static let length = 20
+  @inlinable public static var type: UInt8 { UInt8(ascii: "Y") }
+  @inlinable public static var length: Int { 20 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var stock: Symbol { Symbol(packed: loadBigEndianUInt64(base, 11)) }
@@ -112,8 +112,8 @@ extension ITCHMessageView {
 
 /// `L` (26 bytes): Market participant position.
 @frozen public struct MarketParticipantPosition: ITCHMessageView {
-  public static let type = UInt8(ascii: "L")
-  public static let length = 26
+  @inlinable public static var type: UInt8 { UInt8(ascii: "L") }
+  @inlinable public static var length: Int { 26 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var mpid: UInt32 { loadBigEndianUInt32(base, 11) }
@@ -125,8 +125,8 @@ extension ITCHMessageView {
 
 /// `V` (35 bytes): Market-wide circuit breaker decline levels, Price(8).
 @frozen public struct MWCBDeclineLevel: ITCHMessageView {
-  public static let type = UInt8(ascii: "V")
-  public static let length = 35
+  @inlinable public static var type: UInt8 { UInt8(ascii: "V") }
+  @inlinable public static var length: Int { 35 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var level1: UInt64 { loadBigEndianUInt64(base, 11) }
@@ -136,8 +136,8 @@ extension ITCHMessageView {
 
 /// `W` (12 bytes): Market-wide circuit breaker breached.
 @frozen public struct MWCBStatus: ITCHMessageView {
-  public static let type = UInt8(ascii: "W")
-  public static let length = 12
+  @inlinable public static var type: UInt8 { UInt8(ascii: "W") }
+  @inlinable public static var length: Int { 12 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var breachedLevel: UInt8 { loadByte(base, 11) }
@@ -145,8 +145,8 @@ extension ITCHMessageView {
 
 /// `K` (28 bytes): IPO quoting period update.
 @frozen public struct IPOQuotingPeriodUpdate: ITCHMessageView {
-  public static let type = UInt8(ascii: "K")
-  public static let length = 28
+  @inlinable public static var type: UInt8 { UInt8(ascii: "K") }
+  @inlinable public static var length: Int { 28 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var stock: Symbol { Symbol(packed: loadBigEndianUInt64(base, 11)) }
@@ -157,8 +157,8 @@ extension ITCHMessageView {
 
 /// `J` (35 bytes): LULD auction collar.
 @frozen public struct LULDAuctionCollar: ITCHMessageView {
-  public static let type = UInt8(ascii: "J")
-  public static let length = 35
+  @inlinable public static var type: UInt8 { UInt8(ascii: "J") }
+  @inlinable public static var length: Int { 35 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var stock: Symbol { Symbol(packed: loadBigEndianUInt64(base, 11)) }
@@ -170,8 +170,8 @@ extension ITCHMessageView {
 
 /// `h` (21 bytes): Operational halt.
 @frozen public struct OperationalHalt: ITCHMessageView {
-  public static let type = UInt8(ascii: "h")
-  public static let length = 21
+  @inlinable public static var type: UInt8 { UInt8(ascii: "h") }
+  @inlinable public static var length: Int { 21 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var stock: Symbol { Symbol(packed: loadBigEndianUInt64(base, 11)) }
@@ -181,8 +181,8 @@ extension ITCHMessageView {
 
 /// `A` (36 bytes): Add order, no attribution.
 @frozen public struct AddOrder: ITCHMessageView {
-  public static let type = UInt8(ascii: "A")
-  public static let length = 36
+  @inlinable public static var type: UInt8 { UInt8(ascii: "A") }
+  @inlinable public static var length: Int { 36 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var orderReference: UInt64 { loadBigEndianUInt64(base, 11) }
@@ -194,8 +194,8 @@ extension ITCHMessageView {
 
 /// `F` (40 bytes): Add order with MPID attribution.
 @frozen public struct AddOrderMPID: ITCHMessageView {
-  public static let type = UInt8(ascii: "F")
-  public static let length = 40
+  @inlinable public static var type: UInt8 { UInt8(ascii: "F") }
+  @inlinable public static var length: Int { 40 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var orderReference: UInt64 { loadBigEndianUInt64(base, 11) }
@@ -208,8 +208,8 @@ extension ITCHMessageView {
 
 /// `E` (31 bytes): Order executed at the resting order's price.
 @frozen public struct OrderExecuted: ITCHMessageView {
-  public static let type = UInt8(ascii: "E")
-  public static let length = 31
+  @inlinable public static var type: UInt8 { UInt8(ascii: "E") }
+  @inlinable public static var length: Int { 31 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var orderReference: UInt64 { loadBigEndianUInt64(base, 11) }
@@ -219,8 +219,8 @@ extension ITCHMessageView {
 
 /// `C` (36 bytes): Order executed at its own price; a print only if printable is Y.
 @frozen public struct OrderExecutedWithPrice: ITCHMessageView {
-  public static let type = UInt8(ascii: "C")
-  public static let length = 36
+  @inlinable public static var type: UInt8 { UInt8(ascii: "C") }
+  @inlinable public static var length: Int { 36 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var orderReference: UInt64 { loadBigEndianUInt64(base, 11) }
@@ -232,8 +232,8 @@ extension ITCHMessageView {
 
 /// `X` (23 bytes): Partial cancel.
 @frozen public struct OrderCancel: ITCHMessageView {
-  public static let type = UInt8(ascii: "X")
-  public static let length = 23
+  @inlinable public static var type: UInt8 { UInt8(ascii: "X") }
+  @inlinable public static var length: Int { 23 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var orderReference: UInt64 { loadBigEndianUInt64(base, 11) }
@@ -242,8 +242,8 @@ extension ITCHMessageView {
 
 /// `D` (19 bytes): Order delete.
 @frozen public struct OrderDelete: ITCHMessageView {
-  public static let type = UInt8(ascii: "D")
-  public static let length = 19
+  @inlinable public static var type: UInt8 { UInt8(ascii: "D") }
+  @inlinable public static var length: Int { 19 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var orderReference: UInt64 { loadBigEndianUInt64(base, 11) }
@@ -251,8 +251,8 @@ extension ITCHMessageView {
 
 /// `U` (35 bytes): Order replace: the new reference takes the original's side.
 @frozen public struct OrderReplace: ITCHMessageView {
-  public static let type = UInt8(ascii: "U")
-  public static let length = 35
+  @inlinable public static var type: UInt8 { UInt8(ascii: "U") }
+  @inlinable public static var length: Int { 35 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var originalOrderReference: UInt64 { loadBigEndianUInt64(base, 11) }
@@ -263,8 +263,8 @@ extension ITCHMessageView {
 
 /// `P` (44 bytes): Trade against a non-displayed order.
 @frozen public struct NonCrossTrade: ITCHMessageView {
-  public static let type = UInt8(ascii: "P")
-  public static let length = 44
+  @inlinable public static var type: UInt8 { UInt8(ascii: "P") }
+  @inlinable public static var length: Int { 44 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var orderReference: UInt64 { loadBigEndianUInt64(base, 11) }
@@ -277,8 +277,8 @@ extension ITCHMessageView {
 
 /// `Q` (40 bytes): Cross trade; shares is 8 bytes.
 @frozen public struct CrossTrade: ITCHMessageView {
-  public static let type = UInt8(ascii: "Q")
-  public static let length = 40
+  @inlinable public static var type: UInt8 { UInt8(ascii: "Q") }
+  @inlinable public static var length: Int { 40 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var shares: UInt64 { loadBigEndianUInt64(base, 11) }
@@ -290,8 +290,8 @@ extension ITCHMessageView {
 
 /// `B` (19 bytes): Broken trade.
 @frozen public struct BrokenTrade: ITCHMessageView {
-  public static let type = UInt8(ascii: "B")
-  public static let length = 19
+  @inlinable public static var type: UInt8 { UInt8(ascii: "B") }
+  @inlinable public static var length: Int { 19 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var matchNumber: UInt64 { loadBigEndianUInt64(base, 11) }
@@ -299,8 +299,8 @@ extension ITCHMessageView {
 
 /// `I` (50 bytes): Net order imbalance indicator.
 @frozen public struct NOII: ITCHMessageView {
-  public static let type = UInt8(ascii: "I")
-  public static let length = 50
+  @inlinable public static var type: UInt8 { UInt8(ascii: "I") }
+  @inlinable public static var length: Int { 50 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var pairedShares: UInt64 { loadBigEndianUInt64(base, 11) }
@@ -316,8 +316,8 @@ extension ITCHMessageView {
 
 /// `N` (20 bytes): Retail price improvement indicator.
 @frozen public struct RetailPriceImprovement: ITCHMessageView {
-  public static let type = UInt8(ascii: "N")
-  public static let length = 20
+  @inlinable public static var type: UInt8 { UInt8(ascii: "N") }
+  @inlinable public static var length: Int { 20 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var stock: Symbol { Symbol(packed: loadBigEndianUInt64(base, 11)) }
@@ -326,8 +326,8 @@ extension ITCHMessageView {
 
 /// `O` (48 bytes): Direct listing with capital raise price discovery.
 @frozen public struct DirectListingPriceDiscovery: ITCHMessageView {
-  public static let type = UInt8(ascii: "O")
-  public static let length = 48
+  @inlinable public static var type: UInt8 { UInt8(ascii: "O") }
+  @inlinable public static var length: Int { 48 }
   public let base: UnsafeRawPointer
   @inlinable @inline(__always) public init(_ base: UnsafeRawPointer) { self.base = base }
   @inlinable public var stock: Symbol { Symbol(packed: loadBigEndianUInt64(base, 11)) }

@@ -29,9 +29,9 @@ public struct MoldSessionID: Hashable, Sendable, CustomStringConvertible {
 }
 
 public enum MoldUDP64 {
-  public static let headerBytes = 20
-  public static let heartbeatCount: UInt16 = 0
-  public static let endOfSessionCount: UInt16 = 0xFFFF
+  @inlinable public static var headerBytes: Int { 20 }
+  @inlinable public static var heartbeatCount: UInt16 { 0 }
+  @inlinable public static var endOfSessionCount: UInt16 { 0xFFFF }
 }
 
 /// A view over one downstream datagram. Made only when the header is complete.
