@@ -93,7 +93,7 @@ let package = Package(
 
     // Test support: a per-thread malloc counter interposed on glibc's allocator.
     .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
-    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    .target(name: "TestSupport", dependencies: ["CQuotecastLinux"], path: "Tests/TestSupport"),
     .testTarget(name: "ITCHTests", dependencies: ["ITCH"], path: "Tests/ITCHTests"),
     .testTarget(name: "FeedTests", dependencies: ["Feed", "ITCH"], path: "Tests/FeedTests"),
     .testTarget(
@@ -106,7 +106,9 @@ let package = Package(
     .testTarget(name: "TransportTests", dependencies: ["Transport"], path: "Tests/TransportTests"),
     .testTarget(
       name: "GatewayTests",
-      dependencies: ["Gateway", "QuotecastCore", "QuotecastClient", "Transport", "Synth", "CMallocCounter"],
+      dependencies: [
+        "Gateway", "QuotecastCore", "QuotecastClient", "Transport", "Synth", "CMallocCounter", "TestSupport",
+      ],
       path: "Tests/GatewayTests"),
     .testTarget(name: "CaptureTests", dependencies: ["Capture"], path: "Tests/CaptureTests"),
     .testTarget(name: "ReplayTests", dependencies: ["Replay", "Capture", "ITCH", "Synth"], path: "Tests/ReplayTests"),

@@ -2,6 +2,7 @@ import CMallocCounter
 import QuotecastClient
 import QuotecastCore
 import Synth
+import TestSupport
 import XCTest
 
 /// Smart batching changes packet boundaries only: each channel's updates, in order, stay those of unbatched
@@ -117,6 +118,7 @@ final class BatchingTests: XCTestCase {
   }
 
   func testSteadyStateBatchedProcessAllocatesNothing() {
+    assertMallocCounterIsLive()
     let datagrams = syntheticDatagrams(messages: 120_000, symbols: 30, seed: 25, perPacket: 2)
     let core = QuotecastCore(config: coreConfig())
     var sink = CountingSink()

@@ -184,6 +184,7 @@ final class CoreTests: XCTestCase {
 
   /// The whole core, decode through encode and hand-off, allocates nothing per packet once warm.
   func testSteadyStateProcessAllocatesNothing() {
+    assertMallocCounterIsLive()
     let datagrams = syntheticDatagrams(messages: 120_000, symbols: 30, seed: 12)
     let core = QuotecastCore(config: coreConfig())
     var sink = CountingSink()

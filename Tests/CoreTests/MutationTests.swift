@@ -46,6 +46,14 @@ final class MutationTests: XCTestCase {
     let core = QuotecastCore(config: coreConfig())
     var sink = CollectingSink()
     var mutated = 0
+    var verified = 0
+    func verifyCollected() {
+      for packet in sink.packets {
+        packet.bytes.withUnsafeBytes { XCTAssertTrue(verifyPacket($0)) }
+        verified += 1
+      }
+      sink.packets.removeAll(keepingCapacity: true)
+    }
     for (index, datagram) in datagrams.enumerated() {
       // Most datagrams arrive clean so the books stay busy; the rest are damaged, and some of the
       // damaged ones arrive in place of their clean copy.
@@ -58,13 +66,10 @@ final class MutationTests: XCTestCase {
       if roll != 0 {
         datagram.withUnsafeBytes { core.process(moldPacket: $0, nowNs: UInt64(index), into: &sink) }
       }
-      if sink.packets.count > 5_000 {
-        for packet in sink.packets {
-          packet.bytes.withUnsafeBytes { XCTAssertTrue(verifyPacket($0)) }
-        }
-        sink.packets.removeAll(keepingCapacity: true)
-      }
+      if sink.packets.count > 5_000 { verifyCollected() }
     }
+    verifyCollected()
+    XCTAssertGreaterThan(verified, 5_000, "packets came out, and every one was verified")
     XCTAssertGreaterThan(mutated, datagrams.count / 5)
     XCTAssertEqual(core.books.invariantViolations(), [])
     let counters = core.books.counters

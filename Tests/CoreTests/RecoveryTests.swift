@@ -1,6 +1,7 @@
 import CMallocCounter
 import QuotecastClient
 import QuotecastCore
+import TestSupport
 import XCTest
 
 /// What a subscriber would receive: every packet of the incremental channels and of the snapshot
@@ -153,6 +154,7 @@ final class RecoveryTests: XCTestCase {
 
   /// Once every instrument has been seen, applying packets allocates nothing.
   func testApplyingPacketsAllocatesNothingInSteadyState() {
+    assertMallocCounterIsLive()
     let (packets, core) = liveStream(messages: 60_000, symbols: 20, seed: 7, channels: 2)
     let mirror = FeedMirror(depth: 5, channelCount: 2)
     let buffers = packets.map { packet in

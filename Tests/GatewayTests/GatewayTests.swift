@@ -48,6 +48,8 @@ final class RunningGateway {
   let finished = DispatchSemaphore(value: 0)
   var log: [String] = []
   let lock = NSLock()
+  /// What `run()` threw, if it did: written on the gateway's thread before `finished` is signalled.
+  var runError: Error?
 
   init(_ config: GatewayConfig) throws {
     var lines: [String] = []
@@ -59,16 +61,23 @@ final class RunningGateway {
     }
     let gateway = self.gateway
     let finished = self.finished
-    let thread = Thread {
-      try? gateway.run()
+    let thread = Thread { [self] in
+      do {
+        try gateway.run()
+      } catch {
+        runError = error
+      }
       finished.signal()
     }
     thread.start()
   }
 
-  func stop() {
+  /// Stops the gateway; a gateway that failed while running fails the test here.
+  func stop(file: StaticString = #filePath, line: UInt = #line) {
     gateway.requestStop()
-    XCTAssertEqual(finished.wait(timeout: .now() + 5), .success, "the gateway stops when asked")
+    XCTAssertEqual(
+      finished.wait(timeout: .now() + 5), .success, "the gateway stops when asked", file: file, line: line)
+    XCTAssertNil(runError, "the gateway ran without failing", file: file, line: line)
   }
 }
 

@@ -1,4 +1,5 @@
 import CMallocCounter
+import TestSupport
 import XCTest
 
 @testable import Gateway
@@ -6,6 +7,7 @@ import XCTest
 final class StageHistogramTests: XCTestCase {
   /// Recording and publishing run on the core thread: quantiles right, and no allocation.
   func testQuantilesArePublishedWithoutAllocating() {
+    assertMallocCounterIsLive()
     var stages = StageHistograms()
     let board = CounterBoard()
     for value in 1...10_000 { stages.record(.encode, UInt64(value)) }

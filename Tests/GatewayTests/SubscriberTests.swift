@@ -113,6 +113,7 @@ final class SubscriberTests: XCTestCase {
     XCTAssertGreaterThan(subscriber.delivered, 20_000)
     assertSubscriberMatches(subscriber.subscriber, running.gateway, depth: config.depth)
     XCTAssertNotEqual(subscriber.allocationsAtWarmUp, 0, "the warm-up point was reached and counted")
+    XCTAssertNotEqual(subscriber.allocationsAtWarmUp, UInt64.max, "the malloc counter is linked in")
     XCTAssertEqual(
       subscriber.allocationsLast - subscriber.allocationsAtWarmUp, 0,
       "allocations on the receiving thread over \(subscriber.delivered - 5_000) updates")

@@ -1,67 +1,6 @@
 import Atomics
 import Synchronization
 
-/// A preallocated single-producer/single-consumer ring of fixed-size entries that knows about
-/// batches: the producer claims and writes several entries, then publishes them with one store;
-/// the consumer reads everything available, then releases it with one store (LMAX style).
-public final class SPSCRing<Entry: BitwiseCopyable>: @unchecked Sendable {
-  let entries: UnsafeMutablePointer<Entry>
-  public let capacity: Int
-  let mask: Int
-  /// Next position the producer writes (published to the consumer).
-  let head = Atomic<Int>(0)
-  /// Next position the consumer reads (published to the producer).
-  let tail = Atomic<Int>(0)
-  // Each side's private cursor and cached view of the other side.
-  var producerHead = 0
-  var producerCachedTail = 0
-  var consumerTail = 0
-  var consumerCachedHead = 0
-
-  public init(capacity: Int) {
-    precondition(capacity >= 2 && capacity & (capacity - 1) == 0, "capacity must be a power of two")
-    self.capacity = capacity
-    mask = capacity - 1
-    entries = .allocate(capacity: capacity)
-  }
-
-  deinit { entries.deallocate() }
-
-  /// Producer: writes one entry without publishing it; false when full.
-  @inline(__always)
-  public func write(_ entry: Entry) -> Bool {
-    if producerHead - producerCachedTail == capacity {
-      producerCachedTail = tail.load(ordering: .acquiring)
-      if producerHead - producerCachedTail == capacity { return false }
-    }
-    entries[producerHead & mask] = entry
-    producerHead += 1
-    return true
-  }
-
-  /// Producer: makes every written entry visible to the consumer.
-  @inline(__always)
-  public func publish() { head.store(producerHead, ordering: .releasing) }
-
-  /// Consumer: hands every available entry to `body` in order, then releases them all at once.
-  @inline(__always)
-  @discardableResult
-  public func drain(_ body: (Entry) -> Void) -> Int {
-    if consumerTail == consumerCachedHead {
-      consumerCachedHead = head.load(ordering: .acquiring)
-      if consumerTail == consumerCachedHead { return 0 }
-    }
-    let count = consumerCachedHead - consumerTail
-    for position in consumerTail..<consumerCachedHead { body(entries[position & mask]) }
-    consumerTail = consumerCachedHead
-    tail.store(consumerTail, ordering: .releasing)
-    return count
-  }
-
-  /// Entries written and not yet drained (approximate from another thread).
-  public var depth: Int { head.load(ordering: .relaxed) - tail.load(ordering: .relaxed) }
-}
-
 /// A preallocated single-producer/single-consumer ring of variable-length records (packets):
 /// [length: UInt32][channel: UInt16][pad: UInt16][bytes, padded to 8]. A record never wraps: when
 /// it would not fit before the end, the producer writes a skip marker and starts at 0.
