@@ -227,6 +227,7 @@ public final class MulticastPublisher {
     channelsOfPending.deallocate()
     packetsPerDestination.deallocate()
     enqueuedPerDestination.deallocate()
+    segmented?.release()
   }
 
   /// Queues one packet; its bytes must stay valid until `flush`. Flushes first when full.
@@ -404,8 +405,9 @@ public final class MulticastPublisher {
   }
 }
 
-/// The preallocated scratch of a GSO flush: at most one message and two iovecs per packet.
-final class SegmentedBatch {
+/// The preallocated scratch of a GSO flush: at most one message and two iovecs per packet. Plain pointers (a
+/// struct, not a class), so the flush does no reference counting; the publisher frees them.
+struct SegmentedBatch {
   let messages: UnsafeMutablePointer<qc_mmsghdr>
   let vectors: UnsafeMutablePointer<iovec>
   let control: UnsafeMutableRawPointer
@@ -436,7 +438,7 @@ final class SegmentedBatch {
     zeros.initializeMemory(as: UInt8.self, repeating: 0, count: 65_536)
   }
 
-  deinit {
+  func release() {
     messages.deallocate()
     vectors.deallocate()
     control.deallocate()

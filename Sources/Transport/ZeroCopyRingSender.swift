@@ -58,15 +58,8 @@ public final class ZeroCopyRingSender {
     let registered = io_uring_register_buffers(ring, &vector, 1)
     offsets = .allocate(capacity: batchCapacity)
     lengths = .allocate(capacity: batchCapacity)
-    guard registered == 0 else {
-      io_uring_queue_exit(ring)
-      ring.deallocate()
-      buffer.deallocate()
-      offsets.deallocate()
-      lengths.deallocate()
-      close(fd)
-      throw TransportError.system("io_uring_register_buffers", -registered)
-    }
+    // Every property is set by now, so a throw here runs deinit, which frees them all.
+    guard registered == 0 else { throw TransportError.system("io_uring_register_buffers", -registered) }
   }
 
   deinit {
