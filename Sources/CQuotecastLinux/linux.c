@@ -8,6 +8,50 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <errno.h>
+#include <stddef.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static socklen_t qc_abstract_address(const char *name, struct sockaddr_un *address) {
+  memset(address, 0, sizeof(*address));
+  address->sun_family = AF_UNIX;
+  size_t length = strnlen(name, sizeof(address->sun_path) - 1);
+  memcpy(address->sun_path + 1, name, length);  // sun_path[0] = 0: the abstract namespace
+  return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + length);
+}
+
+int qc_claim_abstract_name(const char *name) {
+  struct sockaddr_un address;
+  socklen_t length = qc_abstract_address(name, &address);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  if (bind(fd, (struct sockaddr *)&address, length) != 0 || listen(fd, 4) != 0) {
+    int error = errno;
+    close(fd);
+    return -error;
+  }
+  return fd;
+}
+
+int qc_abstract_name_holder(const char *name) {
+  struct sockaddr_un address;
+  socklen_t length = qc_abstract_address(name, &address);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int result;
+  struct ucred credentials;
+  socklen_t credentials_length = sizeof(credentials);
+  if (connect(fd, (struct sockaddr *)&address, length) != 0) {
+    result = -errno;
+  } else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &credentials_length) != 0) {
+    result = -errno;
+  } else {
+    result = credentials.pid;
+  }
+  close(fd);
+  return result;
+}
 
 _Static_assert(sizeof(struct qc_mmsghdr) == sizeof(struct mmsghdr), "qc_mmsghdr must match mmsghdr");
 

@@ -5,29 +5,58 @@ import ITCH
 /// Which channel carries an instrument: `locate % channels`. The rule is published in every
 /// instrument definition (its `channel` field), so subscribers never have to know it.
 ///
-/// With books sharded across threads, shard `shardIndex` of `shardCount` owns the channels with
-/// `channel % shardCount == shardIndex` (and so their instruments): each channel has one writer.
+/// A gateway instance owns a subset of the channels (all of them unless `channels.owned` names
+/// some): several instances share one feed, each publishing its own channels. With books sharded
+/// across threads, shard `shardIndex` of `shardCount` writes every `shardCount`-th owned channel
+/// from the `shardIndex`-th (with every channel owned: `channel % shardCount == shardIndex`), so
+/// each channel has one writer.
 public struct ChannelPlan: Equatable, Sendable {
   public let channels: Int
   public let shardIndex: Int
   public let shardCount: Int
+  /// The channels this instance owns, ascending.
+  public let owned: [UInt16]
+  /// The channels this shard writes, ascending.
+  public let written: [UInt16]
 
-  public init(channels: Int, shardIndex: Int = 0, shardCount: Int = 1) {
-    precondition(channels >= 1 && channels <= 1024, "channels must be 1...1024")
-    precondition(shardCount >= 1 && shardCount <= channels && shardIndex >= 0 && shardIndex < shardCount)
+  public init(channels: Int, owned: [Int]? = nil, shardIndex: Int = 0, shardCount: Int = 1) {
+    let problems = Self.problems(channels: channels, owned: owned, shardCount: shardCount)
+    precondition(problems.isEmpty, "invalid channel plan: \(problems)")
+    precondition(shardIndex >= 0 && shardIndex < shardCount)
     self.channels = channels
     self.shardIndex = shardIndex
     self.shardCount = shardCount
+    let ownedChannels = (owned ?? Array(0..<channels)).sorted().map { UInt16($0) }
+    self.owned = ownedChannels
+    written = stride(from: shardIndex, to: ownedChannels.count, by: shardCount).map { ownedChannels[$0] }
   }
+
+  /// What is wrong with a plan, in the config's words.
+  public static func problems(channels: Int, owned: [Int]?, shardCount: Int) -> [String] {
+    guard channels >= 1 && channels <= 1024 else { return ["channels.count: must be 1...1024, got \(channels)"] }
+    var problems: [String] = []
+    let ownedCount = owned?.count ?? channels
+    if let owned {
+      if owned.isEmpty { problems.append("channels.owned: names no channel") }
+      for channel in owned where channel < 0 || channel >= channels {
+        problems.append("channels.owned: channel \(channel) does not exist (0...\(channels - 1))")
+      }
+      if Set(owned).count != owned.count { problems.append("channels.owned: names a channel twice") }
+    }
+    if shardCount < 1 || shardCount > max(1, ownedCount) {
+      problems.append("threading.book_shards: must be 1...\(ownedCount) (the channels owned), got \(shardCount)")
+    }
+    return problems
+  }
+
+  /// Whether another shard or another instance writes some channel, so messages must be routed.
+  public var isPartial: Bool { written.count < channels }
 
   @inlinable @inline(__always)
   public func channel(for locate: UInt16) -> UInt16 { UInt16(truncatingIfNeeded: Int(locate) % channels) }
 
-  @inlinable @inline(__always)
-  public func owns(channel: Int) -> Bool { shardCount == 1 || channel % shardCount == shardIndex }
-
-  @inlinable @inline(__always)
-  public func owns(locate: UInt16) -> Bool { owns(channel: Int(channel(for: locate))) }
+  /// Whether this shard writes `channel` (a search: not for the hot path, which reads `UpdateEncoder.writes`).
+  public func writes(channel: Int) -> Bool { written.contains(UInt16(truncatingIfNeeded: channel)) }
 }
 
 /// How packets are laid out. Both write the same schema; `flatbuffers` (libflatbuffers through
@@ -46,7 +75,9 @@ public struct EncoderConfig: Sendable, Equatable {
   public var snapshotDepth = 10
   /// Finished packets waiting for the caller (bytes); the core drains after every input packet.
   public var outputArenaBytes = 4 << 20
-  /// Which share of the channels this encoder writes (see `ChannelPlan`).
+  /// The channels this gateway instance owns (nil: every channel), and which share of them this
+  /// encoder writes (see `ChannelPlan`).
+  public var ownedChannels: [Int]?
   public var shardIndex = 0
   public var shardCount = 1
 
@@ -65,9 +96,10 @@ public struct EncoderConfig: Sendable, Equatable {
     {
       problems.append("snapshotDepth: a \(snapshotDepth)-level snapshot does not fit in \(maxDatagramBytes) bytes")
     }
-    if shardCount < 1 || shardCount > max(1, channels) || shardIndex < 0 || shardIndex >= shardCount {
-      problems.append("book shards: need 1...channels (\(channels)) shards, got \(shardCount)")
+    if channels >= 1 && channels <= 1024 {
+      problems += ChannelPlan.problems(channels: channels, owned: ownedChannels, shardCount: shardCount)
     }
+    if shardIndex < 0 || shardIndex >= shardCount { problems.append("book shard \(shardIndex) of \(shardCount)") }
     if outputArenaBytes < maxDatagramBytes * 4 {
       problems.append("outputArenaBytes: must hold at least 4 datagrams")
     }
@@ -91,6 +123,10 @@ public struct EncoderCounters: Equatable, Sendable {
 public final class UpdateEncoder {
   public let config: EncoderConfig
   public let plan: ChannelPlan
+  /// Per channel (the snapshot channel last): whether this encoder writes it. The hot path's copy of `plan.written`.
+  @usableFromInline let writesChannel: UnsafeMutablePointer<Bool>
+  /// `plan.written`, preallocated: market-wide updates go to each.
+  public let writtenChannels: UnsafeMutableBufferPointer<UInt16>
   @usableFromInline let encoders: UnsafeMutablePointer<OpaquePointer>
   @usableFromInline let laid: UnsafeMutablePointer<LaidPacketWriter>
   @usableFromInline let handLaid: Bool
@@ -118,7 +154,15 @@ public final class UpdateEncoder {
   public init(config: EncoderConfig) {
     precondition(config.problems().isEmpty, "invalid EncoderConfig: \(config.problems())")
     self.config = config
-    plan = ChannelPlan(channels: config.channels, shardIndex: config.shardIndex, shardCount: config.shardCount)
+    plan = ChannelPlan(
+      channels: config.channels, owned: config.ownedChannels, shardIndex: config.shardIndex,
+      shardCount: config.shardCount)
+    writesChannel = .allocate(capacity: config.channels + 1)
+    writesChannel.initialize(repeating: false, count: config.channels + 1)
+    for channel in plan.written { writesChannel[Int(channel)] = true }
+    writesChannel[config.channels] = true
+    writtenChannels = .allocate(capacity: plan.written.count)
+    _ = writtenChannels.initialize(from: plan.written)
     // Channels 0..<channels carry incrementals; one more, `snapshotChannel`, carries snapshots.
     encoders = .allocate(capacity: config.channels + 1)
     for channel in 0...config.channels {
@@ -149,6 +193,8 @@ public final class UpdateEncoder {
     }
     encoders.deallocate()
     laid.deallocate()
+    writesChannel.deallocate()
+    writtenChannels.deallocate()
     nextSequence.deallocate()
     output.deallocate()
     outputIndex.deallocate()
@@ -161,6 +207,9 @@ public final class UpdateEncoder {
   public var counters: EncoderCounters { state.pointee.counters }
   /// The channel id snapshot packets carry: one past the last incremental channel.
   public var snapshotChannel: UInt16 { UInt16(plan.channels) }
+  /// Whether this encoder writes the channel that carries `locate` (so its shard applies the instrument).
+  @inlinable @inline(__always)
+  public func writes(locate: UInt16) -> Bool { writesChannel[Int(plan.channel(for: locate))] }
   /// The sequence number the channel's next packet will carry.
   public func nextSequence(channel: UInt16) -> UInt64 { nextSequence[Int(channel)] }
 
@@ -210,10 +259,8 @@ public final class UpdateEncoder {
           event.code, event.side, event.crossType, event.price, event.shares, event.matchNumber)
       }
     case .tradeBreak:
-      // A break names only a match number: every channel gets it.
-      // Only the channels this shard writes (all of them unless books are sharded).
-      for channelIndex in stride(from: plan.shardIndex, to: plan.channels, by: plan.shardCount) {
-        let channel = UInt16(channelIndex)
+      // A break names only a match number: every channel this encoder writes gets it.
+      for channel in writtenChannels {
         if handLaid {
           reserveLaid(channel: channel, .tradeBreak, payloadBytes: 8).pointee.addTradeBreak(
             sequence, timestampNs, matchNumber: event.matchNumber)
@@ -288,11 +335,9 @@ public final class UpdateEncoder {
           noii.crossType, noii.priceVariationIndicator)
       }
     case SystemEvent.type:
-      // Market-wide: every channel.
+      // Market-wide: every channel this encoder writes.
       let code = SystemEvent(message).eventCode
-      // Only the channels this shard writes (all of them unless books are sharded).
-      for channelIndex in stride(from: plan.shardIndex, to: plan.channels, by: plan.shardCount) {
-        let channel = UInt16(channelIndex)
+      for channel in writtenChannels {
         if handLaid {
           reserveLaid(channel: channel, .systemEvent, payloadBytes: 1).pointee.addSystemEvent(
             sequence, timestampNs, code: code)
@@ -302,9 +347,7 @@ public final class UpdateEncoder {
       }
     case MWCBStatus.type:
       let level = MWCBStatus(message).breachedLevel
-      // Only the channels this shard writes (all of them unless books are sharded).
-      for channelIndex in stride(from: plan.shardIndex, to: plan.channels, by: plan.shardCount) {
-        let channel = UInt16(channelIndex)
+      for channel in writtenChannels {
         if handLaid {
           reserveLaid(channel: channel, .marketWideBreaker, payloadBytes: 1).pointee.addMarketWideBreaker(
             sequence, timestampNs, level: level)

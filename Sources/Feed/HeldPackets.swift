@@ -11,6 +11,10 @@ public struct GapFillConfig: Sendable, Equatable {
   public var maxHeldPackets = 4096
   /// The largest datagram that can be held (bytes).
   public var maxHeldPacketBytes = 2048
+  /// A first packet past message 1 (started or restarted mid-session) opens a gap from message 1
+  /// for the re-request server to fill, so the books are rebuilt exactly instead of being stale.
+  /// Only with re-requests on; the live packets meanwhile are held (`maxHeldPackets` bounds how long).
+  public var catchUpFromStart = false
 
   public init() {}
 

@@ -128,6 +128,16 @@ public struct SequenceTracker {
     return .deliver(skip: skip)
   }
 
+  /// Adopts `packetSession` (unless another was configured) without taking the sequence from the
+  /// packet: the stream is expected from message 1, so a first packet past it is a gap to fill.
+  /// Returns false if the tracker is already synchronized or bound to another session.
+  public mutating func startFromFirstMessage(of packetSession: MoldSessionID) -> Bool {
+    guard !synchronized, session == nil || session == packetSession else { return false }
+    session = packetSession
+    synchronized = true
+    return true
+  }
+
   /// True once the first packet has set the sequence.
   public var isSynchronized: Bool { synchronized }
 

@@ -74,6 +74,8 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
   /// `send_method: gso`: messages that carried several packets, and the zero bytes that padded them.
   case segmentedSends
   case paddingBytesOut
+  /// Started mid-session and re-requested the session from message 1 (`feed.catch_up`).
+  case catchUps
 
   /// The Prometheus name.
   public var metricName: String {
@@ -131,6 +133,7 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
     case .largestBatch: "quotecast_largest_batch_datagrams"
     case .segmentedSends: "quotecast_segmented_sends_total"
     case .paddingBytesOut: "quotecast_padding_bytes_out_total"
+    case .catchUps: "quotecast_catch_ups_total"
     }
   }
 

@@ -86,6 +86,8 @@ public final class Gateway: @unchecked Sendable {
   /// Every book shard's core; shard `k` owns the channels with `channel % count == k`.
   public var cores: [QuotecastCore] { shards.map(\.core) }
   let sockets: [UDPReceiveSocket]
+  /// This host's claim on the channels this instance owns (held until the gateway goes).
+  let claims: ChannelClaims
   /// Created by `run`, on the thread that polls it: a SINGLE_ISSUER ring belongs to its creator.
   public private(set) var receiver: URingReceiver?
   public let publisher: MulticastPublisher
@@ -107,6 +109,8 @@ public final class Gateway: @unchecked Sendable {
     guard problems.isEmpty else { throw ConfigError(problems: problems) }
     self.config = config
     self.log = log
+    let groups = config.channelGroups
+    claims = try ChannelClaims(config.owned.map { (channel: $0, group: groups[$0]) })
     let allowed = config.sources.isEmpty ? [] : config.sources + (config.rerequestServer.map { [$0] } ?? [])
     allowedSources = .allocate(capacity: allowed.count)
     _ = allowedSources.initialize(from: allowed)
@@ -132,11 +136,16 @@ public final class Gateway: @unchecked Sendable {
       ttl: UInt8(config.ttl), loop: config.loop, sendBufferBytes: config.sendBufferBytes, method: config.sendMethod,
       dropRange: config.dropOutput)
     let board = counters
+    let owned = config.owned
+    let ownedJSON = owned.map(String.init).joined(separator: ",")
     metricsEndpoint = try config.httpEndpoint.map {
-      try MetricsEndpoint(endpoint: $0, board: board) {
+      try MetricsEndpoint(
+        endpoint: $0, board: board, channelCount: config.channels,
+        ownedChannels: owned.map { (channel: $0, group: groups[$0]) }
+      ) {
         "{\"status\":\"serving\",\"datagrams_in\":\(board.load(.datagramsIn)),\"messages\":\(board.load(.messages)),"
           + "\"packets_out\":\(board.load(.packetsOut)),\"gaps\":\(board.load(.gaps)),"
-          + "\"send_drops\":\(board.load(.sendDrops))}"
+          + "\"send_drops\":\(board.load(.sendDrops)),\"owned_channels\":[\(ownedJSON)]}"
       }
     }
     for warning in config.warnings { log("warning: \(warning)") }
@@ -233,6 +242,7 @@ public final class Gateway: @unchecked Sendable {
     board.store(.shortPackets, session.shortPackets)
     let health = core.health
     board.store(.gapsFilled, health.gapsFilled)
+    board.store(.catchUps, health.catchUps)
     board.store(.gapsAbandoned, health.gapsAbandoned)
     board.store(.rerequests, health.rerequests)
     board.store(.heldPackets, health.heldPackets)
@@ -341,7 +351,9 @@ public final class Gateway: @unchecked Sendable {
     defer { metricsEndpoint?.stop() }
     log(
       "quotecast serving \(config.inputs.map(\.description).joined(separator: ", ")) → "
-        + "\(config.channels) channel(s) from \(config.groupBase), snapshots \(config.snapshotGroup); "
+        + "\(config.channels) channel(s) from \(config.groupBase)"
+        + (config.ownedChannels == nil ? "" : " (owning \(config.ownedDescription))")
+        + ", snapshots \(config.snapshotGroup); "
         + "io_uring \(receiver.setupDescription), sends by \(config.sendMethod.rawValue), \(config.mode.rawValue) mode"
         + (config.mode == .dedicated ? " (\(config.bookShards) book shard(s))" : "") + ", idle \(config.idle.rawValue)"
         + (config.mode == .single ? (config.cpu.map { ", pinned to cpu \($0)" } ?? "") : "")
@@ -452,11 +464,8 @@ struct TimerLoop {
     // Gap filling: every shard keeps its own hold and gives up on its own; shard 0 alone asks the
     // re-request server (the answers reach every shard).
     if let request = core.tick(nowNs: Clock.realtimeNs(), into: &sink), shard.index == 0 { gateway.send(request) }
-    let channels = gateway.config.channels
-    // Only this shard's channels.
-    for channel in stride(from: shard.index, to: channels, by: gateway.shards.count)
-    where nowNs - shard.lastSendNs[channel] >= heartbeatNs {
-      core.heartbeat(channel: UInt16(channel), nowNs: Clock.realtimeNs(), into: &sink)
+    for channel in core.encoder.writtenChannels where nowNs - shard.lastSendNs[Int(channel)] >= heartbeatNs {
+      core.heartbeat(channel: channel, nowNs: Clock.realtimeNs(), into: &sink)
     }
     if nowNs >= nextSnapshotNs {
       nextSnapshotNs = nowNs + snapshotTickNs

@@ -20,10 +20,15 @@ public struct GatewayConfig: Equatable, Sendable {
   public var rerequestAttempts = 3
   public var rerequestTimeoutMs = 50
   public var maxHeldPackets = 4096
+  /// With a re-request server: started mid-session, re-request from message 1 (exact books) rather than go stale.
+  public var catchUp = true
   // channels
   public var channels = 1
   /// Channel n goes to groupBase + n.
   public var groupBase = IPv4Endpoint(address: 0xEFFF_0A01, port: 31001)
+  /// The channels this instance applies and publishes (nil: all). Several instances on one feed
+  /// each own a disjoint share; market-wide updates go on every owned channel.
+  public var ownedChannels: [Int]?
   public var outputInterface = IPv4Endpoint.loopback
   public var ttl = 1
   public var loop = true
@@ -90,12 +95,31 @@ public struct GatewayConfig: Equatable, Sendable {
     var config = CoreConfig(
       channels: channels, depth: depth, datagramBytes: datagramBytes, snapshotDepth: snapshotDepth, encoder: encoder,
       maxLiveOrders: maxLiveOrders, maxLevels: maxLevels, maxOrderReference: maxOrderReference)
+    config.encoder.ownedChannels = ownedChannels
     config.gapFill.holdNs = UInt64(max(0, gapHoldUs)) * 1000
     config.gapFill.rerequestAttempts = rerequestServer == nil ? 0 : rerequestAttempts
     config.gapFill.rerequestTimeoutNs = UInt64(max(0, rerequestTimeoutMs)) * 1_000_000
     config.gapFill.maxHeldPackets = maxHeldPackets
+    config.gapFill.catchUpFromStart = catchUp && rerequestServer != nil
     config.gapFill.maxHeldPacketBytes = ingest.bufferBytes
     return config
+  }
+
+  /// The channels this instance owns, ascending.
+  public var owned: [Int] { (ownedChannels ?? Array(0..<max(0, channels))).sorted() }
+
+  /// The owned channels as ranges: "0-3, 6".
+  public var ownedDescription: String {
+    var ranges: [String] = []
+    var index = 0
+    let owned = owned
+    while index < owned.count {
+      var end = index
+      while end + 1 < owned.count && owned[end + 1] == owned[end] + 1 { end += 1 }
+      ranges.append(end == index ? "\(owned[index])" : "\(owned[index])-\(owned[end])")
+      index = end + 1
+    }
+    return ranges.joined(separator: ", ")
   }
 
   /// How many cores run books: one in single mode.
@@ -163,8 +187,9 @@ public struct GatewayConfig: Equatable, Sendable {
     if mode == .single && (ingestCPU != nil || !coreCPUs.isEmpty || publishCPU != nil) {
       problems.append("threading.ingest_cpu/core_cpu/publish_cpu: only for mode dedicated (single uses threading.cpu)")
     }
-    if bookShards < 1 || bookShards > channels {
-      problems.append("threading.book_shards: must be 1...channels.count (\(channels)), got \(bookShards)")
+    if bookShards < 1 || bookShards > owned.count {
+      let bound = ownedChannels == nil ? "channels.count (\(channels))" : "\(owned.count) (the channels owned)"
+      problems.append("threading.book_shards: must be 1...\(bound), got \(bookShards)")
     } else if mode == .single && bookShards != 1 {
       problems.append("threading.book_shards: only for mode dedicated (single runs every book on one thread)")
     }
@@ -229,7 +254,7 @@ extension GatewayConfig {
         reader.section(
           value, "feed",
           keys: [
-            "inputs", "interface", "receive_buffer_bytes", "sources", "gap_hold_us", "rerequest", "rerequest_attempts",
+            "inputs", "interface", "receive_buffer_bytes", "sources", "gap_hold_us", "rerequest", "rerequest_attempts", "catch_up",
             "rerequest_timeout_ms", "max_held_packets",
           ]
         ) { reader, key, value in
@@ -258,6 +283,7 @@ extension GatewayConfig {
           case "rerequest_timeout_ms":
             reader.int(value, "feed.rerequest_timeout_ms").map { config.rerequestTimeoutMs = $0 }
           case "max_held_packets": reader.int(value, "feed.max_held_packets").map { config.maxHeldPackets = $0 }
+          case "catch_up": reader.bool(value, "feed.catch_up").map { config.catchUp = $0 }
           case "interface": reader.address(value, "feed.interface").map { config.inputInterface = $0 }
           default: reader.int(value, "feed.receive_buffer_bytes").map { config.receiveBufferBytes = $0 }
           }
@@ -267,13 +293,19 @@ extension GatewayConfig {
           value, "channels",
           keys: [
             "count", "group_base", "interface", "ttl", "loop", "send_buffer_bytes", "datagram_bytes", "depth",
-            "encoder", "heartbeat_interval_ms", "send_method",
+            "encoder", "heartbeat_interval_ms", "send_method", "owned",
           ]
         ) { reader, key, value in
           let path = "channels.\(key)"
           switch key {
           case "count": reader.int(value, path).map { config.channels = $0 }
           case "group_base": reader.endpoint(value, path).map { config.groupBase = $0 }
+          case "owned":
+            if value.scalar?.string == "all" {
+              config.ownedChannels = nil
+            } else if let items = reader.list(value, path) {
+              config.ownedChannels = items.flatMap { reader.channelRange($0, path) }
+            }
           case "interface": reader.address(value, path).map { config.outputInterface = $0 }
           case "ttl": reader.int(value, path).map { config.ttl = $0 }
           case "loop": reader.bool(value, path).map { config.loop = $0 }
@@ -419,9 +451,11 @@ extension GatewayConfig {
       rerequest_attempts: \(rerequestAttempts)
       rerequest_timeout_ms: \(rerequestTimeoutMs)
       max_held_packets: \(maxHeldPackets)
+      catch_up: \(catchUp)
     channels:
       count: \(channels)
       group_base: "\(groupBase)"
+      owned: \(ownedChannels.map { "[\($0.map(String.init).joined(separator: ", "))]" } ?? "all")
       interface: \(IPv4Endpoint.format(outputInterface))
       ttl: \(ttl)
       loop: \(loop)
@@ -495,6 +529,19 @@ struct ConfigReader {
     if let text = node.scalar?.string, let value = Int(text.replacingUnderscores()) { return value }
     problems.append("\(path): must be an integer, got \(node.scalar?.string ?? "a \(node.kindName)")")
     return nil
+  }
+
+  /// A channel number, or a range "FIRST-LAST".
+  mutating func channelRange(_ node: Node, _ path: String) -> [Int] {
+    if let text = node.scalar?.string {
+      if let value = Int(text) { return [value] }
+      let bounds = text.split(separator: "-", omittingEmptySubsequences: false)
+      if bounds.count == 2, let first = Int(bounds[0]), let last = Int(bounds[1]), first <= last, last - first < 1024 {
+        return Array(first...last)
+      }
+    }
+    problems.append("\(path): each item is a channel number or FIRST-LAST, got \(node.scalar?.string ?? "a \(node.kindName)")")
+    return []
   }
 
   mutating func bool(_ node: Node, _ path: String) -> Bool? {

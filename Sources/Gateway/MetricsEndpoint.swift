@@ -22,7 +22,11 @@ public final class MetricsEndpoint: @unchecked Sendable {
   let health: @Sendable () -> String
 
   /// Binds at once, so a taken port fails at start-up, before the gateway runs.
-  public init(endpoint: IPv4Endpoint, board: CounterBoard, health: @escaping @Sendable () -> String) throws {
+  /// `layout` names the channels this instance owns (constant gauges, 1 per owned channel) out of `channelCount`.
+  public init(
+    endpoint: IPv4Endpoint, board: CounterBoard, channelCount: Int = 0,
+    ownedChannels: [(channel: Int, group: IPv4Endpoint)] = [], health: @escaping @Sendable () -> String
+  ) throws {
     self.endpoint = endpoint
     self.board = board
     self.health = health
@@ -61,6 +65,15 @@ public final class MetricsEndpoint: @unchecked Sendable {
           label: "quotecast_stage_latency_nanoseconds",
           dimensions: [("stage", stage.name), ("quantile", quantile >= 1 ? "1" : String(quantile))], factory: factory)
       }
+    }
+    if channelCount > 0 {
+      CoreMetrics.Gauge(label: "quotecast_channels", factory: factory).record(Double(channelCount))
+    }
+    for (channel, group) in ownedChannels {
+      CoreMetrics.Gauge(
+        label: "quotecast_channel_owned", dimensions: [("channel", String(channel)), ("group", group.description)],
+        factory: factory
+      ).record(1)
     }
     for type in ITCHMessageType.all {
       messageCounters[type] = CoreMetrics.Counter(

@@ -67,6 +67,8 @@ public struct FeedHealth: Equatable, Sendable {
   public var heldDuplicates: UInt64 = 0
   /// Held packets replaced by a longer copy of themselves (the held one had been cut short).
   public var truncatedCopiesReplaced: UInt64 = 0
+  /// Joined mid-session and asked the re-request server for everything from message 1.
+  public var catchUps: UInt64 = 0
   public init() {}
 }
 
@@ -128,6 +130,10 @@ public final class QuotecastCore {
   var gapAttempts = 0
   /// Messages exist up to here (a heartbeat or end of session seen ahead while the gap is open).
   var gapKnownEnd: UInt64 = 0
+  /// The expected sequence when the gap's wait last started: progress (answers arriving) waits afresh.
+  var gapProgressSequence: UInt64 = 0
+  /// The open gap runs from message 1 (a late join): held packets may be any distance ahead.
+  var catchingUp = false
   public private(set) var health = FeedHealth()
   /// Arena room a flush may need: one full packet per channel this core writes.
   let flushReserveBytes: Int
@@ -136,8 +142,11 @@ public final class QuotecastCore {
     self.config = config
     books = OrderBooks(config: config.books)
     // Closing every open packet at once (a flush) needs this much room; the arena always holds it twice over.
-    let ownedChannels = (config.encoder.channels + config.encoder.shardCount - 1) / config.encoder.shardCount
-    flushReserveBytes = ownedChannels * (config.encoder.maxDatagramBytes + 8)
+    let writtenChannels = ChannelPlan(
+      channels: config.encoder.channels, owned: config.encoder.ownedChannels, shardIndex: config.encoder.shardIndex,
+      shardCount: config.encoder.shardCount
+    ).written.count
+    flushReserveBytes = writtenChannels * (config.encoder.maxDatagramBytes + 8)
     var encoderConfig = config.encoder
     encoderConfig.outputArenaBytes = max(
       encoderConfig.outputArenaBytes, 2 * flushReserveBytes + 8 * config.encoder.maxDatagramBytes)
@@ -213,6 +222,12 @@ public final class QuotecastCore {
     lastProcessDelivered = false
     guard let held else { return deliver(bytes, nowNs: nowNs, into: &sink) }
     if let packet = MoldPacket(bytes) {
+      if config.gapFill.catchUpFromStart && packet.sequenceNumber > 1 && !trackerStorage.pointee.isSynchronized
+        && trackerStorage.pointee.startFromFirstMessage(of: packet.session)
+      {
+        catchingUp = true
+        health.catchUps &+= 1
+      }
       switch holdDecision(packet) {
       case .deliver: break
       case .marker:
@@ -262,7 +277,7 @@ public final class QuotecastCore {
     guard tracker.isSynchronized, let session = tracker.session, session == packet.session else { return .deliver }
     let sequence = packet.sequenceNumber
     let expected = tracker.expectedSequence
-    guard sequence > expected, sequence - expected <= tracker.maxForwardJump else { return .deliver }
+    guard sequence > expected, catchingUp || sequence - expected <= tracker.maxForwardJump else { return .deliver }
     return packet.isHeartbeat || packet.isEndOfSession ? .marker : .hold
   }
 
@@ -271,6 +286,7 @@ public final class QuotecastCore {
     if !gapOpen {
       gapOpen = true
       gapFrom = trackerStorage.pointee.expectedSequence
+      gapProgressSequence = gapFrom
       gapStartNs = nowNs
       gapAttempts = 0
     }
@@ -282,6 +298,11 @@ public final class QuotecastCore {
     guard gapOpen else { return }
     deliverReachedHeld(nowNs: nowNs, into: &sink)
     guard trackerStorage.pointee.expectedSequence > gapFrom else { return }
+    if catchingUp {
+      // One gap from message 1 to the first live packet, however many answers fill it.
+      if !(held?.isEmpty ?? true) || gapKnownEnd > trackerStorage.pointee.expectedSequence { return }
+      catchingUp = false
+    }
     health.gapsFilled &+= 1
     gapOpen = false
     reopenIfAnotherHole(nowNs: nowNs)
@@ -318,9 +339,17 @@ public final class QuotecastCore {
       gapStartNs = nowNs  // the clock stepped back: start the wait again rather than give up
       return nil
     }
+    let expected = trackerStorage.pointee.expectedSequence
+    if expected > gapProgressSequence {
+      // Part of the hole came (an answer being streamed, a slower line): wait afresh from here,
+      // and count attempts again, so a long hole filled in many answers is not given up.
+      gapProgressSequence = expected
+      gapStartNs = nowNs
+      gapAttempts = 0
+      return nil
+    }
     let waitNs = gapAttempts == 0 ? config.gapFill.holdNs : config.gapFill.rerequestTimeoutNs
     guard nowNs - gapStartNs >= waitNs else { return nil }
-    let expected = trackerStorage.pointee.expectedSequence
     let end = held.firstSequence ?? gapKnownEnd
     if gapAttempts < config.gapFill.rerequestAttempts, let session = trackerStorage.pointee.session, end > expected {
       gapAttempts += 1
@@ -338,6 +367,7 @@ public final class QuotecastCore {
   func abandonGap<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) {
     guard let held, gapOpen else { return }
     gapOpen = false
+    catchingUp = false
     gapAttempts = 0
     health.gapsAbandoned &+= 1
     if let bytes = held.firstBytes {
@@ -361,10 +391,9 @@ public final class QuotecastCore {
     health.lostFromSequence = lostFrom
     health.lostMessages &+= lostMessages
     encoder.setClock(nowNs: nowNs)
-    let plan = encoder.plan
-    for channel in stride(from: plan.shardIndex, to: plan.channels, by: plan.shardCount) {
+    for channel in encoder.writtenChannels {
       encoder.encodeFeedStatus(
-        channel: UInt16(channel), upstreamSequence: lostFrom, timestampNs: nowNs, lostFrom: lostFrom,
+        channel: channel, upstreamSequence: lostFrom, timestampNs: nowNs, lostFrom: lostFrom,
         lostMessages: health.lostMessages, stale: true)
     }
   }
@@ -390,12 +419,12 @@ public final class QuotecastCore {
     var blocks = packet.blocks
     var sequence = packet.sequenceNumber
     var toSkip = skip
-    let sharded = encoder.plan.shardCount > 1
+    let routed = encoder.plan.isPartial
     while let message = blocks.next() {
       if toSkip > 0 {
         toSkip -= 1
       } else {
-        let route = sharded ? self.route(message) : .apply
+        let route = routed ? self.route(message) : .apply
         if route != .skip {
           books.apply(message, sequence: sequence, counted: route == .apply)
           if books.eventRoom < OrderBooks.maxEventsPerMessage { drainEvents(into: &sink) }
@@ -419,20 +448,21 @@ public final class QuotecastCore {
     }
   }
 
-  /// Which messages this book shard applies: its own instruments' messages; system events,
-  /// circuit breakers and trade breaks (which go to every channel) in every shard; anything else
-  /// without an instrument (and anything too short to name one) in shard 0 only.
+  /// Which messages this book shard applies: the messages of instruments on the channels it
+  /// writes; system events, circuit breakers and trade breaks (which go to every channel) in every
+  /// shard; anything else without an instrument (and anything too short to name one) in shard 0 only.
+  /// Another gateway instance, owning other channels, routes the same way on its own.
   @inline(__always)
   func route(_ message: UnsafeRawBufferPointer) -> ShardRoute {
-    let plan = encoder.plan
-    guard message.count >= 3, let base = message.baseAddress else { return plan.shardIndex == 0 ? .apply : .skip }
+    let primary = encoder.plan.shardIndex == 0
+    guard message.count >= 3, let base = message.baseAddress else { return primary ? .apply : .skip }
     let type = loadByte(base, 0)
     if type == SystemEvent.type || type == MWCBStatus.type || type == BrokenTrade.type {
-      return plan.shardIndex == 0 ? .apply : .applyUncounted
+      return primary ? .apply : .applyUncounted
     }
     let locate = loadBigEndianUInt16(base, 1)
-    if locate == 0 { return plan.shardIndex == 0 ? .apply : .skip }
-    return plan.owns(locate: locate) ? .apply : .skip
+    if locate == 0 { return primary ? .apply : .skip }
+    return encoder.writes(locate: locate) ? .apply : .skip
   }
 
   /// Session, decode and books only: events are discarded (for `book` and for benchmarks).
@@ -442,12 +472,12 @@ public final class QuotecastCore {
     var blocks = packet.blocks
     var sequence = packet.sequenceNumber
     var toSkip = skip
-    let sharded = encoder.plan.shardCount > 1
+    let routed = encoder.plan.isPartial
     while let message = blocks.next() {
       if toSkip > 0 {
         toSkip -= 1
       } else {
-        let route = sharded ? self.route(message) : .apply
+        let route = routed ? self.route(message) : .apply
         if route != .skip { books.apply(message, sequence: sequence, counted: route == .apply) }
         books.clearEvents()
       }

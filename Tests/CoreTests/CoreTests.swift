@@ -163,6 +163,80 @@ final class CoreTests: XCTestCase {
     }
   }
 
+  /// Two gateway instances owning disjoint halves of the channels, one of them also sharded:
+  /// together they write exactly the bytes of one core with every channel, each channel has one
+  /// writer, and each applies only its own instruments (plus the market-wide messages).
+  func testInstancesOwningDisjointChannelsWriteExactlyTheWholeCoresChannels() {
+    let datagrams = syntheticDatagrams(messages: 60_000, symbols: 40, seed: 21)
+    let config = coreConfig(channels: 8)
+    let whole = run(datagrams, config: config)
+    var low = config
+    low.encoder.ownedChannels = [0, 1, 2, 3]
+    var high = config
+    high.encoder.ownedChannels = [7, 5, 6, 4]
+    let instances = [
+      [run(datagrams, config: low)],
+      (0..<2).map { run(datagrams, config: high.shard($0, of: 2)) },
+    ]
+    let writers = instances.flatMap { $0 }
+    for channel in UInt16(0)...8 {
+      let expected = whole.1.packets.filter { $0.channel == channel }.map(\.bytes)
+      let written = writers.map { $0.1.packets.filter { $0.channel == channel }.map(\.bytes) }.filter { !$0.isEmpty }
+      if channel == 8 {
+        XCTAssertTrue(written.isEmpty, "no snapshots were asked for")
+        continue
+      }
+      XCTAssertGreaterThan(expected.count, 10, "channel \(channel)")
+      XCTAssertEqual(written.count, 1, "channel \(channel) has one writer")
+      XCTAssertEqual(written.first ?? [], expected, "channel \(channel)")
+    }
+    // The high instance's shards: 4 and 6, then 5 and 7 (every other owned channel).
+    XCTAssertEqual(Array(writers[1].0.encoder.writtenChannels), [4, 6])
+    XCTAssertEqual(Array(writers[2].0.encoder.writtenChannels), [5, 7])
+    for (core, _) in writers {
+      for locate in core.books.activeLocates {
+        XCTAssertTrue(core.encoder.plan.writes(channel: Int(core.encoder.plan.channel(for: locate))), "locate \(locate)")
+      }
+    }
+    let lowCore = writers[0].0
+    XCTAssertEqual(
+      lowCore.books.activeCount + writers[1].0.books.activeCount + writers[2].0.books.activeCount,
+      whole.0.books.activeCount)
+    for type in [SystemEvent.type, MWCBStatus.type, BrokenTrade.type] {
+      XCTAssertEqual(lowCore.books.messages(ofType: type), whole.0.books.messages(ofType: type), "every instance")
+    }
+    // Each instance's snapshot cycle covers its own instruments only.
+    var snapshots = CollectingSink()
+    _ = lowCore.publishSnapshotSlice(channel: 8, start: 0, count: 1000, nowNs: 1, into: &snapshots)
+    var locates = Set<UInt16>()
+    for packet in snapshots.packets {
+      packet.bytes.withUnsafeBytes { raw in
+        guard let view = PacketView(raw) else { return XCTFail("snapshot packet does not verify") }
+        for index in 0..<view.updateCount {
+          if let snapshot = view.update(at: index)?.snapshot { locates.insert(snapshot.locate) }
+        }
+      }
+    }
+    XCTAssertEqual(locates, Set(lowCore.books.activeLocates))
+    XCTAssertTrue(locates.allSatisfy { $0 % 8 < 4 }, "only channels 0-3's instruments")
+  }
+
+  func testAChannelPlanNamesWhatIsWrongWithIt() {
+    XCTAssertEqual(ChannelPlan.problems(channels: 8, owned: [0, 1], shardCount: 2), [])
+    XCTAssertEqual(
+      ChannelPlan.problems(channels: 8, owned: [1, 8, 1], shardCount: 1),
+      ["channels.owned: channel 8 does not exist (0...7)", "channels.owned: names a channel twice"])
+    XCTAssertEqual(ChannelPlan.problems(channels: 8, owned: [], shardCount: 1).first, "channels.owned: names no channel")
+    XCTAssertEqual(
+      ChannelPlan.problems(channels: 8, owned: [2, 3], shardCount: 3),
+      ["threading.book_shards: must be 1...2 (the channels owned), got 3"])
+    let plan = ChannelPlan(channels: 8, owned: [6, 2, 4], shardIndex: 1, shardCount: 2)
+    XCTAssertEqual(plan.owned, [2, 4, 6])
+    XCTAssertEqual(plan.written, [4])
+    XCTAssertTrue(plan.isPartial)
+    XCTAssertFalse(ChannelPlan(channels: 8).isPartial)
+  }
+
   func testDuplicatedAndReorderedDatagramsAreHarmless() {
     let datagrams = syntheticDatagrams(messages: 20_000, symbols: 10, seed: 4)
     var noisy: [[UInt8]] = []

@@ -181,6 +181,71 @@ final class GapFillTests: XCTestCase {
     XCTAssertEqual(core.health.rerequests, 1)
   }
 
+  /// A gateway started mid-session with a re-request server: it holds the live packets, asks for
+  /// everything from message 1 in as many requests as the 65,535-message limit needs (an answer
+  /// that is still arriving is waited for, not asked again), and ends with exactly the output and
+  /// books of a gateway that saw the whole session, never stale.
+  func testAGatewayStartedMidSessionCatchesUpFromMessageOne() {
+    let datagrams = syntheticDatagrams(messages: 120_000, symbols: 20, seed: 45)
+    let (reference, expected) = clean(datagrams)
+    let sequences = datagrams.map { datagram in datagram.withUnsafeBytes { MoldPacket($0)!.sequenceNumber } }
+    let joinIndex = sequences.firstIndex { $0 > 90_000 }!
+    // One attempt: answers that arrive make the next request a first attempt again.
+    var catchUp = config(holdNs: 1_000, attempts: 1, maxHeld: 1 << 16)
+    catchUp.gapFill.catchUpFromStart = true
+    let core = QuotecastCore(config: catchUp)
+    var sink = CollectingSink()
+    var requests: [RerequestAction] = []
+    var answer: [Int] = []  // datagram indices the server is still sending, a few per live packet
+    var nowNs: UInt64 = 0
+    for index in joinIndex..<datagrams.count {
+      nowNs += 500
+      datagrams[index].withUnsafeBytes { core.process(moldPacket: $0, nowNs: nowNs, into: &sink) }
+      for answered in answer.prefix(40) {
+        datagrams[answered].withUnsafeBytes { core.process(moldPacket: $0, nowNs: nowNs, into: &sink) }
+      }
+      answer.removeFirst(min(40, answer.count))
+      if let request = core.tick(nowNs: nowNs, into: &sink) {
+        requests.append(request)
+        let end = request.sequence + UInt64(request.count)
+        answer += datagrams.indices.filter { sequences[$0] >= request.sequence && sequences[$0] < end }
+      }
+    }
+    XCTAssertTrue(answer.isEmpty, "the catch-up finished before the day did")
+    XCTAssertEqual(core.health.catchUps, 1)
+    XCTAssertEqual(requests.map(\.sequence).first, 1)
+    XCTAssertEqual(requests.count, 2, "90,000 messages need two requests: \(requests)")
+    XCTAssertEqual(core.health.rerequests, 2)
+    XCTAssertFalse(core.health.stale)
+    XCTAssertEqual(core.health.gapsAbandoned, 0)
+    XCTAssertEqual(core.health.gapsFilled, 1, "one gap, from message 1, filled by every answer")
+    XCTAssertEqual(core.session.counters.gapMessages, 0)
+    XCTAssertEqual(core.session.counters.implausibleJumps, 0)
+    XCTAssertEqual(sink.packets.count, expected.count)
+    XCTAssertTrue(sink.packets.map(content) == expected, "the output is the whole session's")
+    assertSameBooks(core, reference)
+  }
+
+  /// Without catch-up (or with it, but no answer), a mid-session start is a gap: stale, said once.
+  func testAMidSessionStartWithoutAnAnswerIsStale() {
+    let datagrams = syntheticDatagrams(messages: 20_000, symbols: 10, seed: 46)
+    var catchUp = config(holdNs: 1_000, attempts: 1)
+    catchUp.gapFill.catchUpFromStart = true
+    for settings in [config(holdNs: 1_000, attempts: 1), catchUp] {
+      let core = QuotecastCore(config: settings)
+      var sink = CollectingSink()
+      var nowNs: UInt64 = 0
+      for datagram in datagrams.suffix(from: datagrams.count / 2) {
+        nowNs += 1_000_000
+        datagram.withUnsafeBytes { core.process(moldPacket: $0, nowNs: nowNs, into: &sink) }
+        _ = core.tick(nowNs: nowNs, into: &sink)
+      }
+      XCTAssertTrue(core.health.stale)
+      XCTAssertEqual(core.health.catchUps, settings.gapFill.catchUpFromStart ? 1 : 0)
+      XCTAssertGreaterThan(core.books.counters.messages, 5_000, "the rest of the day still went through")
+    }
+  }
+
   /// When the hold store fills, the gap is given up at once rather than holding forever.
   func testAFullHoldStoreGivesUpTheGapImmediately() {
     let datagrams = syntheticDatagrams(messages: 5_000, symbols: 8, seed: 45)

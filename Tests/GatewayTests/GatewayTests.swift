@@ -520,14 +520,63 @@ final class MetricsEndpointTests: XCTestCase {
     running.stop()
   }
 
+  /// Which channels an instance owns is on /metrics and /health; instruments of other channels are not applied.
+  func testTheOwnedChannelsArePublished() throws {
+    var config = testConfig(port: 34_450, channels: 3)
+    config.ownedChannels = [0, 2]
+    config.httpEndpoint = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0)
+    let datagrams = dayDatagrams(messages: 10_000, symbols: 12, seed: 3)
+    let running = try RunningGateway(config)
+    let port = running.gateway.metricsEndpoint!.port
+    try send(datagrams, to: running.gateway.inputPorts[0])
+    var metrics = ""
+    let deadline = Date().addingTimeInterval(5)
+    while !metrics.contains("quotecast_datagrams_in_total \(datagrams.count)") && Date() < deadline {
+      usleep(50_000)
+      metrics = httpRequest(port: port, "GET /metrics HTTP/1.0\r\n\r\n")
+    }
+    XCTAssertTrue(metrics.contains("quotecast_channels 3"), metrics)
+    XCTAssertTrue(metrics.contains(#"quotecast_channel_owned{channel="2",group="239.255.90.3:34450"} 1"#), metrics)
+    XCTAssertFalse(metrics.contains(#"quotecast_channel_owned{channel="1""#), "channel 1 is another instance's")
+    XCTAssertTrue(httpRequest(port: port, "GET /health HTTP/1.0\r\n\r\n").contains(#""owned_channels":[0,2]"#))
+    running.stop()
+    let books = running.gateway.core.books
+    XCTAssertGreaterThan(books.activeCount, 3)
+    XCTAssertTrue(books.activeLocates.allSatisfy { $0 % 3 != 1 }, "\(books.activeLocates)")
+    XCTAssertLessThan(books.counters.messages, 10_000, "channel 1's instruments were not applied")
+  }
+
   func testATakenPortFailsAtStartUp() throws {
     var config = testConfig(port: 34_500, channels: 1)
     config.httpEndpoint = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0)
     let first = try Gateway(config: config) { _ in }
     config.httpEndpoint = IPv4Endpoint(address: IPv4Endpoint.loopback, port: first.metricsEndpoint!.port)
+    config.groupBase.port += 10  // another instance's channels: only the port is taken
     XCTAssertThrowsError(try Gateway(config: config) { _ in }) { error in
       XCTAssertTrue(String(describing: error).contains("cannot listen"), "\(error)")
     }
+  }
+}
+
+final class ChannelOwnershipTests: XCTestCase {
+  /// Two instances on one host: disjoint channels start side by side; a channel claimed twice is
+  /// refused before anything runs, naming the channel.
+  func testASecondInstanceOnTheSameChannelsIsRefused() throws {
+    var low = testConfig(port: 0, channels: 4)
+    low.ownedChannels = [0, 1]
+    var high = low
+    high.ownedChannels = [2, 3]
+    let first = try Gateway(config: low) { _ in }
+    let second = try Gateway(config: high) { _ in }
+    var overlapping = low
+    overlapping.ownedChannels = [3, 1]
+    XCTAssertThrowsError(try Gateway(config: overlapping) { _ in }) { error in
+      XCTAssertTrue(String(describing: error).contains("channel 1 ("), "\(error)")
+      XCTAssertTrue(String(describing: error).contains("pid \(getpid())"), "\(error)")
+    }
+    XCTAssertThrowsError(try Gateway(config: testConfig(port: 0, channels: 4)) { _ in }, "all channels: 0 is taken")
+    XCTAssertEqual(first.cores[0].encoder.plan.written, [0, 1])
+    XCTAssertEqual(second.cores[0].encoder.plan.written, [2, 3])
   }
 }
 
@@ -589,6 +638,33 @@ final class GatewayConfigTests: XCTestCase {
     }
     XCTAssertThrowsError(try GatewayConfig.load(yaml: "threading:\n  mode: sharded\n")) {
       XCTAssertTrue(String(describing: $0).contains("threading.mode: must be single or dedicated"))
+    }
+  }
+
+  func testOwnedChannelsAreReadPrintedAndChecked() throws {
+    let config = try GatewayConfig.load(
+      yaml: "channels:\n  count: 8\n  owned: [\"4-6\", 7]\nthreading:\n  mode: dedicated\n  book_shards: 4\n")
+    XCTAssertEqual(config.ownedChannels, [4, 5, 6, 7])
+    XCTAssertEqual(config.ownedDescription, "4-7")
+    XCTAssertEqual(config.coreConfig.encoder.ownedChannels, [4, 5, 6, 7])
+    XCTAssertEqual(try GatewayConfig.load(yaml: config.yaml), config, "round trip through --print-config")
+    XCTAssertNil(try GatewayConfig.load(yaml: "channels:\n  owned: all\n").ownedChannels)
+    XCTAssertEqual(GatewayConfig().yaml.contains("owned: all"), true)
+    let cases = [
+      ("channels:\n  count: 8\n  owned: [8]\n", "channels.owned: channel 8 does not exist (0...7)"),
+      ("channels:\n  count: 8\n  owned: [1, 1]\n", "channels.owned: names a channel twice"),
+      ("channels:\n  count: 8\n  owned: []\n", "channels.owned: names no channel"),
+      ("channels:\n  count: 8\n  owned: [\"3-1\"]\n", "channels.owned: each item is a channel number or FIRST-LAST"),
+      ("channels:\n  count: 8\n  owned: 3\n", "channels.owned: must be a list"),
+      (
+        "channels:\n  count: 8\n  owned: [0, 1]\nthreading:\n  mode: dedicated\n  book_shards: 3\n",
+        "threading.book_shards: must be 1...2 (the channels owned), got 3"
+      ),
+    ]
+    for (yaml, expected) in cases {
+      XCTAssertThrowsError(try GatewayConfig.load(yaml: yaml), yaml) {
+        XCTAssertTrue(String(describing: $0).contains(expected), "\(yaml): \($0)")
+      }
     }
   }
 

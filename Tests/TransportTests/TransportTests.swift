@@ -234,6 +234,23 @@ final class TransportTests: XCTestCase {
     XCTAssertEqual(receive(receiver, count: 1).map(\.1), [[UInt8](repeating: 9, count: 32)])
   }
 
+  func testAChannelIsClaimedOncePerHostAndFreedWithItsHolder() throws {
+    let group = IPv4Endpoint("239.255.77.1:31001")!
+    let other = IPv4Endpoint("239.255.77.2:31001")!
+    var first: ChannelClaims? = try ChannelClaims([(channel: 0, group: group)])
+    XCTAssertNotNil(first)
+    XCTAssertThrowsError(try ChannelClaims([(channel: 1, group: other), (channel: 0, group: group)])) { error in
+      guard let conflict = error as? ChannelClaims.Conflict else { return XCTFail("\(error)") }
+      XCTAssertEqual(conflict.channel, 0)
+      XCTAssertEqual(conflict.holderPid, getpid(), "the holder is named")
+      XCTAssertTrue(conflict.description.contains("channel 0 (239.255.77.1:31001) is already published"))
+    }
+    // The refused claim let go of the channel it had taken first.
+    XCTAssertNoThrow(try ChannelClaims([(channel: 1, group: other)]))
+    first = nil
+    XCTAssertNoThrow(try ChannelClaims([(channel: 0, group: group)]), "freed when its holder goes")
+  }
+
   func testPinningRejectsACPUThatDoesNotExist() {
     XCTAssertThrowsError(try CPUPinning.pinCurrentThread(to: 4095))
     XCTAssertTrue(CPUPinning.isAllowed(0))

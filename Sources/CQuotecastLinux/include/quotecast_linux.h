@@ -20,6 +20,13 @@ unsigned int qc_udp_segment_control_bytes(void);
 void qc_set_udp_segment(struct msghdr *header, void *control, unsigned short segment_bytes);
 
 /// Pins the calling thread to one CPU: 0, or an errno.
+/// Binds and listens on the abstract Unix socket `name` (a host-wide, per network namespace name the
+/// kernel frees when the process exits). Returns the fd, or -errno (-EADDRINUSE: someone holds it).
+int qc_claim_abstract_name(const char *name);
+
+/// The pid of the process listening on the abstract Unix socket `name`, or -errno.
+int qc_abstract_name_holder(const char *name);
+
 int qc_pin_current_thread(int cpu);
 /// 1 if this process may run on `cpu`, else 0.
 int qc_cpu_allowed(int cpu);
