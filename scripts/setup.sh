@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(liburing-dev libflatbuffers-dev flatbuffers-compiler zlib1g-dev python3-venv)
+# iproute2: the multi-gateway test builds network namespaces with `ip netns`.
+APT_PACKAGES=(liburing-dev libflatbuffers-dev flatbuffers-compiler zlib1g-dev python3-venv iproute2)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

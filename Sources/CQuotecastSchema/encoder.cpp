@@ -159,13 +159,14 @@ void qc_encoder_add_snapshot(qc_encoder *encoder, uint64_t upstream_sequence, ui
 }
 
 const uint8_t *qc_encoder_finish(qc_encoder *encoder, uint16_t channel, uint64_t sequence, uint64_t timestamp_ns,
-                                 size_t *length) {
+                                 uint64_t session, size_t *length) {
   auto &builder = encoder->builder;
   const auto updates = builder.CreateVector(encoder->updates, encoder->count);
   qf::PacketBuilder packet(builder);
   packet.add_channel(channel);
   packet.add_sequence(sequence);
   packet.add_timestamp_ns(timestamp_ns);
+  packet.add_session(session);
   packet.add_updates(updates);
   qf::FinishPacketBuffer(builder, packet.Finish());
   *length = builder.GetSize();

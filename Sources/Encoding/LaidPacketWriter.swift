@@ -4,9 +4,10 @@
 // the fixed packet header and the updates vector are written in front of the region.
 //
 // Layout (offsets from the buffer start; every table starts at 4 mod 8 so its 8-byte fields align):
-//   0   root uoffset → 20          4  "QCF1"
-//   8   Packet vtable (12 bytes)   20 Packet table: soffset, sequence@24, timestamp@32, updates@40, channel@44
-//   48  updates vector: count, then N uoffsets; padding to 0 mod 8; then the region.
+//   0   root uoffset → 28          4  "QCF1"
+//   8   Packet vtable (14 bytes, then 6 of padding)
+//   28  Packet table: soffset, sequence@32, timestamp@40, session@48, updates@56, channel@60
+//   64  updates vector: count, then N uoffsets; padding to 0 mod 8; then the region.
 // An Update table: soffset, upstream_sequence@+4, timestamp_ns@+12, payload@+20 (a struct inline, or a
 // uoffset to a definition or snapshot table that follows it).
 
@@ -18,8 +19,8 @@ struct LaidPacketWriter {
     case marketWideBreaker, definition, snapshot, feedStatus
   }
 
-  static let headerBytes = 52  // through the vector's count
-  static let packetTablePosition = 20
+  static let headerBytes = 68  // through the vector's count
+  static let packetTablePosition = 28
   static let packetVtablePosition = 8
 
   let maxDatagramBytes: Int
@@ -343,7 +344,8 @@ struct LaidPacketWriter {
   // MARK: Closing
 
   /// Writes the header and vector in front of the region; returns the finished bytes.
-  mutating func finish(channel: UInt16, sequence: UInt64, timestampNs: UInt64) -> UnsafeRawBufferPointer {
+  mutating func finish(channel: UInt16, sequence: UInt64, timestampNs: UInt64, session: UInt64) -> UnsafeRawBufferPointer
+  {
     let out = output
     func put<T: FixedWidthInteger>(_ value: T, _ position: Int) {
       out.storeBytes(of: value.littleEndian, toByteOffset: position, as: T.self)
@@ -352,20 +354,24 @@ struct LaidPacketWriter {
     let regionStart = (vectorEnd + 7) & ~7
     put(UInt32(Self.packetTablePosition), 0)
     put(UInt32(0x3146_4351), 4)  // "QCF1"
-    // Packet vtable: 6 entries, table of 28 bytes, fields channel, sequence, timestamp_ns, updates.
-    put(UInt16(12), 8)
-    put(UInt16(28), 10)
-    put(UInt16(24), 12)
+    // Packet vtable: 7 entries, table of 36 bytes, fields channel, sequence, timestamp_ns, updates, session.
+    put(UInt16(14), 8)
+    put(UInt16(36), 10)
+    put(UInt16(32), 12)
     put(UInt16(4), 14)
     put(UInt16(12), 16)
-    put(UInt16(20), 18)
-    put(Int32(Self.packetTablePosition - Self.packetVtablePosition), 20)
-    put(sequence, 24)
-    put(timestampNs, 32)
-    put(UInt32(48 - 40), 40)
-    put(channel, 44)
-    put(UInt16(0), 46)
-    put(UInt32(count), 48)
+    put(UInt16(28), 18)
+    put(UInt16(20), 20)
+    put(UInt16(0), 22)
+    put(UInt32(0), 24)
+    put(Int32(Self.packetTablePosition - Self.packetVtablePosition), 28)
+    put(sequence, 32)
+    put(timestampNs, 40)
+    put(session, 48)
+    put(UInt32(64 - 56), 56)
+    put(channel, 60)
+    put(UInt16(0), 62)
+    put(UInt32(count), 64)
     for index in 0..<count {
       let slot = Self.headerBytes + 4 * index
       put(UInt32(regionStart + Int(tables[index]) - slot), slot)

@@ -79,6 +79,8 @@ public struct EncoderConfig: Sendable, Equatable {
   /// encoder writes (see `ChannelPlan`).
   public var ownedChannels: [Int]?
   public var shardIndex = 0
+  /// Every packet's `session`: the publisher's start time (Unix ns) live, 0 offline.
+  public var session: UInt64 = 0
   public var shardCount = 1
 
   public init() {}
@@ -513,12 +515,13 @@ public final class UpdateEncoder {
     var length = 0
     let bytes: UnsafeRawPointer
     if handLaid {
-      let finished = laid[Int(channel)].finish(channel: channel, sequence: sequence, timestampNs: state.pointee.nowNs)
+      let finished = laid[Int(channel)].finish(
+        channel: channel, sequence: sequence, timestampNs: state.pointee.nowNs, session: config.session)
       bytes = finished.baseAddress!
       length = finished.count
     } else {
       bytes = UnsafeRawPointer(
-        qc_encoder_finish(encoders[Int(channel)], channel, sequence, state.pointee.nowNs, &length)!)
+        qc_encoder_finish(encoders[Int(channel)], channel, sequence, state.pointee.nowNs, config.session, &length)!)
     }
     let offset = (state.pointee.outputUsed + 7) & ~7
     if offset + length <= config.outputArenaBytes && state.pointee.outputCount < outputIndexCapacity {

@@ -62,9 +62,11 @@ final class BookShard {
   var publishRingFull: UInt64 = 0
   var stageHistograms = StageHistograms()
 
-  init(index: Int, of count: Int, config: GatewayConfig) {
+  init(index: Int, of count: Int, config: GatewayConfig, session: UInt64) {
     self.index = index
-    core = QuotecastCore(config: config.coreConfig.shard(index, of: count))
+    var coreConfig = config.coreConfig.shard(index, of: count)
+    coreConfig.encoder.session = session
+    core = QuotecastCore(config: coreConfig)
     core.measuresStages = config.stageTiming
     lastSendNs = .allocate(capacity: config.channels + 1)
     lastSendNs.initialize(repeating: 0, count: config.channels + 1)
@@ -86,6 +88,8 @@ public final class Gateway: @unchecked Sendable {
   /// Every book shard's core; shard `k` owns the channels with `channel % count == k`.
   public var cores: [QuotecastCore] { shards.map(\.core) }
   let sockets: [UDPReceiveSocket]
+  /// Stamped on every packet: when this gateway started (Unix ns).
+  public let session: UInt64
   /// This host's claim on the channels this instance owns (held until the gateway goes).
   let claims: ChannelClaims
   /// Created by `run`, on the thread that polls it: a SINGLE_ISSUER ring belongs to its creator.
@@ -115,7 +119,10 @@ public final class Gateway: @unchecked Sendable {
     allowedSources = .allocate(capacity: allowed.count)
     _ = allowedSources.initialize(from: allowed)
     let shardCount = config.shardCount
-    shards = (0..<shardCount).map { BookShard(index: $0, of: shardCount, config: config) }
+    // Every start is a new session: subscribers see the sequences begin again and resynchronize.
+    let session = Clock.realtimeNs()
+    self.session = session
+    shards = (0..<shardCount).map { BookShard(index: $0, of: shardCount, config: config, session: session) }
     counters = CounterBoard(shards: shardCount)
     var sockets = try config.inputs.map {
       try UDPReceiveSocket(

@@ -61,6 +61,9 @@ public final class FeedMirror {
   /// FeedStatus update (incremental or snapshot channel); it stays for the session.
   public private(set) var feedStale = false
   public private(set) var upstreamLostMessages: UInt64 = 0
+  /// Channels whose publisher started a new session (a restarted gateway): their sequences began
+  /// again, so their instruments were resynchronized from snapshots of the new session.
+  public private(set) var publisherRestarts: UInt64 = 0
   /// Updates for instruments beyond `maxInstruments`, dropped.
   public private(set) var instrumentOverflows: UInt64 = 0
 
@@ -77,6 +80,8 @@ public final class FeedMirror {
 
   struct ChannelState {
     var seen = false
+    /// The publisher session the sequence belongs to.
+    var session: UInt64 = 0
     var nextSequence: UInt64 = 0
     /// True once followed without a gap since sequence 1 or since the last recovery of all.
     var trusted = false
@@ -280,6 +285,19 @@ public final class FeedMirror {
       return .malformed
     }
     let state = channels + Int(channel)
+    if state.pointee.seen && packet.session != state.pointee.session {
+      // The publisher restarted: its sequences begin again, and nothing it sent before is a base for
+      // what it sends now. The channel's instruments wait for snapshots of the new session.
+      publisherRestarts &+= 1
+      loseSync(channel, countGap: false)
+      state.pointee.session = packet.session
+      state.pointee.nextSequence = packet.updateCount == 0 ? packet.sequence &+ 1 : packet.sequence
+      if packet.updateCount == 0 {
+        heartbeats &+= 1
+        return .heartbeat
+      }
+    }
+    if !state.pointee.seen { state.pointee.session = packet.session }
     if packet.updateCount == 0 {
       heartbeats &+= 1
       // A heartbeat carries the last sequence sent: anything after what we hold is missing. The
@@ -395,7 +413,10 @@ public final class FeedMirror {
       }
       guard let snapshot = update.snapshot else { continue }
       let locate = snapshot.locate
-      guard let channel = channel(of: locate), Int(channel) < Self.maxChannels, channels[Int(channel)].seen else {
+      // Only a snapshot of the session the channel is in: its sequence numbers mean nothing in another.
+      guard let channel = channel(of: locate), Int(channel) < Self.maxChannels, channels[Int(channel)].seen,
+        channels[Int(channel)].session == packet.session
+      else {
         continue
       }
       guard let slot = slot(for: locate) else { continue }

@@ -177,6 +177,8 @@ public enum FeedTradeKind: UInt8, Sendable {
   @inlinable public var channel: UInt16 { root.scalar(4, UInt16.self) }
   @inlinable public var sequence: UInt64 { root.scalar(6, UInt64.self) }
   @inlinable public var timestampNs: UInt64 { root.scalar(8, UInt64.self) }
+  /// The publisher's session: a new one starts every channel's sequence again from 1.
+  @inlinable public var session: UInt64 { root.scalar(12, UInt64.self) }
   @inlinable public var updateCount: Int { root.vector(10, elementBytes: 4)?.count ?? 0 }
 
   /// The update at `index`, or nil if it is out of range or malformed.

@@ -89,6 +89,10 @@ struct ReplayCommand: ParsableCommand {
   @Option(help: "With --to: serve MoldUDP64 re-requests on 127.0.0.1:PORT from everything sent.")
   var rerequestPort: UInt16?
 
+  @Option(
+    help: "With --to: the interface multicast leaves by, and the re-request server's address (127.0.0.1 by default).")
+  var interface = "127.0.0.1"
+
   @Option(help: "With --rerequest-port: keep serving this many seconds after the last packet.")
   var rerequestLinger: Double = 2
 
@@ -144,6 +148,9 @@ struct ReplayCommand: ParsableCommand {
     }
     if let faults { _ = try FaultPlan(faults, seed: faultSeed) }
     if let lineB, IPv4Endpoint(lineB) == nil { throw ValidationError("--line-b must be address:port, got \(lineB)") }
+    if IPv4Endpoint.parseAddress(interface) == nil {
+      throw ValidationError("--interface must be an IPv4 address, got \(interface)")
+    }
     if !(rerequestLinger >= 0 && rerequestLinger <= 600) { throw ValidationError("--rerequest-linger must be 0...600") }
     if to != nil && output != nil { throw ValidationError("--to and --output are exclusive") }
     if loopInput && duration == nil { throw ValidationError("--loop needs --duration, so the replay stops by itself") }
@@ -165,9 +172,10 @@ struct ReplayCommand: ParsableCommand {
         destination: destination, speed: try NetworkReplay.parseSpeed(speed), rate: rate, loopInput: loopInput,
         durationNs: duration.map { UInt64($0 * 1e9) })
       replay.lineB = lineB.flatMap(IPv4Endpoint.init)
+      replay.interface = IPv4Endpoint.parseAddress(interface)!
       if let faults { replay.faults = try FaultPlan(faults, seed: faultSeed) }
       if let rerequestPort {
-        let server = try RerequestServer(port: rerequestPort)
+        let server = try RerequestServer(port: rerequestPort, address: replay.interface)
         server.start()
         replay.rerequest = server
       }

@@ -118,8 +118,8 @@ final class RerequestServer: @unchecked Sendable {
   var running = true
   var thread: Thread?
 
-  init(port: UInt16) throws {
-    socket = try UDPReceiveSocket(endpoint: IPv4Endpoint(address: IPv4Endpoint.loopback, port: port))
+  init(port: UInt16, address: UInt32 = IPv4Endpoint.loopback) throws {
+    socket = try UDPReceiveSocket(endpoint: IPv4Endpoint(address: address, port: port))
   }
 
   /// Records a datagram as sent (its messages become retransmittable).

@@ -16,6 +16,8 @@ struct NetworkReplay {
   let durationNs: UInt64?
   /// A second line carrying the same feed (A/B), sent right after line A.
   var lineB: IPv4Endpoint? = nil
+  /// The interface multicast leaves by (IPv4, host order).
+  var interface = IPv4Endpoint.loopback
   var faults = FaultPlan()
   /// Serves MoldUDP64 re-requests from everything sent (including what the faults dropped).
   var rerequest: RerequestServer? = nil
@@ -35,7 +37,8 @@ struct NetworkReplay {
       throw ValidationError("--to and --line-b must be loopback (127.0.0.0/8) or multicast, got \(line)")
     }
     let publisher = try MulticastPublisher(
-      destinations: [destination] + (lineB.map { [$0] } ?? []), batchCapacity: 2 * FaultyLines.maxQueued + 4)
+      destinations: [destination] + (lineB.map { [$0] } ?? []), interface: interface,
+      batchCapacity: 2 * FaultyLines.maxQueued + 4)
     var lines = FaultyLines(publisher: publisher, plan: faults, twoLines: lineB != nil)
     lines.foreign = faults.foreign > 0 ? try ForeignSender(destination: destination) : nil
     defer { counts = lines.counts }

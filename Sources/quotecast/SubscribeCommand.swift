@@ -67,6 +67,9 @@ struct SubscribeCommand: ParsableCommand {
   @Option(help: "Levels per side the gateway publishes (its channels.depth); the mirror keeps this many.")
   var bookDepth = 10
 
+  @Option(help: "At the end, write every mirrored book and the subscriber's counters as JSON to this file.")
+  var booksJSON: String?
+
   func run() throws {
     var config = SubscriberConfig()
     config.channels = channels
@@ -109,6 +112,32 @@ struct SubscribeCommand: ParsableCommand {
         lastDrawNs = nowNs
       })
     fflush(stdout)
+    if let booksJSON { try write(subscriber.withMirror(mirrorJSON), to: booksJSON) }
+  }
+
+  /// The books as `replay --books-json` writes them (locate order), with what the mirror went through.
+  func mirrorJSON(_ mirror: FeedMirror) -> String {
+    func side(_ levels: [FeedBookLevel]) -> String {
+      "[" + levels.map { "{\"price\":\(formatPrice($0.price)),\"shares\":\($0.shares),\"orders\":\($0.orders)}" }
+        .joined(separator: ",") + "]"
+    }
+    let books = mirror.books.sorted { $0.key < $1.key }.map { locate, book in
+      "{\"symbol\":\(jsonString(book.symbol)),\"locate\":\(locate),\"synced\":\(book.synced),"
+        + "\"bids\":\(side(book.bids)),\"asks\":\(side(book.asks))}"
+    }
+    return
+      "{\"packets\":\(mirror.packets),\"gaps\":\(mirror.gaps),\"recoveries\":\(mirror.recoveries),"
+      + "\"duplicates\":\(mirror.duplicates),\"stale_instruments\":\(mirror.staleCount),"
+      + "\"publisher_restarts\":\(mirror.publisherRestarts),\"feed_stale\":\(mirror.feedStale),"
+      + "\"malformed\":\(mirror.malformed),\"books\":[\n  \(books.joined(separator: ",\n  "))\n]}\n"
+  }
+
+  func write(_ text: String, to path: String) throws {
+    guard let file = fopen(path, "w") else {
+      throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))")
+    }
+    defer { fclose(file) }
+    guard fputs(text, file) >= 0 else { throw ValidationError("cannot write \(path)") }
   }
 
   /// One update as a line: its locate, and the text given the symbol.

@@ -134,6 +134,45 @@ final class RecoveryTests: XCTestCase {
   }
 
   /// The mirror at depth 10 against the core's books at 10, and the in-place reader agrees with copies.
+  /// A gateway restarted mid-day (caught up, a new session, other packet boundaries): the mirror
+  /// sees each channel's new session, drops what it held of the old one, and recovers every book
+  /// from the new session's snapshots. Without the session, the new sequences would be taken for
+  /// duplicates and gaps of the old ones.
+  func testARestartedPublishersNewSessionIsFollowedFromItsSnapshots() {
+    let datagrams = syntheticDatagrams(messages: 40_000, symbols: 16, seed: 8)
+    var config = coreConfig(channels: 2, depth: 5)
+    config.encoder.snapshotDepth = 5
+    config.encoder.session = 111
+    let first = QuotecastCore(config: config)
+    config.encoder.session = 222
+    let restarted = QuotecastCore(config: config)
+    let mirror = FeedMirror(depth: 5, channelCount: 2)
+    let restartIndex = datagrams.count / 2
+    var sink = CollectingSink()
+    for datagram in datagrams.prefix(restartIndex) {
+      datagram.withUnsafeBytes { first.process(moldPacket: $0, nowNs: 0, into: &sink) }
+    }
+    for packet in sink.packets { packet.bytes.withUnsafeBytes { _ = mirror.apply($0) } }
+    // The restarted gateway catches up from message 1, in batches of five datagrams (so its packets
+    // are cut elsewhere and its channel sequences are not the first session's), then goes on live.
+    var position = 0
+    for (index, datagram) in datagrams.enumerated() {
+      sink.packets.removeAll()
+      if index % 5 == 0 { restarted.openBatch() }
+      datagram.withUnsafeBytes { restarted.process(moldPacket: $0, nowNs: 0, into: &sink) }
+      if index % 5 == 4 || index == datagrams.count - 1 { restarted.closeBatch(into: &sink) }
+      if index >= restartIndex && index % 8 == 0 {
+        position = restarted.publishSnapshotSlice(
+          channel: restarted.encoder.snapshotChannel, start: position, count: 4, nowNs: 0, into: &sink)
+      }
+      for packet in sink.packets { packet.bytes.withUnsafeBytes { _ = mirror.apply($0) } }
+    }
+    XCTAssertEqual(mirror.publisherRestarts, 2, "both channels")
+    XCTAssertGreaterThan(mirror.recoveries, 10)
+    XCTAssertEqual(mirror.duplicates, 0, "no new-session packet was taken for an old one")
+    assertMirrorEqualsBooks(mirror, restarted)
+  }
+
   func testReadingInPlaceMatchesTheCopies() {
     let (packets, core) = liveStream(messages: 20_000, symbols: 12, seed: 6, channels: 2)
     let mirror = FeedMirror(depth: 5, channelCount: 2)

@@ -1187,7 +1187,8 @@ struct Packet FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
     VT_CHANNEL = 4,
     VT_SEQUENCE = 6,
     VT_TIMESTAMP_NS = 8,
-    VT_UPDATES = 10
+    VT_UPDATES = 10,
+    VT_SESSION = 12
   };
   uint16_t channel() const {
     return GetField<uint16_t>(VT_CHANNEL, 0);
@@ -1201,6 +1202,9 @@ struct Packet FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
   const flatbuffers::Vector<flatbuffers::Offset<quotecast::feed::Update>> *updates() const {
     return GetPointer<const flatbuffers::Vector<flatbuffers::Offset<quotecast::feed::Update>> *>(VT_UPDATES);
   }
+  uint64_t session() const {
+    return GetField<uint64_t>(VT_SESSION, 0);
+  }
   bool Verify(flatbuffers::Verifier &verifier) const {
     return VerifyTableStart(verifier) &&
            VerifyField<uint16_t>(verifier, VT_CHANNEL, 2) &&
@@ -1209,6 +1213,7 @@ struct Packet FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
            VerifyOffset(verifier, VT_UPDATES) &&
            verifier.VerifyVector(updates()) &&
            verifier.VerifyVectorOfTables(updates()) &&
+           VerifyField<uint64_t>(verifier, VT_SESSION, 8) &&
            verifier.EndTable();
   }
 };
@@ -1229,6 +1234,9 @@ struct PacketBuilder {
   void add_updates(flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<quotecast::feed::Update>>> updates) {
     fbb_.AddOffset(Packet::VT_UPDATES, updates);
   }
+  void add_session(uint64_t session) {
+    fbb_.AddElement<uint64_t>(Packet::VT_SESSION, session, 0);
+  }
   explicit PacketBuilder(flatbuffers::FlatBufferBuilder &_fbb)
         : fbb_(_fbb) {
     start_ = fbb_.StartTable();
@@ -1245,8 +1253,10 @@ inline flatbuffers::Offset<Packet> CreatePacket(
     uint16_t channel = 0,
     uint64_t sequence = 0,
     uint64_t timestamp_ns = 0,
-    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<quotecast::feed::Update>>> updates = 0) {
+    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<quotecast::feed::Update>>> updates = 0,
+    uint64_t session = 0) {
   PacketBuilder builder_(_fbb);
+  builder_.add_session(session);
   builder_.add_timestamp_ns(timestamp_ns);
   builder_.add_sequence(sequence);
   builder_.add_updates(updates);
@@ -1259,14 +1269,16 @@ inline flatbuffers::Offset<Packet> CreatePacketDirect(
     uint16_t channel = 0,
     uint64_t sequence = 0,
     uint64_t timestamp_ns = 0,
-    const std::vector<flatbuffers::Offset<quotecast::feed::Update>> *updates = nullptr) {
+    const std::vector<flatbuffers::Offset<quotecast::feed::Update>> *updates = nullptr,
+    uint64_t session = 0) {
   auto updates__ = updates ? _fbb.CreateVector<flatbuffers::Offset<quotecast::feed::Update>>(*updates) : 0;
   return quotecast::feed::CreatePacket(
       _fbb,
       channel,
       sequence,
       timestamp_ns,
-      updates__);
+      updates__,
+      session);
 }
 
 inline const quotecast::feed::Packet *GetPacket(const void *buf) {

@@ -93,6 +93,7 @@ void qc_encoder_add_snapshot(qc_encoder *encoder, uint64_t upstream_sequence, ui
 
 /// Finishes the open packet; the bytes stay valid until the next reset.
 const uint8_t *qc_encoder_finish(qc_encoder *encoder, uint16_t channel, uint64_t sequence, uint64_t timestamp_ns,
+                                 uint64_t session,
                                  size_t *length);
 
 /// 1 if the bytes are a well-formed Packet (FlatBuffers Verifier plus file identifier), else 0.

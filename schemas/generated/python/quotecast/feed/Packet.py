@@ -74,7 +74,14 @@ class Packet(object):
         o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(10))
         return o == 0
 
-def PacketStart(builder): builder.StartObject(4)
+    # Packet
+    def Session(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(12))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
+def PacketStart(builder): builder.StartObject(5)
 def Start(builder):
     return PacketStart(builder)
 def PacketAddChannel(builder, channel): builder.PrependUint16Slot(0, channel, 0)
@@ -92,6 +99,9 @@ def AddUpdates(builder, updates):
 def PacketStartUpdatesVector(builder, numElems): return builder.StartVector(4, numElems, 4)
 def StartUpdatesVector(builder, numElems):
     return PacketStartUpdatesVector(builder, numElems)
+def PacketAddSession(builder, session): builder.PrependUint64Slot(4, session, 0)
+def AddSession(builder, session):
+    return PacketAddSession(builder, session)
 def PacketEnd(builder): return builder.EndObject()
 def End(builder):
     return PacketEnd(builder)
