@@ -120,6 +120,7 @@ let package = Package(
       name: "CoreTests",
       dependencies: [
         "QuotecastCore", "QuotecastClient", "Capture", "Synth", "CQuotecastSchema", "CMallocCounter", "TestSupport",
+        "Transport",
       ],
       path: "Tests/CoreTests"),
   ],

@@ -127,6 +127,19 @@ void qc_encoder_add_feed_status(qc_encoder *encoder, uint64_t upstream_sequence,
              [&](qf::UpdateBuilder &update) { update.add_feed_status(&status); });
 }
 
+void qc_encoder_add_layout(qc_encoder *encoder, uint64_t upstream_sequence, uint64_t timestamp_ns,
+                           const qc_layout *l) {
+  if (encoder->count >= QC_MAX_UPDATES_PER_PACKET) return;
+  auto &builder = encoder->builder;
+  const auto owned = builder.CreateVector(l->owned, l->owned_bytes);
+  const auto instance = builder.CreateString(l->instance, l->instance_length);
+  const qf::Group group_base(l->group_base_address, l->group_base_port);
+  const qf::Group snapshot_group(l->snapshot_address, l->snapshot_port);
+  const auto layout = qf::CreateFeedLayout(builder, l->schema_version, l->channel_count, &group_base, &snapshot_group,
+                                           owned, l->session, l->depth, l->snapshot_depth, l->datagram_bytes, instance);
+  add_update(encoder, upstream_sequence, timestamp_ns, [&](qf::UpdateBuilder &update) { update.add_layout(layout); });
+}
+
 void qc_encoder_add_definition(qc_encoder *encoder, uint64_t upstream_sequence, uint64_t timestamp_ns,
                                const qc_definition *d) {
   if (encoder->count >= QC_MAX_UPDATES_PER_PACKET) return;

@@ -344,7 +344,8 @@ struct LaidPacketWriter {
   // MARK: Closing
 
   /// Writes the header and vector in front of the region; returns the finished bytes.
-  mutating func finish(channel: UInt16, sequence: UInt64, timestampNs: UInt64, session: UInt64) -> UnsafeRawBufferPointer
+  mutating func finish(channel: UInt16, sequence: UInt64, timestampNs: UInt64, session: UInt64)
+    -> UnsafeRawBufferPointer
   {
     let out = output
     func put<T: FixedWidthInteger>(_ value: T, _ position: Int) {

@@ -81,6 +81,8 @@ public struct EncoderConfig: Sendable, Equatable {
   public var shardIndex = 0
   /// Every packet's `session`: the publisher's start time (Unix ns) live, 0 offline.
   public var session: UInt64 = 0
+  /// What `encodeLayout` publishes on the snapshot channel (nil: no layout, as offline).
+  public var layout: FeedLayoutInfo?
   public var shardCount = 1
 
   public init() {}
@@ -129,6 +131,7 @@ public final class UpdateEncoder {
   @usableFromInline let writesChannel: UnsafeMutablePointer<Bool>
   /// `plan.written`, preallocated: market-wide updates go to each.
   public let writtenChannels: UnsafeMutableBufferPointer<UInt16>
+  let layoutStorage: LayoutStorage?
   @usableFromInline let encoders: UnsafeMutablePointer<OpaquePointer>
   @usableFromInline let laid: UnsafeMutablePointer<LaidPacketWriter>
   @usableFromInline let handLaid: Bool
@@ -165,6 +168,7 @@ public final class UpdateEncoder {
     writesChannel[config.channels] = true
     writtenChannels = .allocate(capacity: plan.written.count)
     _ = writtenChannels.initialize(from: plan.written)
+    layoutStorage = config.layout.map(LayoutStorage.init)
     // Channels 0..<channels carry incrementals; one more, `snapshotChannel`, carries snapshots.
     encoders = .allocate(capacity: config.channels + 1)
     for channel in 0...config.channels {
@@ -509,8 +513,23 @@ public final class UpdateEncoder {
     handLaid ? laid[Int(channel)].count : Int(qc_encoder_count(encoders[Int(channel)]))
   }
 
-  func close(channel: UInt16, heartbeat: Bool = false) {
-    let updates = updatesPending(channel: channel)
+  /// Whether `encodeLayout` has a layout to publish.
+  public var hasLayout: Bool { layoutStorage != nil }
+
+  /// The layout, in a packet of its own on the snapshot channel (rare and variable-sized, so always
+  /// through libflatbuffers; the open snapshot packet closes first). Allocates nothing once warm.
+  public func encodeLayout(upstreamSequence: UInt64, timestampNs: UInt64) {
+    guard let layoutStorage else { return }
+    let channel = snapshotChannel
+    if updatesPending(channel: channel) > 0 { close(channel: channel) }
+    let encoder = encoders[Int(channel)]
+    layoutStorage.withLayout { qc_encoder_add_layout(encoder, upstreamSequence, timestampNs, $0) }
+    close(channel: channel, throughLibflatbuffers: true)
+  }
+
+  func close(channel: UInt16, heartbeat: Bool = false, throughLibflatbuffers: Bool = false) {
+    let handLaid = self.handLaid && !throughLibflatbuffers
+    let updates = handLaid ? laid[Int(channel)].count : Int(qc_encoder_count(encoders[Int(channel)]))
     let sequence = heartbeat ? nextSequence[Int(channel)] - 1 : nextSequence[Int(channel)]
     var length = 0
     let bytes: UnsafeRawPointer

@@ -66,6 +66,8 @@ final class BookShard {
     self.index = index
     var coreConfig = config.coreConfig.shard(index, of: count)
     coreConfig.encoder.session = session
+    // The first shard publishes the layout (every shard writes the snapshot channel).
+    if index == 0 { coreConfig.encoder.layout = config.layout(session: session) }
     core = QuotecastCore(config: coreConfig)
     core.measuresStages = config.stageTiming
     lastSendNs = .allocate(capacity: config.channels + 1)
@@ -477,7 +479,10 @@ struct TimerLoop {
     if nowNs >= nextSnapshotNs {
       nextSnapshotNs = nowNs + snapshotTickNs
       // Recount the instruments once per cycle (a scan of every locate), not on every tick.
-      if tick % ticksPerCycle == 0 { perTick = (max(1, core.books.activeCount) + ticksPerCycle - 1) / ticksPerCycle }
+      if tick % ticksPerCycle == 0 {
+        perTick = (max(1, core.books.activeCount) + ticksPerCycle - 1) / ticksPerCycle
+        core.publishLayout(nowNs: Clock.realtimeNs(), into: &sink)
+      }
       tick += 1
       shard.snapshotPosition = core.publishSnapshotSlice(
         channel: core.encoder.snapshotChannel, start: shard.snapshotPosition, count: perTick,

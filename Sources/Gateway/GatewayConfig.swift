@@ -1,5 +1,6 @@
 import Book
 import Encoding
+import Glibc
 import QuotecastCore
 import Transport
 import Yams
@@ -74,6 +75,8 @@ public struct GatewayConfig: Equatable, Sendable {
   public var packetRingBytes = 8 << 20
   public var idle = IdleStrategy.block
   // operations
+  /// A name for this gateway, published in its layout (the host name by default).
+  public var instance = GatewayConfig.hostName
   public var statsIntervalMs = 10_000
   /// The read-only metrics and health endpoint; nil = off.
   public var httpEndpoint: IPv4Endpoint? = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 9464)
@@ -107,6 +110,31 @@ public struct GatewayConfig: Equatable, Sendable {
 
   /// The channels this instance owns, ascending.
   public var owned: [Int] { (ownedChannels ?? Array(0..<max(0, channels))).sorted() }
+
+  /// This host's name (the default `operations.instance`).
+  public static var hostName: String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "quotecast" }
+    let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return name.isEmpty ? "quotecast" : String(name.prefix(64))
+  }
+
+  /// What this instance says of the feed on the snapshot channel.
+  public func layout(session: UInt64) -> FeedLayoutInfo {
+    var layout = FeedLayoutInfo()
+    layout.channelCount = channels
+    layout.groupBaseAddress = groupBase.address
+    layout.groupBasePort = groupBase.port
+    layout.snapshotAddress = snapshotGroup.address
+    layout.snapshotPort = snapshotGroup.port
+    layout.ownedChannels = owned
+    layout.session = session
+    layout.depth = depth
+    layout.snapshotDepth = snapshotDepth
+    layout.datagramBytes = datagramBytes
+    layout.instance = instance
+    return layout
+  }
 
   /// The owned channels as ranges: "0-3, 6".
   public var ownedDescription: String {
@@ -203,6 +231,9 @@ public struct GatewayConfig: Equatable, Sendable {
     if packetRingBytes < 1 << 16 || packetRingBytes & (packetRingBytes - 1) != 0 {
       problems.append("threading.packet_ring_bytes: must be a power of two of at least 65536, got \(packetRingBytes)")
     }
+    if instance.isEmpty || instance.utf8.count > 64 || instance.contains("\"") || instance.contains("\\") {
+      problems.append("operations.instance: must be 1...64 bytes without quotes or backslashes, got \"\(instance)\"")
+    }
     if statsIntervalMs < 0 { problems.append("operations.stats_interval_ms: must be 0 (off) or more") }
     if stallThresholdUs < 1 { problems.append("operations.stall_threshold_us: must be at least 1") }
     if let dropOutput, Int(dropOutput.destination) > channels {
@@ -254,7 +285,8 @@ extension GatewayConfig {
         reader.section(
           value, "feed",
           keys: [
-            "inputs", "interface", "receive_buffer_bytes", "sources", "gap_hold_us", "rerequest", "rerequest_attempts", "catch_up",
+            "inputs", "interface", "receive_buffer_bytes", "sources", "gap_hold_us", "rerequest", "rerequest_attempts",
+            "catch_up",
             "rerequest_timeout_ms", "max_held_packets",
           ]
         ) { reader, key, value in
@@ -416,11 +448,14 @@ extension GatewayConfig {
           }
         }
       default:
-        reader.section(value, "operations", keys: ["stats_interval_ms", "http", "stall_threshold_us", "stage_timing"]) {
+        reader.section(
+          value, "operations", keys: ["stats_interval_ms", "http", "stall_threshold_us", "stage_timing", "instance"]
+        ) {
           reader, key, value in
           let path = "operations.\(key)"
           switch key {
           case "stats_interval_ms": reader.int(value, path).map { config.statsIntervalMs = $0 }
+          case "instance": reader.string(value, path).map { config.instance = $0 }
           case "stall_threshold_us": reader.int(value, path).map { config.stallThresholdUs = $0 }
           case "stage_timing": reader.bool(value, path).map { config.stageTiming = $0 }
           default:
@@ -491,6 +526,7 @@ extension GatewayConfig {
       packet_ring_bytes: \(packetRingBytes)
       idle: \(idle.rawValue)
     operations:
+      instance: "\(instance)"
       stats_interval_ms: \(statsIntervalMs)
       http: \(httpEndpoint.map { "\"\($0)\"" } ?? "off")
       stall_threshold_us: \(stallThresholdUs)
@@ -540,7 +576,8 @@ struct ConfigReader {
         return Array(first...last)
       }
     }
-    problems.append("\(path): each item is a channel number or FIRST-LAST, got \(node.scalar?.string ?? "a \(node.kindName)")")
+    problems.append(
+      "\(path): each item is a channel number or FIRST-LAST, got \(node.scalar?.string ?? "a \(node.kindName)")")
     return []
   }
 

@@ -1,3 +1,40 @@
+import Transport
+
+/// One gateway instance's layout, as it published it on the snapshot channel.
+public struct PublisherLayout: Equatable, Sendable {
+  public var schemaVersion: UInt16
+  public var channelCount: Int
+  /// Channel n's group: this address + n, same port.
+  public var groupBase: IPv4Endpoint
+  public var snapshotGroup: IPv4Endpoint
+  public var ownedChannels: [Int]
+  public var session: UInt64
+  public var depth: Int
+  public var snapshotDepth: Int
+  public var datagramBytes: Int
+  public var instance: String
+
+  public init(_ view: LayoutView) {
+    schemaVersion = view.schemaVersion
+    channelCount = Int(view.channelCount)
+    let base = view.groupBase ?? (0, 0)
+    groupBase = IPv4Endpoint(address: base.address, port: base.port)
+    let snapshot = view.snapshotGroup ?? (0, 0)
+    snapshotGroup = IPv4Endpoint(address: snapshot.address, port: snapshot.port)
+    ownedChannels = view.ownedChannels
+    session = view.session
+    depth = Int(view.depth)
+    snapshotDepth = Int(view.snapshotDepth)
+    datagramBytes = Int(view.datagramBytes)
+    instance = view.instance
+  }
+
+  /// Whether two layouts describe the same channels (owners may differ).
+  public func sameChannels(as other: PublisherLayout) -> Bool {
+    channelCount == other.channelCount && groupBase == other.groupBase && snapshotGroup == other.snapshotGroup
+  }
+}
+
 /// One instrument as a subscriber sees it: the published depth of each side, and its status.
 /// An owned copy (it allocates); the receiving thread reads books in place with `withBook`.
 public struct MirroredBook: Equatable, Sendable {
@@ -64,6 +101,13 @@ public final class FeedMirror {
   /// Channels whose publisher started a new session (a restarted gateway): their sequences began
   /// again, so their instruments were resynchronized from snapshots of the new session.
   public private(set) var publisherRestarts: UInt64 = 0
+  /// Every gateway instance's latest layout (one per instance name), from the snapshot channel.
+  public private(set) var layouts: [PublisherLayout] = []
+  /// Counts new layouts (an instance started, restarted or changed), for a subscriber to notice.
+  public private(set) var layoutChanges: UInt64 = 0
+  /// A layout of a schema newer than this reader's (`feedSchemaVersion`) arrived: packets may
+  /// hold what this reader would misread, so a subscriber must stop.
+  public private(set) var newerSchemaVersion: UInt16?
   /// Updates for instruments beyond `maxInstruments`, dropped.
   public private(set) var instrumentOverflows: UInt64 = 0
 
@@ -276,7 +320,9 @@ public final class FeedMirror {
   public func receive(_ packet: PacketView, _ bytes: UnsafeRawBufferPointer) -> Disposition {
     packets &+= 1
     let channel = packet.channel
-    if channel == snapshotChannel {
+    // A layout travels alone in its packet; it is recognised on any channel id, since after a
+    // change of layout the snapshot channel's id may be one this mirror does not expect.
+    if channel == snapshotChannel || (packet.updateCount == 1 && packet.update(at: 0)?.layout != nil) {
       applySnapshots(packet)
       return .snapshots
     }
@@ -341,6 +387,23 @@ public final class FeedMirror {
     return .applied
   }
 
+  /// Keeps one layout per instance; the same session again (every cycle) costs no allocation.
+  func noteLayout(_ view: LayoutView) {
+    if view.schemaVersion > feedSchemaVersion {
+      newerSchemaVersion = max(newerSchemaVersion ?? 0, view.schemaVersion)
+      return
+    }
+    let session = view.session
+    if layouts.contains(where: { $0.session == session }) { return }
+    let layout = PublisherLayout(view)
+    if let index = layouts.firstIndex(where: { $0.instance == layout.instance }) {
+      layouts[index] = layout
+    } else {
+      layouts.append(layout)
+    }
+    layoutChanges &+= 1
+  }
+
   func noteFeedStatus(_ status: FeedStatusUpdate) {
     feedStale = feedStale || status.stale
     upstreamLostMessages = max(upstreamLostMessages, status.lostMessages)
@@ -402,6 +465,10 @@ public final class FeedMirror {
       }
       if let status = update.feedStatus {
         noteFeedStatus(status)
+        continue
+      }
+      if let layout = update.layout {
+        noteLayout(layout)
         continue
       }
       if let definition = update.definition {

@@ -23,11 +23,19 @@ public struct SubscriberConfig: Sendable, Equatable {
   public var bufferCount = 4096
   public var bufferBytes = 2048
   public var maxInstruments = 16_384
+  /// Join only these channels (nil: all of them), e.g. the channels of `symbols` found by `discover`.
+  public var joinChannels: [Int]?
+  /// Built from the gateways' published layout (`FeedSubscriber.discover`): `run` throws
+  /// `LayoutChanged` when a gateway publishes other channels, so the caller can discover again.
+  public var followsLayout = false
 
   public init() {}
 
+  /// The channels joined.
+  public var joinedChannels: [Int] { joinChannels ?? Array(0..<max(0, channels)) }
+
   public var channelGroups: [IPv4Endpoint] {
-    (0..<max(0, channels)).map { IPv4Endpoint(address: groupBase.address &+ UInt32($0), port: groupBase.port) }
+    joinedChannels.map { IPv4Endpoint(address: groupBase.address &+ UInt32($0), port: groupBase.port) }
   }
 
   public func problems() -> [String] {
@@ -38,6 +46,9 @@ public struct SubscriberConfig: Sendable, Equatable {
       problems.append("snapshot group \(snapshotGroup) is not a multicast group")
     }
     if depth < 1 || depth > 1000 { problems.append("depth: must be 1...1000, got \(depth)") }
+    for channel in joinChannels ?? [] where channel < 0 || channel >= channels {
+      problems.append("channel \(channel) does not exist (0...\(channels - 1))")
+    }
     if let cpu, !CPUPinning.isAllowed(cpu) { problems.append("cpu \(cpu) does not exist or is not allowed") }
     if bufferCount < 2 || bufferCount & (bufferCount - 1) != 0 || bufferCount > 32_768 {
       problems.append("bufferCount: must be a power of two up to 32768, got \(bufferCount)")
@@ -120,6 +131,24 @@ public final class FeedSubscriber: @unchecked Sendable {
     wanted = (config.symbols ?? []).map { FeedMirror.packSymbol($0.uppercased()) }.sorted()
   }
 
+  /// A gateway published channels other than the ones this subscriber joined (`followsLayout`).
+  public struct LayoutChanged: Error, CustomStringConvertible {
+    public let layout: PublisherLayout
+    public var description: String {
+      "the feed's layout changed: \(layout.instance) now publishes \(layout.channelCount) channel(s) from "
+        + "\(layout.groupBase), snapshots \(layout.snapshotGroup)"
+    }
+  }
+
+  /// The gateway writes a newer schema than this subscriber reads: it stops rather than misread.
+  public struct NewerSchema: Error, CustomStringConvertible {
+    public let version: UInt16
+    public var description: String {
+      "the gateway publishes schema version \(version); this subscriber reads version \(feedSchemaVersion) "
+        + "and stops rather than misread it: upgrade the subscriber"
+    }
+  }
+
   /// Asks `run` (or the `updates()` thread) to return after its current poll.
   public func stop() { stopRequested.store(true, ordering: .releasing) }
 
@@ -156,6 +185,7 @@ public final class FeedSubscriber: @unchecked Sendable {
     let receiver = try URingReceiver(sockets: sockets, config: receiverConfig)
     let mirror = self.mirror
     let startNs = Clock.monotonicNs()
+    var layoutChanges: UInt64 = 0
     while !stopRequested.load(ordering: .acquiring) {
       if let durationNs, Clock.monotonicNs() - startNs >= durationNs { break }
       _ = receiver.poll(waitNs: 20_000_000) { _, payload, _ in
@@ -177,8 +207,21 @@ public final class FeedSubscriber: @unchecked Sendable {
       }
       let noBuffers = receiver.counters.noBuffers
       lock.withLock { _ in self.noBuffers = noBuffers }
+      if let version = mirror.newerSchemaVersion { throw NewerSchema(version: version) }
+      if mirror.layoutChanges != layoutChanges {
+        layoutChanges = mirror.layoutChanges
+        if config.followsLayout, let moved = mirror.layouts.first(where: { !matches($0) }) {
+          throw LayoutChanged(layout: moved)
+        }
+      }
       onPoll?(mirror)
     }
+  }
+
+  /// Whether a published layout describes the channels this subscriber joined.
+  func matches(_ layout: PublisherLayout) -> Bool {
+    layout.channelCount == config.channels && layout.groupBase == config.groupBase
+      && layout.snapshotGroup == config.snapshotGroup
   }
 
   /// Updates as an `AsyncSequence`, received on a thread of its own (pinned if `cpu` is set). The

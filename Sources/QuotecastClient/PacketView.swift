@@ -300,6 +300,8 @@ public enum FeedTradeKind: UInt8, Sendable {
 
   @inlinable public var definition: DefinitionView? { table.table(28).map(DefinitionView.init) }
   @inlinable public var snapshot: SnapshotView? { table.table(30).map(SnapshotView.init) }
+  /// A gateway instance's layout (snapshot channel only).
+  @inlinable public var layout: LayoutView? { table.table(34).map(LayoutView.init) }
 
   /// The feed's health: an unrecovered upstream gap makes it stale.
   @inlinable
@@ -353,6 +355,44 @@ public enum FeedTradeKind: UInt8, Sendable {
   @inlinable public var etpFlag: UInt8 { table.scalar(30, UInt8.self) }
   @inlinable public var etpLeverageFactor: UInt32 { table.scalar(32, UInt32.self) }
   @inlinable public var inverse: UInt8 { table.scalar(34, UInt8.self) }
+}
+
+/// The schema version this reader understands (FeedLayout.schema_version): a layout of a newer
+/// one means the packets may hold what this reader would misread.
+public let feedSchemaVersion: UInt16 = 1
+
+/// What one gateway instance says of the feed (`FeedLayout` in quotecast.fbs).
+@frozen public struct LayoutView {
+  @usableFromInline let table: FlatTable
+  @inlinable init(_ table: FlatTable) { self.table = table }
+
+  @inlinable public var schemaVersion: UInt16 { table.scalar(4, UInt16.self) }
+  @inlinable public var channelCount: UInt16 { table.scalar(6, UInt16.self) }
+  /// Channel n's group: this address + n, on this port (IPv4 host order).
+  public var groupBase: (address: UInt32, port: UInt16)? { group(8) }
+  public var snapshotGroup: (address: UInt32, port: UInt16)? { group(10) }
+  @inlinable public var session: UInt64 { table.scalar(14, UInt64.self) }
+  @inlinable public var depth: UInt16 { table.scalar(16, UInt16.self) }
+  @inlinable public var snapshotDepth: UInt16 { table.scalar(18, UInt16.self) }
+  @inlinable public var datagramBytes: UInt16 { table.scalar(20, UInt16.self) }
+  public var instance: String {
+    String(decoding: table.string(22) ?? UnsafeRawBufferPointer(start: nil, count: 0), as: UTF8.self)
+  }
+
+  /// Whether this instance publishes `channel`.
+  public func owns(channel: Int) -> Bool {
+    guard channel >= 0, let (start, count) = table.vector(12, elementBytes: 1), channel / 8 < count else {
+      return false
+    }
+    return table.base.load(fromByteOffset: start + channel / 8, as: UInt8.self) & (1 << UInt8(channel % 8)) != 0
+  }
+
+  public var ownedChannels: [Int] { (0..<Int(channelCount)).filter(owns(channel:)) }
+
+  func group(_ vtableOffset: Int) -> (address: UInt32, port: UInt16)? {
+    guard let at = table.structField(vtableOffset, size: 8) else { return nil }
+    return (loadLittleEndian(table.base, at, as: UInt32.self), loadLittleEndian(table.base, at + 4, as: UInt16.self))
+  }
 }
 
 @frozen public struct SnapshotView {

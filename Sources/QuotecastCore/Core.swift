@@ -526,6 +526,16 @@ public final class QuotecastCore {
     drainOutput(into: &sink)
   }
 
+  /// Publishes this instance's layout (`EncoderConfig.layout`) on the snapshot channel: the gateway
+  /// does at start and at the start of every snapshot cycle.
+  public func publishLayout<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) {
+    guard encoder.hasLayout else { return }
+    encoder.setClock(nowNs: nowNs)
+    encoder.encodeLayout(
+      upstreamSequence: max(1, trackerStorage.pointee.expectedSequence) - 1, timestampNs: nowNs)
+    drainOutput(into: &sink)
+  }
+
   /// Publishes snapshots of `count` instruments starting at position `start` of the active list,
   /// on `channel`; returns the position to start from next time (wrapping).
   public func publishSnapshotSlice<Sink: PacketSink>(

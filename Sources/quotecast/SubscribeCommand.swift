@@ -17,6 +17,9 @@ struct SubscribeCommand: ParsableCommand {
       Joins every channel group and the snapshot group on the interface (loopback by default), receives with \
       io_uring, and keeps a mirrored book per instrument that recovers from gaps and late joins through the \
       snapshot channel. The defaults match `quotecast serve`'s.
+
+      Without --channels, the layout is learned from the snapshot group: every gateway publishes its channels \
+      there, and with --symbols only those symbols' channels are joined. A change of layout is followed.
       """)
 
   @Option(help: "Only these symbols (comma-separated); all by default.")
@@ -31,8 +34,11 @@ struct SubscribeCommand: ParsableCommand {
   @Option(help: "Pin the receiving thread to this CPU.")
   var cpu: Int?
 
-  @Option(help: "The gateway's channel count (channels.count).")
-  var channels = 1
+  @Option(help: "The gateway's channel count (channels.count); without it, learned from the snapshot group.")
+  var channels: Int?
+
+  @Option(help: "Without --channels: how long to listen for the layout, in seconds.")
+  var discoverTimeout = 3.0
 
   @Option(help: "The gateway's channels.group_base (channel n is group_base + n).")
   var groupBase = "239.255.10.1:31001"
@@ -59,7 +65,10 @@ struct SubscribeCommand: ParsableCommand {
     guard IPv4Endpoint.parseAddress(interface) != nil else {
       throw ValidationError("--interface must be an IPv4 address")
     }
-    guard channels >= 1 && channels <= 1024 else { throw ValidationError("--channels must be 1...1024") }
+    if let channels, !(channels >= 1 && channels <= 1024) { throw ValidationError("--channels must be 1...1024") }
+    guard discoverTimeout > 0 && discoverTimeout <= 600 else {
+      throw ValidationError("--discover-timeout must be 0...600 seconds")
+    }
     guard depth >= 1 else { throw ValidationError("--depth must be at least 1") }
     if let cpu, !CPUPinning.isAllowed(cpu) { throw ValidationError("--cpu \(cpu) does not exist or is not allowed") }
   }
@@ -72,7 +81,7 @@ struct SubscribeCommand: ParsableCommand {
 
   func run() throws {
     var config = SubscriberConfig()
-    config.channels = channels
+    config.channels = channels ?? 1
     config.groupBase = IPv4Endpoint(groupBase)!
     config.snapshotGroup = IPv4Endpoint(snapshotGroup)!
     config.interface = IPv4Endpoint.parseAddress(interface)!
@@ -81,6 +90,32 @@ struct SubscribeCommand: ParsableCommand {
     config.cpu = cpu
     let problems = config.problems()
     guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
+    let deadlineNs = duration.map { Clock.monotonicNs() + UInt64($0 * 1e9) }
+    while true {
+      var joined = config
+      if channels == nil {
+        let found = try FeedSubscriber.discover(
+          snapshotGroup: config.snapshotGroup!, interface: config.interface, symbols: config.symbols,
+          timeoutNs: UInt64(discoverTimeout * 1e9))
+        joined = found.config(base: config)
+        var standardError = StandardError()
+        print(
+          "quotecast subscribe: \(found.description); joining channel(s) \(found.ranges(joined.joinedChannels))",
+          to: &standardError)
+      }
+      do {
+        let remainingNs = deadlineNs.map { $0 > Clock.monotonicNs() ? $0 - Clock.monotonicNs() : 0 }
+        try follow(joined, durationNs: remainingNs)
+        return
+      } catch let change as FeedSubscriber.LayoutChanged {
+        var standardError = StandardError()
+        print("quotecast subscribe: \(change); joining again", to: &standardError)
+      }
+    }
+  }
+
+  /// Follows the feed with one subscriber until the duration, the count, or a change of layout.
+  func follow(_ config: SubscriberConfig, durationNs: UInt64?) throws {
     let subscriber = try FeedSubscriber(config: config)
     let wanted = config.symbols.map(Set.init)
     let format = self.format ?? (isatty(STDOUT_FILENO) == 1 ? .table : .lines)
@@ -90,8 +125,9 @@ struct SubscribeCommand: ParsableCommand {
     var lastPackets: UInt64 = 0
     var lastUpdates: UInt64 = 0
     var lastDrawNs = startNs
+    defer { fflush(stdout) }
     try subscriber.run(
-      durationNs: duration.map { UInt64($0 * 1e9) },
+      durationNs: durationNs,
       onUpdate: { event in
         guard format != .table, let (locate, text) = describe(event.update, event.packet, format) else { return }
         if let count, printed >= count { return subscriber.stop() }
@@ -118,7 +154,8 @@ struct SubscribeCommand: ParsableCommand {
   /// The books as `replay --books-json` writes them (locate order), with what the mirror went through.
   func mirrorJSON(_ mirror: FeedMirror) -> String {
     func side(_ levels: [FeedBookLevel]) -> String {
-      "[" + levels.map { "{\"price\":\(formatPrice($0.price)),\"shares\":\($0.shares),\"orders\":\($0.orders)}" }
+      "["
+        + levels.map { "{\"price\":\(formatPrice($0.price)),\"shares\":\($0.shares),\"orders\":\($0.orders)}" }
         .joined(separator: ",") + "]"
     }
     let books = mirror.books.sorted { $0.key < $1.key }.map { locate, book in

@@ -195,7 +195,8 @@ final class CoreTests: XCTestCase {
     XCTAssertEqual(Array(writers[2].0.encoder.writtenChannels), [5, 7])
     for (core, _) in writers {
       for locate in core.books.activeLocates {
-        XCTAssertTrue(core.encoder.plan.writes(channel: Int(core.encoder.plan.channel(for: locate))), "locate \(locate)")
+        XCTAssertTrue(
+          core.encoder.plan.writes(channel: Int(core.encoder.plan.channel(for: locate))), "locate \(locate)")
       }
     }
     let lowCore = writers[0].0
@@ -226,7 +227,8 @@ final class CoreTests: XCTestCase {
     XCTAssertEqual(
       ChannelPlan.problems(channels: 8, owned: [1, 8, 1], shardCount: 1),
       ["channels.owned: channel 8 does not exist (0...7)", "channels.owned: names a channel twice"])
-    XCTAssertEqual(ChannelPlan.problems(channels: 8, owned: [], shardCount: 1).first, "channels.owned: names no channel")
+    XCTAssertEqual(
+      ChannelPlan.problems(channels: 8, owned: [], shardCount: 1).first, "channels.owned: names no channel")
     XCTAssertEqual(
       ChannelPlan.problems(channels: 8, owned: [2, 3], shardCount: 3),
       ["threading.book_shards: must be 1...2 (the channels owned), got 3"])

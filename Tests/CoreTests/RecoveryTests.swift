@@ -2,6 +2,7 @@ import CMallocCounter
 import QuotecastClient
 import QuotecastCore
 import TestSupport
+import Transport
 import XCTest
 
 /// What a subscriber would receive: every packet of the incremental channels and of the snapshot
@@ -171,6 +172,82 @@ final class RecoveryTests: XCTestCase {
     XCTAssertGreaterThan(mirror.recoveries, 10)
     XCTAssertEqual(mirror.duplicates, 0, "no new-session packet was taken for an old one")
     assertMirrorEqualsBooks(mirror, restarted)
+  }
+
+  /// A layout packet, through either encoder: every field reads back; the mirror keeps one per
+  /// instance, and flags a schema newer than it reads.
+  func testTheLayoutReadsBackAndANewerSchemaIsFlagged() {
+    for backend in EncoderBackend.allCases {
+      var layout = FeedLayoutInfo()
+      layout.channelCount = 12
+      layout.groupBaseAddress = 0xEFFF_0A01
+      layout.groupBasePort = 31_001
+      layout.snapshotAddress = 0xEFFF_0B01
+      layout.snapshotPort = 31_002
+      layout.ownedChannels = [1, 9, 11]
+      layout.session = 1_234_567
+      layout.depth = 7
+      layout.snapshotDepth = 6
+      layout.datagramBytes = 1300
+      layout.instance = "gw-east-1"
+      var config = coreConfig(channels: 12, depth: 7)
+      config.encoder.backend = backend
+      config.encoder.layout = layout
+      config.encoder.session = 1_234_567
+      let core = QuotecastCore(config: config)
+      var sink = CollectingSink()
+      core.publishLayout(nowNs: 5, into: &sink)
+      XCTAssertEqual(sink.packets.map(\.channel), [12], "one packet, on the snapshot channel")
+      let mirror = FeedMirror(depth: 7, channelCount: 12)
+      sink.packets[0].bytes.withUnsafeBytes { raw in
+        XCTAssertTrue(verifyPacket(raw))
+        guard let view = PacketView(raw)?.update(at: 0)?.layout else { return XCTFail("no layout") }
+        XCTAssertEqual(view.ownedChannels, [1, 9, 11])
+        XCTAssertFalse(view.owns(channel: 12))
+        XCTAssertEqual(view.instance, "gw-east-1")
+        _ = mirror.apply(raw)
+        _ = mirror.apply(raw)
+      }
+      XCTAssertEqual(mirror.layoutChanges, 1, "the same session again is nothing new")
+      let read = mirror.layouts.first
+      XCTAssertEqual(read?.channelCount, 12)
+      XCTAssertEqual(read?.groupBase, IPv4Endpoint("239.255.10.1:31001"))
+      XCTAssertEqual(read?.snapshotGroup, IPv4Endpoint("239.255.11.1:31002"))
+      XCTAssertEqual(read?.session, 1_234_567)
+      XCTAssertEqual(read?.depth, 7)
+      XCTAssertEqual(read?.snapshotDepth, 6)
+      XCTAssertEqual(read?.datagramBytes, 1300)
+      XCTAssertEqual(read?.schemaVersion, feedSchemaVersion)
+      XCTAssertNil(mirror.newerSchemaVersion)
+
+      layout.schemaVersion = feedSchemaVersion + 1
+      layout.session = 2
+      config.encoder.layout = layout
+      let newer = QuotecastCore(config: config)
+      sink.packets.removeAll()
+      newer.publishLayout(nowNs: 6, into: &sink)
+      sink.packets[0].bytes.withUnsafeBytes { _ = mirror.apply($0) }
+      XCTAssertEqual(mirror.newerSchemaVersion, feedSchemaVersion + 1)
+      XCTAssertEqual(mirror.layouts.count, 1, "a layout it cannot read is not taken")
+    }
+  }
+
+  /// Publishing the layout every snapshot cycle allocates nothing once warm.
+  func testPublishingTheLayoutAllocatesNothing() {
+    assertMallocCounterIsLive()
+    var config = coreConfig(channels: 4)
+    var layout = FeedLayoutInfo()
+    layout.channelCount = 4
+    layout.ownedChannels = [0, 1, 2, 3]
+    layout.instance = "steady"
+    config.encoder.layout = layout
+    let core = QuotecastCore(config: config)
+    var sink = CountingSink()
+    for round in 0..<3 { core.publishLayout(nowNs: UInt64(round), into: &sink) }
+    let before = qc_thread_allocations()
+    for round in 0..<100 { core.publishLayout(nowNs: UInt64(round), into: &sink) }
+    XCTAssertEqual(qc_thread_allocations() - before, 0)
+    XCTAssertEqual(sink.packets, 103)
   }
 
   func testReadingInPlaceMatchesTheCopies() {

@@ -214,6 +214,84 @@ final class SubscriberTests: XCTestCase {
     XCTAssertEqual(subscriber.book(symbol: chosen[0])?.synced, true)
   }
 
+  /// Two gateways on one host, owning channels 0-1 and 2 of three: a subscriber that knows only
+  /// the snapshot group learns the layout from both, joins only the channel of the symbol it asks
+  /// for, or every channel, and ends with both gateways' books.
+  func testASubscriberThatKnowsOnlyTheSnapshotGroupFindsTheChannels() throws {
+    var low = testConfig(port: 35_100, channels: 3)
+    low.snapshotCycleMs = 200
+    low.snapshotTickMs = 20
+    low.heartbeatIntervalMs = 50
+    low.ownedChannels = [0, 1]
+    low.instance = "low"
+    var high = low
+    high.ownedChannels = [2]
+    high.instance = "high"
+    let datagrams = dayDatagrams(messages: 30_000, symbols: 36, seed: 74)
+    let gateways = try [RunningGateway(low), RunningGateway(high)]
+    for gateway in gateways { try send(datagrams, to: gateway.gateway.inputPorts[0]) }
+    let found = try FeedSubscriber.discover(snapshotGroup: low.snapshotGroup)
+    XCTAssertEqual(found.layouts.map(\.instance).sorted(), ["high", "low"])
+    XCTAssertEqual(found.unownedChannels, [])
+    let lowLayout = try XCTUnwrap(found.layouts.first { $0.instance == "low" })
+    XCTAssertEqual(lowLayout.channelCount, 3)
+    XCTAssertEqual(lowLayout.groupBase, low.groupBase)
+    XCTAssertEqual(lowLayout.snapshotGroup, low.snapshotGroup)
+    XCTAssertEqual(lowLayout.ownedChannels, [0, 1])
+    XCTAssertEqual(lowLayout.session, gateways[0].gateway.session)
+    XCTAssertEqual(lowLayout.depth, low.depth)
+    XCTAssertEqual(lowLayout.datagramBytes, low.datagramBytes)
+    XCTAssertEqual(lowLayout.schemaVersion, feedSchemaVersion)
+    XCTAssertTrue(found.description.contains("published by"), found.description)
+
+    // A symbol on channel 2: only that channel is joined.
+    let books = gateways[1].gateway.core.books
+    let locate = try XCTUnwrap(books.activeLocates.first)
+    let symbol = try XCTUnwrap(books.symbol(locate: locate)?.description)
+    var base = SubscriberConfig()
+    base.snapshotGroup = low.snapshotGroup
+    base.symbols = [symbol]
+    let narrow = try FeedSubscriber.discover(snapshotGroup: low.snapshotGroup, symbols: [symbol]).config(base: base)
+    XCTAssertEqual(narrow.joinChannels, [Int(locate) % 3])
+    XCTAssertEqual(narrow.channelGroups, [IPv4Endpoint(address: low.groupBase.address + 2, port: low.groupBase.port)])
+
+    // Every channel, from the layout alone: late joiners recover every book from both gateways.
+    var everything = found.config(base: SubscriberConfig())
+    everything.bufferCount = 4096
+    XCTAssertEqual(everything.channels, 3)
+    XCTAssertTrue(everything.followsLayout)
+    let subscriber = try RunningSubscriber(everything)
+    usleep(600_000)  // three snapshot cycles
+    subscriber.stop()
+    for gateway in gateways { gateway.stop() }
+    for gateway in gateways { assertSubscriberMatches(subscriber.subscriber, gateway.gateway, depth: low.depth) }
+  }
+
+  /// A subscriber built from the layout notices when the gateway comes back with other channels,
+  /// and says so (`quotecast subscribe` then discovers again).
+  func testAChangeOfLayoutStopsTheSubscriberThatFollowsIt() throws {
+    var before = testConfig(port: 35_200, channels: 2)
+    before.snapshotCycleMs = 100
+    before.snapshotTickMs = 10
+    var config = SubscriberConfig()
+    do {
+      let first = try RunningGateway(before)
+      config = try FeedSubscriber.discover(snapshotGroup: before.snapshotGroup).config(base: SubscriberConfig())
+      first.stop()
+    }
+    config.bufferCount = 1024
+    let subscriber = try FeedSubscriber(config: config)
+    var after = before
+    after.channels = 4
+    let second = try RunningGateway(after)
+    defer { second.stop() }
+    XCTAssertThrowsError(try subscriber.run(durationNs: 3_000_000_000, onUpdate: { _ in })) { error in
+      guard let change = error as? FeedSubscriber.LayoutChanged else { return XCTFail("\(error)") }
+      XCTAssertEqual(change.layout.channelCount, 4)
+      XCTAssertTrue(change.description.contains("now publishes 4 channel(s)"), change.description)
+    }
+  }
+
   func testABadSubscriberConfigIsRefusedByName() {
     var config = SubscriberConfig()
     config.channels = 0

@@ -245,3 +245,126 @@ def test_subscribe_cli_and_the_python_subscriber(tmp_path):
         for got, side, levels in ((got_bid, "bid", book["bids"]), (got_ask, "ask", book["asks"])):
             want = (side, levels[0]["shares"], round(levels[0]["price"] * 10000)) if levels else (side, None, None)
             assert got == want, name
+
+
+def layout_packet(schema_version, channel_count, group_base, snapshot_group, owned, instance, channel):
+    """A FeedLayout packet built in Python (flatbuffers + flatc code): what a gateway publishes."""
+    import flatbuffers
+    from quotecast.feed import FeedLayout, Group, Packet as PacketModule, Update
+
+    def address(text):
+        return int.from_bytes(socket.inet_aton(text), "big")
+
+    builder = flatbuffers.Builder(256)
+    name = builder.CreateString(instance)
+    mask = bytearray((channel_count + 7) // 8)
+    for n in owned:
+        mask[n // 8] |= 1 << (n % 8)
+    owned_vector = builder.CreateByteVector(bytes(mask))
+    FeedLayout.Start(builder)
+    FeedLayout.AddSchemaVersion(builder, schema_version)
+    FeedLayout.AddChannelCount(builder, channel_count)
+    FeedLayout.AddGroupBase(builder, Group.CreateGroup(builder, address(group_base[0]), group_base[1]))
+    FeedLayout.AddSnapshotGroup(builder, Group.CreateGroup(builder, address(snapshot_group[0]), snapshot_group[1]))
+    FeedLayout.AddOwned(builder, owned_vector)
+    FeedLayout.AddDepth(builder, 5)
+    FeedLayout.AddInstance(builder, name)
+    layout = FeedLayout.End(builder)
+    Update.Start(builder)
+    Update.AddLayout(builder, layout)
+    update = Update.End(builder)
+    PacketModule.StartUpdatesVector(builder, 1)
+    builder.PrependUOffsetTRelative(update)
+    updates = builder.EndVector()
+    PacketModule.Start(builder)
+    PacketModule.AddChannel(builder, channel)
+    PacketModule.AddSequence(builder, 1)
+    PacketModule.AddUpdates(builder, updates)
+    packet = PacketModule.End(builder)
+    builder.Finish(packet, file_identifier=b"QCF1")
+    return bytes(builder.Output())
+
+
+def test_a_subscriber_learns_the_layout_and_stops_on_a_newer_schema(tmp_path):
+    """The gateway's layout on the snapshot group, read by Python; `quotecast subscribe` with no
+    --channels learns it (and joins only the channel of --symbols); a layout of a newer schema,
+    forged in Python, makes it stop with a clear message instead of misreading."""
+    snapshot = ("239.255.79.1", 35512)
+    day = tmp_path / "day.itch"
+    run("gen", "--messages", 20000, "--symbols", 12, "--seed", 13, "--out", day)
+    config = tmp_path / "gateway.yaml"
+    config.write_text(f"""
+feed:
+  inputs: ["127.0.0.1:35510"]
+channels:
+  count: 3
+  owned: [0, 2, 1]
+  group_base: "239.255.80.1:35511"
+snapshot:
+  group: "{snapshot[0]}:{snapshot[1]}"
+  cycle_ms: 200
+operations:
+  stats_interval_ms: 0
+  http: off
+  instance: "py-layout"
+""")
+    sock = join(*snapshot)
+    gateway = subprocess.Popen([QUOTECAST, "serve", "--config", str(config)], stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.4)
+        assert gateway.poll() is None, gateway.stderr.read()
+        run("replay", day, "--to", "127.0.0.1:35510", "--rate", 100000)
+        layout, symbol_channels, deadline = None, {}, time.monotonic() + 3
+        while time.monotonic() < deadline and (layout is None or len(symbol_channels) < 12):
+            ready, _, _ = select.select([sock], [], [], 0.2)
+            if not ready:
+                continue
+            packet = Packet.GetRootAs(sock.recv(65536), 0)
+            for i in range(packet.UpdatesLength()):
+                update = packet.Updates(i)
+                if update.Layout() is not None:
+                    layout = update.Layout()
+                    assert packet.Channel() == 3 and packet.Session() > 0
+                elif update.Definition() is not None:
+                    definition = update.Definition()
+                    symbol_channels[definition.Symbol().decode()] = definition.Channel()
+        assert layout is not None, "a layout within three snapshot cycles"
+        assert layout.SchemaVersion() == 1 and layout.ChannelCount() == 3
+        assert socket.inet_ntoa(layout.GroupBase().Address().to_bytes(4, "big")) == "239.255.80.1"
+        assert layout.GroupBase().Port() == 35511 and layout.SnapshotGroup().Port() == snapshot[1]
+        assert [layout.Owned(0)] == [0b111] and layout.Instance() == b"py-layout" and layout.Depth() == 10
+
+        symbol = sorted(symbol_channels)[0]
+        result = run("subscribe", "--snapshot-group", f"{snapshot[0]}:{snapshot[1]}", "--symbols", symbol,
+                     "--duration", 1, "--format", "json")
+        assert f"published by py-layout (0-2); joining channel(s) {symbol_channels[symbol]}" in result.stderr, \
+            result.stderr
+    finally:
+        gateway.send_signal(signal.SIGTERM)
+        gateway.wait(timeout=10)
+        sock.close()
+
+    # A gateway of a newer schema (forged here): the subscriber refuses to read on.
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    sender.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+    sender.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 0)
+    forged = layout_packet(99, 3, ("239.255.80.1", 35511), snapshot, [0, 1, 2], "from-the-future", 3)
+    try:
+        # Learning the layout, and following given channels: both stop.
+        for extra in ([], ["--channels", "3", "--group-base", "239.255.80.1:35511"]):
+            subscriber = subprocess.Popen(
+                [QUOTECAST, "subscribe", "--snapshot-group", f"{snapshot[0]}:{snapshot[1]}", "--format", "lines",
+                 "--duration", "5", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            try:
+                deadline = time.monotonic() + 5
+                while subscriber.poll() is None and time.monotonic() < deadline:
+                    sender.sendto(forged, snapshot)
+                    time.sleep(0.05)
+                assert subscriber.wait(timeout=5) != 0, extra
+                error = subscriber.stderr.read()
+                assert "publishes schema version 99; this subscriber reads version 1" in error, (extra, error)
+            finally:
+                if subscriber.poll() is None:
+                    subscriber.kill()
+    finally:
+        sender.close()

@@ -46,6 +46,11 @@ struct BookLevel;
 struct BookSnapshot;
 struct BookSnapshotBuilder;
 
+struct Group;
+
+struct FeedLayout;
+struct FeedLayoutBuilder;
+
 struct Update;
 struct UpdateBuilder;
 
@@ -628,6 +633,35 @@ FLATBUFFERS_MANUALLY_ALIGNED_STRUCT(8) BookLevel FLATBUFFERS_FINAL_CLASS {
 };
 FLATBUFFERS_STRUCT_END(BookLevel, 16);
 
+/// An IPv4 multicast group: address in host order (239.255.10.1 = 0xEFFF0A01) and UDP port.
+FLATBUFFERS_MANUALLY_ALIGNED_STRUCT(4) Group FLATBUFFERS_FINAL_CLASS {
+ private:
+  uint32_t address_;
+  uint16_t port_;
+  int16_t padding0__;
+
+ public:
+  Group()
+      : address_(0),
+        port_(0),
+        padding0__(0) {
+    (void)padding0__;
+  }
+  Group(uint32_t _address, uint16_t _port)
+      : address_(flatbuffers::EndianScalar(_address)),
+        port_(flatbuffers::EndianScalar(_port)),
+        padding0__(0) {
+    (void)padding0__;
+  }
+  uint32_t address() const {
+    return flatbuffers::EndianScalar(address_);
+  }
+  uint16_t port() const {
+    return flatbuffers::EndianScalar(port_);
+  }
+};
+FLATBUFFERS_STRUCT_END(Group, 8);
+
 struct InstrumentDefinition FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
   typedef InstrumentDefinitionBuilder Builder;
   enum FlatBuffersVTableOffset FLATBUFFERS_VTABLE_UNDERLYING_TYPE {
@@ -998,6 +1032,170 @@ inline flatbuffers::Offset<BookSnapshot> CreateBookSnapshotDirect(
       operational_halt_action);
 }
 
+/// How the feed is laid out, and what one gateway instance publishes of it. Every instance sends
+/// its own on the snapshot channel when it starts and at the start of every snapshot cycle, so a
+/// subscriber that knows only the snapshot group learns the rest.
+struct FeedLayout FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
+  typedef FeedLayoutBuilder Builder;
+  enum FlatBuffersVTableOffset FLATBUFFERS_VTABLE_UNDERLYING_TYPE {
+    VT_SCHEMA_VERSION = 4,
+    VT_CHANNEL_COUNT = 6,
+    VT_GROUP_BASE = 8,
+    VT_SNAPSHOT_GROUP = 10,
+    VT_OWNED = 12,
+    VT_SESSION = 14,
+    VT_DEPTH = 16,
+    VT_SNAPSHOT_DEPTH = 18,
+    VT_DATAGRAM_BYTES = 20,
+    VT_INSTANCE = 22
+  };
+  uint16_t schema_version() const {
+    return GetField<uint16_t>(VT_SCHEMA_VERSION, 0);
+  }
+  uint16_t channel_count() const {
+    return GetField<uint16_t>(VT_CHANNEL_COUNT, 0);
+  }
+  const quotecast::feed::Group *group_base() const {
+    return GetStruct<const quotecast::feed::Group *>(VT_GROUP_BASE);
+  }
+  const quotecast::feed::Group *snapshot_group() const {
+    return GetStruct<const quotecast::feed::Group *>(VT_SNAPSHOT_GROUP);
+  }
+  const flatbuffers::Vector<uint8_t> *owned() const {
+    return GetPointer<const flatbuffers::Vector<uint8_t> *>(VT_OWNED);
+  }
+  uint64_t session() const {
+    return GetField<uint64_t>(VT_SESSION, 0);
+  }
+  uint16_t depth() const {
+    return GetField<uint16_t>(VT_DEPTH, 0);
+  }
+  uint16_t snapshot_depth() const {
+    return GetField<uint16_t>(VT_SNAPSHOT_DEPTH, 0);
+  }
+  uint16_t datagram_bytes() const {
+    return GetField<uint16_t>(VT_DATAGRAM_BYTES, 0);
+  }
+  const flatbuffers::String *instance() const {
+    return GetPointer<const flatbuffers::String *>(VT_INSTANCE);
+  }
+  bool Verify(flatbuffers::Verifier &verifier) const {
+    return VerifyTableStart(verifier) &&
+           VerifyField<uint16_t>(verifier, VT_SCHEMA_VERSION, 2) &&
+           VerifyField<uint16_t>(verifier, VT_CHANNEL_COUNT, 2) &&
+           VerifyField<quotecast::feed::Group>(verifier, VT_GROUP_BASE, 4) &&
+           VerifyField<quotecast::feed::Group>(verifier, VT_SNAPSHOT_GROUP, 4) &&
+           VerifyOffset(verifier, VT_OWNED) &&
+           verifier.VerifyVector(owned()) &&
+           VerifyField<uint64_t>(verifier, VT_SESSION, 8) &&
+           VerifyField<uint16_t>(verifier, VT_DEPTH, 2) &&
+           VerifyField<uint16_t>(verifier, VT_SNAPSHOT_DEPTH, 2) &&
+           VerifyField<uint16_t>(verifier, VT_DATAGRAM_BYTES, 2) &&
+           VerifyOffset(verifier, VT_INSTANCE) &&
+           verifier.VerifyString(instance()) &&
+           verifier.EndTable();
+  }
+};
+
+struct FeedLayoutBuilder {
+  typedef FeedLayout Table;
+  flatbuffers::FlatBufferBuilder &fbb_;
+  flatbuffers::uoffset_t start_;
+  void add_schema_version(uint16_t schema_version) {
+    fbb_.AddElement<uint16_t>(FeedLayout::VT_SCHEMA_VERSION, schema_version, 0);
+  }
+  void add_channel_count(uint16_t channel_count) {
+    fbb_.AddElement<uint16_t>(FeedLayout::VT_CHANNEL_COUNT, channel_count, 0);
+  }
+  void add_group_base(const quotecast::feed::Group *group_base) {
+    fbb_.AddStruct(FeedLayout::VT_GROUP_BASE, group_base);
+  }
+  void add_snapshot_group(const quotecast::feed::Group *snapshot_group) {
+    fbb_.AddStruct(FeedLayout::VT_SNAPSHOT_GROUP, snapshot_group);
+  }
+  void add_owned(flatbuffers::Offset<flatbuffers::Vector<uint8_t>> owned) {
+    fbb_.AddOffset(FeedLayout::VT_OWNED, owned);
+  }
+  void add_session(uint64_t session) {
+    fbb_.AddElement<uint64_t>(FeedLayout::VT_SESSION, session, 0);
+  }
+  void add_depth(uint16_t depth) {
+    fbb_.AddElement<uint16_t>(FeedLayout::VT_DEPTH, depth, 0);
+  }
+  void add_snapshot_depth(uint16_t snapshot_depth) {
+    fbb_.AddElement<uint16_t>(FeedLayout::VT_SNAPSHOT_DEPTH, snapshot_depth, 0);
+  }
+  void add_datagram_bytes(uint16_t datagram_bytes) {
+    fbb_.AddElement<uint16_t>(FeedLayout::VT_DATAGRAM_BYTES, datagram_bytes, 0);
+  }
+  void add_instance(flatbuffers::Offset<flatbuffers::String> instance) {
+    fbb_.AddOffset(FeedLayout::VT_INSTANCE, instance);
+  }
+  explicit FeedLayoutBuilder(flatbuffers::FlatBufferBuilder &_fbb)
+        : fbb_(_fbb) {
+    start_ = fbb_.StartTable();
+  }
+  flatbuffers::Offset<FeedLayout> Finish() {
+    const auto end = fbb_.EndTable(start_);
+    auto o = flatbuffers::Offset<FeedLayout>(end);
+    return o;
+  }
+};
+
+inline flatbuffers::Offset<FeedLayout> CreateFeedLayout(
+    flatbuffers::FlatBufferBuilder &_fbb,
+    uint16_t schema_version = 0,
+    uint16_t channel_count = 0,
+    const quotecast::feed::Group *group_base = nullptr,
+    const quotecast::feed::Group *snapshot_group = nullptr,
+    flatbuffers::Offset<flatbuffers::Vector<uint8_t>> owned = 0,
+    uint64_t session = 0,
+    uint16_t depth = 0,
+    uint16_t snapshot_depth = 0,
+    uint16_t datagram_bytes = 0,
+    flatbuffers::Offset<flatbuffers::String> instance = 0) {
+  FeedLayoutBuilder builder_(_fbb);
+  builder_.add_session(session);
+  builder_.add_instance(instance);
+  builder_.add_owned(owned);
+  builder_.add_snapshot_group(snapshot_group);
+  builder_.add_group_base(group_base);
+  builder_.add_datagram_bytes(datagram_bytes);
+  builder_.add_snapshot_depth(snapshot_depth);
+  builder_.add_depth(depth);
+  builder_.add_channel_count(channel_count);
+  builder_.add_schema_version(schema_version);
+  return builder_.Finish();
+}
+
+inline flatbuffers::Offset<FeedLayout> CreateFeedLayoutDirect(
+    flatbuffers::FlatBufferBuilder &_fbb,
+    uint16_t schema_version = 0,
+    uint16_t channel_count = 0,
+    const quotecast::feed::Group *group_base = nullptr,
+    const quotecast::feed::Group *snapshot_group = nullptr,
+    const std::vector<uint8_t> *owned = nullptr,
+    uint64_t session = 0,
+    uint16_t depth = 0,
+    uint16_t snapshot_depth = 0,
+    uint16_t datagram_bytes = 0,
+    const char *instance = nullptr) {
+  auto owned__ = owned ? _fbb.CreateVector<uint8_t>(*owned) : 0;
+  auto instance__ = instance ? _fbb.CreateString(instance) : 0;
+  return quotecast::feed::CreateFeedLayout(
+      _fbb,
+      schema_version,
+      channel_count,
+      group_base,
+      snapshot_group,
+      owned__,
+      session,
+      depth,
+      snapshot_depth,
+      datagram_bytes,
+      instance__);
+}
+
 struct Update FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
   typedef UpdateBuilder Builder;
   enum FlatBuffersVTableOffset FLATBUFFERS_VTABLE_UNDERLYING_TYPE {
@@ -1015,7 +1213,8 @@ struct Update FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
     VT_MARKET_WIDE_BREAKER = 26,
     VT_DEFINITION = 28,
     VT_SNAPSHOT = 30,
-    VT_FEED_STATUS = 32
+    VT_FEED_STATUS = 32,
+    VT_LAYOUT = 34
   };
   uint64_t upstream_sequence() const {
     return GetField<uint64_t>(VT_UPSTREAM_SEQUENCE, 0);
@@ -1062,6 +1261,9 @@ struct Update FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
   const quotecast::feed::FeedStatus *feed_status() const {
     return GetStruct<const quotecast::feed::FeedStatus *>(VT_FEED_STATUS);
   }
+  const quotecast::feed::FeedLayout *layout() const {
+    return GetPointer<const quotecast::feed::FeedLayout *>(VT_LAYOUT);
+  }
   bool Verify(flatbuffers::Verifier &verifier) const {
     return VerifyTableStart(verifier) &&
            VerifyField<uint64_t>(verifier, VT_UPSTREAM_SEQUENCE, 8) &&
@@ -1081,6 +1283,8 @@ struct Update FLATBUFFERS_FINAL_CLASS : private flatbuffers::Table {
            VerifyOffset(verifier, VT_SNAPSHOT) &&
            verifier.VerifyTable(snapshot()) &&
            VerifyField<quotecast::feed::FeedStatus>(verifier, VT_FEED_STATUS, 8) &&
+           VerifyOffset(verifier, VT_LAYOUT) &&
+           verifier.VerifyTable(layout()) &&
            verifier.EndTable();
   }
 };
@@ -1134,6 +1338,9 @@ struct UpdateBuilder {
   void add_feed_status(const quotecast::feed::FeedStatus *feed_status) {
     fbb_.AddStruct(Update::VT_FEED_STATUS, feed_status);
   }
+  void add_layout(flatbuffers::Offset<quotecast::feed::FeedLayout> layout) {
+    fbb_.AddOffset(Update::VT_LAYOUT, layout);
+  }
   explicit UpdateBuilder(flatbuffers::FlatBufferBuilder &_fbb)
         : fbb_(_fbb) {
     start_ = fbb_.StartTable();
@@ -1161,10 +1368,12 @@ inline flatbuffers::Offset<Update> CreateUpdate(
     const quotecast::feed::MarketWideBreaker *market_wide_breaker = nullptr,
     flatbuffers::Offset<quotecast::feed::InstrumentDefinition> definition = 0,
     flatbuffers::Offset<quotecast::feed::BookSnapshot> snapshot = 0,
-    const quotecast::feed::FeedStatus *feed_status = nullptr) {
+    const quotecast::feed::FeedStatus *feed_status = nullptr,
+    flatbuffers::Offset<quotecast::feed::FeedLayout> layout = 0) {
   UpdateBuilder builder_(_fbb);
   builder_.add_timestamp_ns(timestamp_ns);
   builder_.add_upstream_sequence(upstream_sequence);
+  builder_.add_layout(layout);
   builder_.add_feed_status(feed_status);
   builder_.add_snapshot(snapshot);
   builder_.add_definition(definition);

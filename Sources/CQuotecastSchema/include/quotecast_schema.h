@@ -91,6 +91,30 @@ void qc_encoder_add_snapshot(qc_encoder *encoder, uint64_t upstream_sequence, ui
                              const qc_book_level *asks, size_t ask_count, uint64_t last_channel_sequence,
                              uint8_t reg_sho_action, uint8_t operational_halt_action);
 
+/// The schema version this build writes (FeedLayout.schema_version).
+enum { QC_SCHEMA_VERSION = 1 };
+
+/// One instance's layout (see FeedLayout in quotecast.fbs).
+typedef struct qc_layout {
+  uint16_t schema_version;
+  uint16_t channel_count;
+  uint32_t group_base_address;
+  uint16_t group_base_port;
+  uint32_t snapshot_address;
+  uint16_t snapshot_port;
+  const uint8_t *owned;  // bitmask, (channel_count + 7) / 8 bytes
+  size_t owned_bytes;
+  uint64_t session;
+  uint16_t depth;
+  uint16_t snapshot_depth;
+  uint16_t datagram_bytes;
+  const char *instance;
+  size_t instance_length;
+} qc_layout;
+
+void qc_encoder_add_layout(qc_encoder *encoder, uint64_t upstream_sequence, uint64_t timestamp_ns,
+                           const qc_layout *layout);
+
 /// Finishes the open packet; the bytes stay valid until the next reset.
 const uint8_t *qc_encoder_finish(qc_encoder *encoder, uint16_t channel, uint64_t sequence, uint64_t timestamp_ns,
                                  uint64_t session,

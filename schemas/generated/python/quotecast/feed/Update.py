@@ -185,7 +185,18 @@ class Update(object):
             return obj
         return None
 
-def UpdateStart(builder): builder.StartObject(15)
+    # Update
+    def Layout(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(34))
+        if o != 0:
+            x = self._tab.Indirect(o + self._tab.Pos)
+            from quotecast.feed.FeedLayout import FeedLayout
+            obj = FeedLayout()
+            obj.Init(self._tab.Bytes, x)
+            return obj
+        return None
+
+def UpdateStart(builder): builder.StartObject(16)
 def Start(builder):
     return UpdateStart(builder)
 def UpdateAddUpstreamSequence(builder, upstreamSequence): builder.PrependUint64Slot(0, upstreamSequence, 0)
@@ -233,6 +244,9 @@ def AddSnapshot(builder, snapshot):
 def UpdateAddFeedStatus(builder, feedStatus): builder.PrependStructSlot(14, flatbuffers.number_types.UOffsetTFlags.py_type(feedStatus), 0)
 def AddFeedStatus(builder, feedStatus):
     return UpdateAddFeedStatus(builder, feedStatus)
+def UpdateAddLayout(builder, layout): builder.PrependUOffsetTRelativeSlot(15, flatbuffers.number_types.UOffsetTFlags.py_type(layout), 0)
+def AddLayout(builder, layout):
+    return UpdateAddLayout(builder, layout)
 def UpdateEnd(builder): return builder.EndObject()
 def End(builder):
     return UpdateEnd(builder)
