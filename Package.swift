@@ -25,6 +25,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
   ],
   targets: [
     // System libraries and C/C++ shims.
@@ -51,7 +54,23 @@ let package = Package(
     .target(name: "QuotecastClient", dependencies: ["Transport"], path: "Sources/QuotecastClient"),
 
     // The network: io_uring ingest, multicast fan-out, pinning.
-    .target(name: "Transport", dependencies: ["CLibURing", "CQuotecastLinux"], path: "Sources/Transport"),
+    .target(
+      name: "Transport",
+      dependencies: ["CLibURing", "CQuotecastLinux", .product(name: "Atomics", package: "swift-atomics")],
+      path: "Sources/Transport"),
+
+    // The WebSocket edge, off the hot path: published packets from a ring, to WebSocket clients.
+    .target(
+      name: "Edge",
+      dependencies: [
+        "QuotecastClient", "Transport", "CQuotecastSchema",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      path: "Sources/Edge"),
 
     // The live gateway: config, the run-to-completion loop, heartbeats, snapshot cycle.
     .target(
@@ -84,6 +103,7 @@ let package = Package(
       name: "quotecast",
       dependencies: [
         "QuotecastCore", "QuotecastClient", "Capture", "Replay", "Synth", "Gateway", "Transport", "LatencyBench",
+        "Edge",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -22,8 +22,10 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-# flatbuffers: the non-Swift reader; itch-book: the independent reference book and benchmark peer.
-if ! .venv/bin/python -c 'import flatbuffers, pytest, itch_book' 2>/dev/null; then
-  .venv/bin/pip install -q --disable-pip-version-check 'flatbuffers>=23' 'pytest>=7' 'itch-book>=0.2.1'
+# flatbuffers: the non-Swift reader; itch-book: the independent reference book and benchmark peer;
+# websockets: the WebSocket edge's Python client.
+if ! .venv/bin/python -c 'import flatbuffers, pytest, itch_book, websockets' 2>/dev/null; then
+  .venv/bin/pip install -q --disable-pip-version-check 'flatbuffers>=23' 'pytest>=7' 'itch-book>=0.2.1' \
+    'websockets>=12'
 fi
 echo "setup: ok"

@@ -23,6 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+// The kernel's uapi header first: liburing's own copy has the same include guard and is then
+// skipped, so io_uring_sqe has one definition even when swift-system (under SwiftNIO) includes the
+// kernel header in another module of the same program.
+#include <linux/io_uring.h>
 #include <liburing.h>
 
 static const unsigned char QC_IOSQE_BUFFER_SELECT = (unsigned char)(1U << IOSQE_BUFFER_SELECT_BIT);

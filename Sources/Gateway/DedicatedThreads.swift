@@ -80,6 +80,7 @@ extension Gateway {
     let shardsRunning = Atomic<Int>(shardCount)
     let idleStrategy = config.idle
     let publisher = self.publisher
+    let tap = self.tap
     let threadErrors = ThreadErrors()
 
     let publishThread = WorkerThread { [self] in
@@ -98,10 +99,14 @@ extension Gateway {
         // is released only after the flush, since the queued sends point into it.
         var count = 0
         for index in 0..<shardCount {
-          count += rings[index].read { channel, bytes in publisher.enqueue(destination: channel, bytes) }
+          count += rings[index].read { channel, bytes in
+            publisher.enqueue(destination: channel, bytes)
+            tap?.offer(channel: channel, bytes)
+          }
         }
         if count > 0 {
           publisher.flush()
+          tap?.publish()
           for index in 0..<shardCount { rings[index].release() }
         }
         let nowNs = Clock.monotonicNs()

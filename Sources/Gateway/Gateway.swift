@@ -10,16 +10,22 @@ import Transport
 struct PublisherSink: PacketSink {
   let publisher: MulticastPublisher
   let lastSendNs: UnsafeMutablePointer<UInt64>
+  /// The WebSocket edge's copy of everything sent, if it runs (never waits: a full ring refuses).
+  let tap: PacketRing?
   var nowNs: UInt64 = 0
 
   @inline(__always)
   mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) {
     publisher.enqueue(destination: channel, packet)
+    tap?.offer(channel: channel, packet)
     lastSendNs[Int(channel)] = nowNs
   }
 
   @inline(__always)
-  mutating func flush() { publisher.flush() }
+  mutating func flush() {
+    publisher.flush()
+    tap?.publish()
+  }
 }
 
 public struct GatewayStats: Sendable {
@@ -92,6 +98,8 @@ public final class Gateway: @unchecked Sendable {
   let sockets: [UDPReceiveSocket]
   /// Stamped on every packet: when this gateway started (Unix ns).
   public let session: UInt64
+  /// Where every sent packet is also copied for the WebSocket edge (nil: no edge).
+  let tap: PacketRing?
   /// This host's claim on the channels this instance owns (held until the gateway goes).
   let claims: ChannelClaims
   /// Created by `run`, on the thread that polls it: a SINGLE_ISSUER ring belongs to its creator.
@@ -110,10 +118,15 @@ public final class Gateway: @unchecked Sendable {
   public let metricsEndpoint: MetricsEndpoint?
   public private(set) var log: (String) -> Void
 
-  public init(config: GatewayConfig, log: @escaping (String) -> Void = { fputs($0 + "\n", stderr) }) throws {
+  /// `tap` receives a copy of every packet sent (for the WebSocket edge), `extraMetrics` more text for /metrics.
+  public init(
+    config: GatewayConfig, tap: PacketRing? = nil, extraMetrics: ExtraMetrics? = nil,
+    log: @escaping (String) -> Void = { fputs($0 + "\n", stderr) }
+  ) throws {
     let problems = config.problems()
     guard problems.isEmpty else { throw ConfigError(problems: problems) }
     self.config = config
+    self.tap = tap
     self.log = log
     let groups = config.channelGroups
     claims = try ChannelClaims(config.owned.map { (channel: $0, group: groups[$0]) })
@@ -150,7 +163,7 @@ public final class Gateway: @unchecked Sendable {
     metricsEndpoint = try config.httpEndpoint.map {
       try MetricsEndpoint(
         endpoint: $0, board: board, channelCount: config.channels,
-        ownedChannels: owned.map { (channel: $0, group: groups[$0]) }
+        ownedChannels: owned.map { (channel: $0, group: groups[$0]) }, extraMetrics: extraMetrics?.render
       ) {
         "{\"status\":\"serving\",\"datagrams_in\":\(board.load(.datagramsIn)),\"messages\":\(board.load(.messages)),"
           + "\"packets_out\":\(board.load(.packetsOut)),\"gaps\":\(board.load(.gaps)),"
@@ -375,7 +388,7 @@ public final class Gateway: @unchecked Sendable {
       return
     }
     let shard = shards[0]
-    var sink = PublisherSink(publisher: publisher, lastSendNs: shard.lastSendNs)
+    var sink = PublisherSink(publisher: publisher, lastSendNs: shard.lastSendNs, tap: tap)
     var loop = TimerLoop(gateway: self, shard: shard)
     let startNs = Clock.monotonicNs()
     let waitNs: Int64? = config.idle == .block ? 10_000_000 : nil

@@ -84,6 +84,16 @@ public struct GatewayConfig: Equatable, Sendable {
   public var stallThresholdUs = 1000
   /// Time each datagram's stages into histograms (four clock reads per datagram).
   public var stageTiming = true
+  // websocket: the edge for subscribers without multicast (off the hot path)
+  /// Where WebSocket subscribers connect (ws://listen/feed) and the page is served; nil = off.
+  public var websocketListen: IPv4Endpoint?
+  public var websocketMaxConnections = 256
+  /// Frames a connection may have waiting; past it they are dropped for a fresh snapshot.
+  public var websocketQueueBytes = 1 << 20
+  /// A connection that takes nothing this long while frames wait is closed.
+  public var websocketStallTimeoutMs = 5000
+  /// The sending thread's copy of every packet for the edge; full, it refuses (counted).
+  public var websocketTapRingBytes = 16 << 20
   // faults (for recovery tests; never in production)
   /// Output packets never sent: "CHANNEL:FIRST-LAST" by per-channel packet count.
   public var dropOutput: MulticastPublisher.DropRange?
@@ -158,6 +168,9 @@ public struct GatewayConfig: Equatable, Sendable {
     var warnings: [String] = []
     if let httpEndpoint, !httpEndpoint.isLoopback {
       warnings.append("operations.http \(httpEndpoint) is reachable from other hosts (read-only)")
+    }
+    if let websocketListen, !websocketListen.isLoopback {
+      warnings.append("websocket.listen \(websocketListen) is reachable from other hosts")
     }
     if outputInterface >> 24 != 127 {
       warnings.append(
@@ -234,6 +247,24 @@ public struct GatewayConfig: Equatable, Sendable {
     if instance.isEmpty || instance.utf8.count > 64 || instance.contains("\"") || instance.contains("\\") {
       problems.append("operations.instance: must be 1...64 bytes without quotes or backslashes, got \"\(instance)\"")
     }
+    if let websocketListen, websocketListen.isMulticast {
+      problems.append("websocket.listen: must be a unicast address:port, got \(websocketListen)")
+    }
+    if websocketMaxConnections < 1 || websocketMaxConnections > 65_536 {
+      problems.append("websocket.max_connections: must be 1...65536, got \(websocketMaxConnections)")
+    }
+    if websocketQueueBytes < 1 << 16 || websocketQueueBytes > 1 << 30 {
+      problems.append("websocket.queue_bytes: must be 65536...1073741824, got \(websocketQueueBytes)")
+    }
+    if websocketStallTimeoutMs < 10 || websocketStallTimeoutMs > 600_000 {
+      problems.append("websocket.stall_timeout_ms: must be 10...600000, got \(websocketStallTimeoutMs)")
+    }
+    if websocketTapRingBytes < 1 << 16 || websocketTapRingBytes > 1 << 30
+      || websocketTapRingBytes & (websocketTapRingBytes - 1) != 0
+    {
+      problems.append(
+        "websocket.tap_ring_bytes: must be a power of two, 65536...1073741824, got \(websocketTapRingBytes)")
+    }
     if statsIntervalMs < 0 { problems.append("operations.stats_interval_ms: must be 0 (off) or more") }
     if stallThresholdUs < 1 { problems.append("operations.stall_threshold_us: must be at least 1") }
     if let dropOutput, Int(dropOutput.destination) > channels {
@@ -277,7 +308,8 @@ extension GatewayConfig {
     guard let node else { return config }
     var reader = ConfigReader()
     reader.section(
-      node, "", keys: ["feed", "channels", "snapshot", "books", "ingest", "threading", "operations", "faults"]
+      node, "",
+      keys: ["feed", "channels", "snapshot", "books", "ingest", "threading", "operations", "websocket", "faults"]
     ) {
       reader, key, value in
       switch key {
@@ -437,6 +469,24 @@ extension GatewayConfig {
             }
           }
         }
+      case "websocket":
+        reader.section(
+          value, "websocket", keys: ["listen", "max_connections", "queue_bytes", "stall_timeout_ms", "tap_ring_bytes"]
+        ) { reader, key, value in
+          let path = "websocket.\(key)"
+          switch key {
+          case "listen":
+            if value.scalar?.string == "off" {
+              config.websocketListen = nil
+            } else {
+              reader.endpoint(value, path).map { config.websocketListen = $0 }
+            }
+          case "max_connections": reader.int(value, path).map { config.websocketMaxConnections = $0 }
+          case "queue_bytes": reader.int(value, path).map { config.websocketQueueBytes = $0 }
+          case "stall_timeout_ms": reader.int(value, path).map { config.websocketStallTimeoutMs = $0 }
+          default: reader.int(value, path).map { config.websocketTapRingBytes = $0 }
+          }
+        }
       case "faults":
         reader.section(value, "faults", keys: ["drop_output"]) { reader, key, value in
           if let text = reader.string(value, "faults.drop_output") {
@@ -531,6 +581,12 @@ extension GatewayConfig {
       http: \(httpEndpoint.map { "\"\($0)\"" } ?? "off")
       stall_threshold_us: \(stallThresholdUs)
       stage_timing: \(stageTiming)
+    websocket:
+      listen: \(websocketListen.map { "\"\($0)\"" } ?? "off")
+      max_connections: \(websocketMaxConnections)
+      queue_bytes: \(websocketQueueBytes)
+      stall_timeout_ms: \(websocketStallTimeoutMs)
+      tap_ring_bytes: \(websocketTapRingBytes)
     \(dropOutput.map { "faults:\n  drop_output: \"\($0.description)\"" } ?? "")
     """
   }

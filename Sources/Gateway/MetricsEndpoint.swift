@@ -4,6 +4,12 @@ import ITCH
 import Prometheus
 import Transport
 
+/// More Prometheus text for /metrics, rendered on the endpoint's thread when scraped.
+public struct ExtraMetrics: Sendable {
+  public let render: @Sendable () -> String
+  public init(_ render: @escaping @Sendable () -> String) { self.render = render }
+}
+
 /// A read-only HTTP endpoint for operators: `GET /metrics` (Prometheus text, through swift-metrics
 /// and swift-prometheus) and `GET /health`. It runs on its own thread, one short connection at a
 /// time, bounded in request size and time; it never touches the hot path, only the CounterBoard.
@@ -20,13 +26,17 @@ public final class MetricsEndpoint: @unchecked Sendable {
   var reported: [Int: UInt64] = [:]
   let running = ManagedFlag()
   let health: @Sendable () -> String
+  /// More Prometheus text appended to /metrics (the WebSocket edge's), rendered on this thread.
+  public let extraMetrics: (@Sendable () -> String)?
 
   /// Binds at once, so a taken port fails at start-up, before the gateway runs.
   /// `layout` names the channels this instance owns (constant gauges, 1 per owned channel) out of `channelCount`.
   public init(
     endpoint: IPv4Endpoint, board: CounterBoard, channelCount: Int = 0,
-    ownedChannels: [(channel: Int, group: IPv4Endpoint)] = [], health: @escaping @Sendable () -> String
+    ownedChannels: [(channel: Int, group: IPv4Endpoint)] = [], extraMetrics: (@Sendable () -> String)? = nil,
+    health: @escaping @Sendable () -> String
   ) throws {
+    self.extraMetrics = extraMetrics
     self.endpoint = endpoint
     self.board = board
     self.health = health
@@ -189,7 +199,7 @@ public final class MetricsEndpoint: @unchecked Sendable {
         stageGauges[stage][quantile].record(Double(board.stageLatencyNs(stage, quantile: quantile)))
       }
     }
-    return registry.emitToString()
+    return registry.emitToString() + (extraMetrics?() ?? "")
   }
 }
 

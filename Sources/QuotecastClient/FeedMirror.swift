@@ -409,6 +409,12 @@ public final class FeedMirror {
     upstreamLostMessages = max(upstreamLostMessages, status.lostMessages)
   }
 
+  /// The last packet sequence seen on `channel` (0 before any).
+  public func lastSequence(channel: UInt16) -> UInt64 {
+    guard Int(channel) < Self.maxChannels, channels[Int(channel)].seen else { return 0 }
+    return channels[Int(channel)].nextSequence &- 1
+  }
+
   /// Whether an instrument's book is exact now (false if unknown).
   @inline(__always)
   public func isSynced(locate: UInt16) -> Bool {

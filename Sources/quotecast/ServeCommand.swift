@@ -1,4 +1,5 @@
 import ArgumentParser
+import Edge
 import Foundation
 import Gateway
 import Logging
@@ -53,19 +54,43 @@ struct ServeCommand: AsyncParsableCommand {
     if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
     LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
     let logger = Logger(label: "quotecast")
+    let edge = settings.websocketListen.map { listen in
+      var edgeConfig = EdgeConfig()
+      edgeConfig.listen = listen
+      edgeConfig.channels = settings.channels
+      edgeConfig.depth = settings.depth
+      edgeConfig.maxConnections = settings.websocketMaxConnections
+      edgeConfig.queueBytes = settings.websocketQueueBytes
+      edgeConfig.stallTimeoutMs = settings.websocketStallTimeoutMs
+      edgeConfig.tapRingBytes = settings.websocketTapRingBytes
+      return EdgeServer(hub: EdgeHub(config: edgeConfig) { logger.info("\($0)") }, logger: logger)
+    }
     let gateway: Gateway
     do {
-      gateway = try Gateway(config: settings) { logger.info("\($0)") }
+      let hub = edge?.hub
+      gateway = try Gateway(
+        config: settings, tap: hub?.tap, extraMetrics: hub.map { hub in ExtraMetrics { hub.metricsText() } }
+      ) {
+        logger.info("\($0)")
+      }
     } catch {
       FileHandle.standardError.write(Data("quotecast: cannot start: \(error)\n".utf8))
       throw ExitCode(2)
     }
     let service = GatewayService(gateway: gateway, durationNs: duration.map { UInt64($0 * 1e9) })
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+      .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)
+    ]
+    if let edge {
+      edge.hub.start()
+      services.append(.init(service: edge.service))
+      logger.info("quotecast: WebSocket subscribers on ws://\(settings.websocketListen!)/feed")
+    }
     let group = ServiceGroup(
       configuration: ServiceGroupConfiguration(
-        services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
+    edge?.hub.stop()
     // The gateway has drained and stopped: its books and counters are final.
     if let booksJSON { try writeBooksJSON(gateway.cores, depth: settings.depth, path: booksJSON) }
     if let countersJSON {

@@ -61,9 +61,9 @@ final class RunningGateway {
   /// Every line the gateway logged so far.
   var log: [String] { logBox.lines }
 
-  init(_ config: GatewayConfig) throws {
+  init(_ config: GatewayConfig, tap: PacketRing? = nil) throws {
     let logBox = self.logBox
-    gateway = try Gateway(config: config) { line in logBox.append(line) }
+    gateway = try Gateway(config: config, tap: tap) { line in logBox.append(line) }
     let gateway = self.gateway
     let finished = self.finished
     let thread = Thread { [self] in
@@ -394,7 +394,9 @@ final class GatewayTests: XCTestCase {
     config.snapshotCycleMs = 60_000
     config.snapshotTickMs = 60_000
     let datagrams = dayDatagrams(messages: 60_000, symbols: 20, seed: 44)
-    let running = try RunningGateway(config)
+    // With the WebSocket edge's tap on: every packet sent is copied into it too.
+    let tap = PacketRing(capacity: 16 << 20)
+    let running = try RunningGateway(config, tap: tap)
     let board = running.gateway.counters
     func settled(_ datagramsIn: Int) -> UInt64 {
       let deadline = Date().addingTimeInterval(10)
@@ -417,6 +419,9 @@ final class GatewayTests: XCTestCase {
     running.stop()
     XCTAssertGreaterThan(running.gateway.stats.multiDatagramBatches, 0, "\(mode): batching happened")
     XCTAssertEqual(board.load(.datagramsIn), UInt64(datagrams.count))
+    let tapped = tap.read { _, _ in }
+    XCTAssertEqual(UInt64(tapped), board.load(.packetsOut), "\(mode): the tap saw every packet sent")
+    XCTAssertEqual(tap.refused.load(ordering: .relaxed), 0)
     // A rate-limited anomaly line is allocation too; say which, if one came.
     XCTAssertEqual(
       after - warm, 0,
@@ -666,6 +671,30 @@ final class GatewayConfigTests: XCTestCase {
         XCTAssertTrue(String(describing: $0).contains(expected), "\(yaml): \($0)")
       }
     }
+  }
+
+  func testTheWebSocketEdgeIsConfiguredByKey() throws {
+    let config = try GatewayConfig.load(
+      yaml: "websocket:\n  listen: \"127.0.0.1:9470\"\n  max_connections: 300\n  stall_timeout_ms: 2000\n")
+    XCTAssertEqual(config.websocketListen, IPv4Endpoint("127.0.0.1:9470"))
+    XCTAssertEqual(config.websocketMaxConnections, 300)
+    XCTAssertEqual(config.websocketStallTimeoutMs, 2000)
+    XCTAssertEqual(try GatewayConfig.load(yaml: config.yaml), config, "round trip through --print-config")
+    XCTAssertNil(GatewayConfig().websocketListen, "off by default")
+    XCTAssertThrowsError(
+      try GatewayConfig.load(yaml: "websocket:\n  queue_bytes: 1000\n  tap_ring_bytes: 100000\n")
+    ) { error in
+      let text = String(describing: error)
+      XCTAssertTrue(text.contains("websocket.queue_bytes: must be 65536...1073741824, got 1000"), text)
+      XCTAssertTrue(text.contains("websocket.tap_ring_bytes: must be a power of two"), text)
+    }
+    XCTAssertThrowsError(try GatewayConfig.load(yaml: "websocket:\n  colour: red\n")) {
+      XCTAssertTrue(String(describing: $0).contains("websocket.colour: unknown key"), "\($0)")
+    }
+    XCTAssertTrue(
+      try GatewayConfig.load(yaml: "websocket:\n  listen: \"0.0.0.0:9470\"\n").warnings.contains {
+        $0.contains("websocket.listen 0.0.0.0:9470 is reachable from other hosts")
+      })
   }
 
   func testEveryProblemIsNamedByKey() {

@@ -12,6 +12,8 @@ public final class PacketRing: @unchecked Sendable {
   var producerHead = 0
   var consumerTail = 0
   static let skip: UInt32 = 0xFFFF_FFFF
+  /// Packets `offer` found no room for (producer-written, readable from any thread).
+  public let refused = Atomic<UInt64>(0)
 
   public init(capacity: Int) {
     precondition(capacity >= 1 << 16 && capacity & (capacity - 1) == 0)
@@ -40,6 +42,12 @@ public final class PacketRing: @unchecked Sendable {
     if packet.count > 0 { (storage + offset + 8).copyMemory(from: packet.baseAddress!, byteCount: packet.count) }
     producerHead += recordBytes
     return true
+  }
+
+  /// Producer, for a tap that must never hold the writer up: a full ring refuses and counts.
+  @inline(__always)
+  public func offer(channel: UInt16, _ packet: UnsafeRawBufferPointer) {
+    if !write(channel: channel, packet) { refused.add(1, ordering: .relaxed) }
   }
 
   @inline(__always)

@@ -1,0 +1,107 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import QuotecastClient
+import ServiceLifecycle
+import Synchronization
+import Transport
+
+/// The WebSocket edge's server: `ws://HOST:PORT/feed` for subscribers, and a small page at `/`
+/// (a live depth ladder and the feed's health) that reads the same WebSocket.
+///
+/// The protocol: on connect the server sends one text frame, `{"type":"hello","channels":N,
+/// "snapshot_channel":N,"depth":D,"schema_version":V}`. The client sends a text frame
+/// `{"subscribe":["AAPL","MSFT"]}` or `{"subscribe":"all"}` (again to change it). The server then
+/// sends binary frames, each one FlatBuffers `Packet` of quotecast.fbs: first, on the snapshot
+/// channel, each chosen instrument's definition and book; then the gateway's packets, with only
+/// the chosen instruments' updates (and every market-wide one). Packets with nothing for the
+/// client are not sent, so channel sequences skip; the stream is ordered and lossless, and when
+/// a client falls behind by more than its queue, it is sent fresh snapshots instead (a snapshot
+/// replaces the book).
+public final class EdgeServer: Sendable {
+  public let hub: EdgeHub
+  let application: Application<RouterResponder<BasicRequestContext>>
+  let boundPortStorage = PortBox()
+
+  public init(hub: EdgeHub, logger: Logger) {
+    self.hub = hub
+    let router = Router()
+    let hello =
+      "{\"type\":\"hello\",\"channels\":\(hub.config.channels),\"snapshot_channel\":\(hub.config.channels),"
+      + "\"depth\":\(hub.config.depth),\"schema_version\":\(feedSchemaVersion)}"
+    let portStorage = boundPortStorage
+    application = Application(
+      router: router,
+      server: .http1WebSocketUpgrade(
+        configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(30))))
+      ) { request, channel, _ in
+        guard request.path == "/feed" else { return .dontUpgrade }
+        let remote = channel.remoteAddress?.description ?? "?"
+        return .upgrade([:]) { inbound, outbound, _ in
+          guard let connection = hub.open(remote: remote, closeChannel: { channel.close(promise: nil) }) else {
+            try await outbound.close(.policyViolation, reason: "too many connections")
+            return
+          }
+          defer { hub.remove(connection) }
+          try await outbound.write(.text(hello))
+          try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+              for try await message in inbound.messages(maxSize: 1 << 16) {
+                guard case .text(let text) = message else { continue }
+                if let (all, symbols) = Self.parseSubscription(text) {
+                  connection.subscribe(all: all, symbols: symbols)
+                } else {
+                  try await outbound.write(
+                    .text(
+                      "{\"type\":\"error\",\"message\":\"send {\\\"subscribe\\\":[\\\"SYMBOL\\\",...]} or {\\\"subscribe\\\":\\\"all\\\"}\"}"
+                    ))
+                }
+              }
+              connection.close(reason: nil)
+            }
+            group.addTask {
+              for await _ in connection.doorbell {
+                let frames = connection.take()
+                for frame in frames { try await outbound.write(.binary(ByteBuffer(bytes: frame))) }
+                connection.noteSent(frames.count, nowNs: Clock.monotonicNs())
+              }
+            }
+            try await group.next()
+            group.cancelAll()
+          }
+        }
+      },
+      configuration: .init(
+        address: .hostname(IPv4Endpoint.format(hub.config.listen.address), port: Int(hub.config.listen.port))),
+      onServerRunning: { channel in portStorage.port.store(channel.localAddress?.port ?? 0, ordering: .releasing) },
+      logger: logger)
+  }
+
+  /// The port the server listens on, once running (0 before).
+  public var boundPort: Int { boundPortStorage.port.load(ordering: .acquiring) }
+
+  /// The server as a service-lifecycle service (graceful shutdown stops it).
+  public var service: any Service { application }
+
+  static func file(_ text: String, type: String) -> Response {
+    Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: text)))
+  }
+
+  /// `{"subscribe":"all"}` or `{"subscribe":["AAPL",...]}`.
+  static func parseSubscription(_ text: String) -> (all: Bool, symbols: Set<String>)? {
+    guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+      let subscribe = object["subscribe"]
+    else { return nil }
+    if let word = subscribe as? String, word == "all" { return (true, []) }
+    guard let list = subscribe as? [String], list.count <= 10_000, list.allSatisfy({ $0.utf8.count <= 8 }) else {
+      return nil
+    }
+    return (false, Set(list.map { $0.uppercased() }))
+  }
+}
+
+final class PortBox: Sendable {
+  let port = Atomic<Int>(0)
+}
