@@ -70,7 +70,8 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],
-      path: "Sources/Edge"),
+      path: "Sources/Edge",
+      resources: [.copy("Web")]),
 
     // The live gateway: config, the run-to-completion loop, heartbeats, snapshot cycle.
     .target(

@@ -4,7 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # iproute2: the multi-gateway test builds network namespaces with `ip netns`.
-APT_PACKAGES=(liburing-dev libflatbuffers-dev flatbuffers-compiler zlib1g-dev python3-venv iproute2)
+# node-typescript: tsc compiles the page's flatc-generated readers; chromium: the page's headless test.
+APT_PACKAGES=(liburing-dev libflatbuffers-dev flatbuffers-compiler zlib1g-dev python3-venv iproute2 node-typescript
+  chromium)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

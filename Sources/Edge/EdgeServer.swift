@@ -28,6 +28,11 @@ public final class EdgeServer: Sendable {
   public init(hub: EdgeHub, logger: Logger) {
     self.hub = hub
     let router = Router()
+    let web = Bundle.module.url(forResource: "Web", withExtension: nil)
+    router.get("/") { _, _ in Self.file(web, "index.html") }
+    router.get("/static/**") { request, _ in
+      Self.file(web, String(request.uri.path.dropFirst("/static/".count)))
+    }
     let hello =
       "{\"type\":\"hello\",\"channels\":\(hub.config.channels),\"snapshot_channel\":\(hub.config.channels),"
       + "\"depth\":\(hub.config.depth),\"schema_version\":\(feedSchemaVersion)}"
@@ -85,8 +90,15 @@ public final class EdgeServer: Sendable {
   /// The server as a service-lifecycle service (graceful shutdown stops it).
   public var service: any Service { application }
 
-  static func file(_ text: String, type: String) -> Response {
-    Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: text)))
+  /// A file of the page (`Web/`), by its path; a module import without an extension is its `.js`.
+  static func file(_ root: URL?, _ path: String) -> Response {
+    var path = path
+    if !path.contains(".") { path += ".js" }
+    let types = ["html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8"]
+    guard let root, !path.contains(".."), let type = types[String(path.split(separator: ".").last ?? "")],
+      let data = FileManager.default.contents(atPath: root.appendingPathComponent(path).path)
+    else { return Response(status: .notFound) }
+    return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: data)))
   }
 
   /// `{"subscribe":"all"}` or `{"subscribe":["AAPL",...]}`.
