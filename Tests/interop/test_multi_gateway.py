@@ -8,14 +8,16 @@ channels from the snapshot channel while the other half never goes stale."""
 import json
 import os
 import pathlib
-import shutil
 import signal
+import sys
 import subprocess
 import time
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+import netns  # noqa: E402
 QUOTECAST = os.environ.get("QUOTECAST_BIN", str(ROOT / ".build" / "debug" / "quotecast"))
 
 CHANNELS, DEPTH = 8, 5
@@ -24,43 +26,13 @@ GROUP_BASE, SNAPSHOT_GROUP = "239.192.2.1:36401", "239.192.3.1:36402"
 ROLES = {"feed": "198.18.0.1", "a": "198.18.0.2", "b": "198.18.0.3", "sub": "198.18.0.4"}
 
 
-def ip(*args):
-    return subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=30)
-
-
 @pytest.fixture
 def namespaces():
-    """One namespace per role, joined by a bridge in a hub namespace; deleted at the end."""
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("network namespaces need root and iproute2 (ip netns)")
-    tag = f"qc{os.getpid() % 100000}"
-    hub = f"{tag}-hub"
-    names = {role: f"{tag}-{role}" for role in ROLES}
-    made = []
     try:
-        for namespace in [hub, *names.values()]:
-            ip("netns", "add", namespace)
-            made.append(namespace)
-        # Snooping off: the bridge floods multicast to every port (no querier on this network).
-        ip("-n", hub, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
-        ip("-n", hub, "link", "set", "br0", "up")
-        for index, (role, address) in enumerate(ROLES.items()):
-            port = f"p{index}"
-            ip("-n", hub, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", names[role])
-            ip("-n", hub, "link", "set", port, "master", "br0", "up")
-            ip("-n", names[role], "link", "set", "lo", "up")
-            ip("-n", names[role], "addr", "add", f"{address}/24", "dev", "eth0")
-            ip("-n", names[role], "link", "set", "eth0", "up")
-            ip("-n", names[role], "route", "add", "224.0.0.0/4", "dev", "eth0")
-    except subprocess.CalledProcessError as error:
-        for namespace in made:
-            subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
-        pytest.skip(f"cannot build network namespaces here: {error.stderr.strip()}")
-    try:
-        yield names
-    finally:
-        for namespace in made:
-            subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+        with netns.namespaces(ROLES) as names:
+            yield names
+    except netns.Unavailable as reason:
+        pytest.skip(str(reason))
 
 
 def gateway_config(role, owned):
