@@ -5,7 +5,7 @@ For each round, twice (without clients, then with them, alternated so the machin
 both): a fresh `quotecast serve` (release build, single mode, `websocket.listen` on) is measured by
 `quotecast bench --external` at a fixed open-loop rate (100k msg/s by default): wire-to-wire p50 and
 p99 of the multicast path, from the intended send time. With clients, a second process holds N
-WebSocket connections (200 by default): one subscribes to everything and never reads (its receive
+WebSocket connections (200 by default, at nice 19, standing in for clients on other hosts): one subscribes to everything and never reads (its receive
 buffer is 4 KB), one scout subscribes to everything and learns the symbols, and the rest subscribe
 to two symbols each once the scout knows them, reading and counting frames and updates. The edge's
 own counters (/metrics) give resyncs and stalled closes. Everything is bounded in count and time,
@@ -186,6 +186,8 @@ def main():
     parser.add_argument("--hold-report", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.hold_clients:
+        # Standing in for clients on other hosts: on these shared cores they yield to the gateway.
+        os.nice(19)
         asyncio.run(hold_clients(args.hold_clients, args.hold_seconds, args.hold_report))
         return
     if not (1 <= args.rounds <= 10 and 0 < args.seconds <= 60 and 2 <= args.clients <= 1000):

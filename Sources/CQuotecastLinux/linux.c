@@ -10,6 +10,7 @@
 #include <netinet/udp.h>
 #include <errno.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -19,6 +20,10 @@ static socklen_t qc_abstract_address(const char *name, struct sockaddr_un *addre
   size_t length = strnlen(name, sizeof(address->sun_path) - 1);
   memcpy(address->sun_path + 1, name, length);  // sun_path[0] = 0: the abstract namespace
   return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + length);
+}
+
+int qc_set_current_thread_nice(int nice) {
+  return setpriority(PRIO_PROCESS, (id_t)gettid(), nice) == 0 ? 0 : -errno;
 }
 
 int qc_claim_abstract_name(const char *name) {

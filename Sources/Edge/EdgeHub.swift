@@ -20,6 +20,9 @@ public struct EdgeConfig: Sendable, Equatable {
   /// The ring the gateway's sending thread copies each published packet into.
   public var tapRingBytes = 16 << 20
   public var maxInstruments = 16_384
+  /// The edge's threads (the hub, and the WebSocket server's event loop) run at this nice value, so
+  /// on a shared core the multicast path's thread comes first.
+  public var nice = 10
 
   public init() {}
 }
@@ -211,6 +214,7 @@ public final class EdgeHub: @unchecked Sendable {
   }
 
   func run() {
+    do { try CPUPinning.setCurrentThreadNice(config.nice) } catch { log("websocket: \(error)") }
     var nextStallCheckNs: UInt64 = 0
     while !stopRequested.load(ordering: .acquiring) {
       let live = connections.withLock { $0 }

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOPosix
 import QuotecastClient
 import ServiceLifecycle
 import Synchronization
@@ -24,9 +25,16 @@ public final class EdgeServer: Sendable {
   public let hub: EdgeHub
   let application: Application<RouterResponder<BasicRequestContext>>
   let boundPortStorage = PortBox()
+  /// One event loop, its thread at the edge's nice value.
+  let eventLoopGroup: MultiThreadedEventLoopGroup
 
   public init(hub: EdgeHub, logger: Logger) {
     self.hub = hub
+    eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let nice = hub.config.nice
+    eventLoopGroup.next().execute {
+      do { try CPUPinning.setCurrentThreadNice(nice) } catch { hub.log("websocket: \(error)") }
+    }
     let router = Router()
     let web = Bundle.module.url(forResource: "Web", withExtension: nil)
     router.get("/") { _, _ in Self.file(web, "index.html") }
@@ -81,7 +89,7 @@ public final class EdgeServer: Sendable {
       configuration: .init(
         address: .hostname(IPv4Endpoint.format(hub.config.listen.address), port: Int(hub.config.listen.port))),
       onServerRunning: { channel in portStorage.port.store(channel.localAddress?.port ?? 0, ordering: .releasing) },
-      logger: logger)
+      eventLoopGroupProvider: .shared(eventLoopGroup), logger: logger)
   }
 
   /// The port the server listens on, once running (0 before).
@@ -89,6 +97,11 @@ public final class EdgeServer: Sendable {
 
   /// The server as a service-lifecycle service (graceful shutdown stops it).
   public var service: any Service { application }
+
+  /// After the service has stopped: ends the event loop's thread.
+  public func shutdown() async {
+    try? await eventLoopGroup.shutdownGracefully()
+  }
 
   /// A file of the page (`Web/`), by its path; a module import without an extension is its `.js`.
   static func file(_ root: URL?, _ path: String) -> Response {

@@ -101,7 +101,8 @@ public final class Gateway: @unchecked Sendable {
   /// Where every sent packet is also copied for the WebSocket edge (nil: no edge).
   let tap: PacketRing?
   /// This host's claim on the channels this instance owns (held until the gateway goes).
-  let claims: ChannelClaims
+  /// Released when `run` returns: a stopped gateway no longer publishes, so another may start.
+  var claims: ChannelClaims?
   /// Created by `run`, on the thread that polls it: a SINGLE_ISSUER ring belongs to its creator.
   public private(set) var receiver: URingReceiver?
   public let publisher: MulticastPublisher
@@ -370,7 +371,10 @@ public final class Gateway: @unchecked Sendable {
     self.receiver = receiver
     for warning in receiver.warnings { log("warning: \(warning)") }
     metricsEndpoint?.start()
-    defer { metricsEndpoint?.stop() }
+    defer {
+      metricsEndpoint?.stop()
+      claims = nil
+    }
     log(
       "quotecast serving \(config.inputs.map(\.description).joined(separator: ", ")) → "
         + "\(config.channels) channel(s) from \(config.groupBase)"

@@ -478,6 +478,8 @@ extension GatewayConfig {
           case "listen":
             if value.scalar?.string == "off" {
               config.websocketListen = nil
+            } else if value.scalar?.string == "on" {
+              config.websocketListen = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 9470)
             } else {
               reader.endpoint(value, path).map { config.websocketListen = $0 }
             }

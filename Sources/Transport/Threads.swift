@@ -12,6 +12,12 @@ public enum CPUPinning {
   }
 
   public static func isAllowed(_ cpu: Int) -> Bool { qc_cpu_allowed(Int32(cpu)) == 1 }
+
+  /// Gives the calling thread a nice value (higher: yields the CPU to the hot path's threads).
+  public static func setCurrentThreadNice(_ nice: Int) throws {
+    let result = qc_set_current_thread_nice(Int32(nice))
+    guard result == 0 else { throw TransportError.system("setpriority(\(nice))", -result) }
+  }
 }
 
 /// A pthread running one closure: joined, or detached to end on its own. (A plain pthread, not

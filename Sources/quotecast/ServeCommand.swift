@@ -91,6 +91,7 @@ struct ServeCommand: AsyncParsableCommand {
         services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
     edge?.hub.stop()
+    await edge?.shutdown()
     // The gateway has drained and stopped: its books and counters are final.
     if let booksJSON { try writeBooksJSON(gateway.cores, depth: settings.depth, path: booksJSON) }
     if let countersJSON {

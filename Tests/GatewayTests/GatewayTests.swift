@@ -583,6 +583,16 @@ final class ChannelOwnershipTests: XCTestCase {
     XCTAssertEqual(first.cores[0].encoder.plan.written, [0, 1])
     XCTAssertEqual(second.cores[0].encoder.plan.written, [2, 3])
   }
+
+  /// A gateway that has stopped gives its channels up at once (a restart in the same process).
+  func testAStoppedGatewayReleasesItsChannels() throws {
+    let config = testConfig(port: 34_460, channels: 2)
+    let running = try RunningGateway(config)
+    XCTAssertThrowsError(try Gateway(config: config, log: { _ in }), "claimed while it runs")
+    running.stop()
+    XCTAssertNoThrow(try Gateway(config: config, log: { _ in }), "the stopped one still exists, but claims nothing")
+    withExtendedLifetime(running) {}
+  }
 }
 
 final class GatewayConfigTests: XCTestCase {
@@ -681,6 +691,9 @@ final class GatewayConfigTests: XCTestCase {
     XCTAssertEqual(config.websocketStallTimeoutMs, 2000)
     XCTAssertEqual(try GatewayConfig.load(yaml: config.yaml), config, "round trip through --print-config")
     XCTAssertNil(GatewayConfig().websocketListen, "off by default")
+    XCTAssertEqual(
+      try GatewayConfig.load(yaml: "websocket:\n  listen: on\n").websocketListen, IPv4Endpoint("127.0.0.1:9470"),
+      "on: loopback")
     XCTAssertThrowsError(
       try GatewayConfig.load(yaml: "websocket:\n  queue_bytes: 1000\n  tap_ring_bytes: 100000\n")
     ) { error in

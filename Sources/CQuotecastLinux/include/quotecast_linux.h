@@ -28,6 +28,9 @@ int qc_claim_abstract_name(const char *name);
 int qc_abstract_name_holder(const char *name);
 
 int qc_pin_current_thread(int cpu);
+
+/// Sets the calling thread's nice value (Linux schedules threads by their own); 0 or -errno.
+int qc_set_current_thread_nice(int nice);
 /// 1 if this process may run on `cpu`, else 0.
 int qc_cpu_allowed(int cpu);
 /// How many CPUs this process may run on, or -1.
