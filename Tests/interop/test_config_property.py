@@ -10,7 +10,7 @@ import subprocess
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 QUOTECAST = os.environ.get("QUOTECAST_BIN", str(ROOT / ".build" / "debug" / "quotecast"))
-KEY = re.compile(r"^  (top level|(feed|channels|snapshot|books|ingest|threading|operations|faults|colour)(\.[a-z_]+)?|yaml): ",
+KEY = re.compile(r"^  (top level|(feed|channels|snapshot|books|ingest|threading|operations|websocket|faults|colour)(\.[a-z_]+)?|yaml): ",
                  re.MULTILINE)
 CASES = int(os.environ.get("QC_CONFIG_CASES", "160"))
 

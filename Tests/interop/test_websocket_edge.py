@@ -85,6 +85,10 @@ async def follow(subscription, quiet_s=1.5, start_after=None):
         return books
 
 
+def scrape():
+    return urllib.request.urlopen(f"http://127.0.0.1:{HTTP_PORT}/metrics", timeout=5).read().decode()
+
+
 def expected_books(tmp_path, day):
     path = tmp_path / "expected.json"
     run("replay", day, "--channels", CHANNELS, "--depth", DEPTH, "--books-json", path, "--quiet")
@@ -146,11 +150,15 @@ websocket:
             half_way.set()
             assert await feed.wait() == 0
             results = await asyncio.gather(*clients)
+            # The stuck client is closed once it has taken nothing for the stall timeout.
+            deadline = time.monotonic() + 15
+            while "quotecast_websocket_stalled_closes_total 1" not in scrape() and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
             stuck.transport.abort()
             return results
 
         everything, narrow, late = asyncio.run(scenario())
-        metrics = urllib.request.urlopen(f"http://127.0.0.1:{HTTP_PORT}/metrics", timeout=5).read().decode()
+        metrics = scrape()
     finally:
         gateway.send_signal(signal.SIGTERM)
         assert gateway.wait(timeout=15) == 0
