@@ -23,6 +23,8 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 DAYS = {
     "5M/500": dict(messages=5_000_000, symbols=500, seed=1),
     "20M/2000": dict(messages=20_000_000, symbols=2000, seed=2),
+    # The deep, busy day of issue 13: books up to ~92 levels a side.
+    "10M/500 deep": dict(messages=10_000_000, symbols=500, seed=13),
 }
 
 ITCH_BOOK_RUN = r"""

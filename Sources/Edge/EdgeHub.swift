@@ -15,6 +15,9 @@ public struct EdgeConfig: Sendable, Equatable {
   /// Frames a connection may have waiting, in bytes; past it the queue is dropped and the
   /// connection gets a fresh snapshot of its books instead.
   public var queueBytes = 1 << 20
+  /// Each connection's kernel send buffer: small, so a slow client shows in its queue (and gets a
+  /// fresh snapshot) instead of in megabytes of stale frames in the kernel.
+  public var sendBufferBytes = 256 << 10
   /// A connection that takes nothing for this long while frames wait is closed.
   public var stallTimeoutMs = 5000
   /// The ring the gateway's sending thread copies each published packet into.

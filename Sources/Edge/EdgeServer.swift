@@ -51,6 +51,8 @@ public final class EdgeServer: Sendable {
         configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(30))))
       ) { request, channel, _ in
         guard request.path == "/feed" else { return .dontUpgrade }
+        _ = channel.setOption(
+          ChannelOptions.socketOption(.so_sndbuf), value: SocketOptionValue(hub.config.sendBufferBytes))
         let remote = channel.remoteAddress?.description ?? "?"
         return .upgrade([:]) { inbound, outbound, _ in
           guard let connection = hub.open(remote: remote, closeChannel: { channel.close(promise: nil) }) else {
@@ -76,9 +78,11 @@ public final class EdgeServer: Sendable {
             }
             group.addTask {
               for await _ in connection.doorbell {
-                let frames = connection.take()
-                for frame in frames { try await outbound.write(.binary(ByteBuffer(bytes: frame))) }
-                connection.noteSent(frames.count, nowNs: Clock.monotonicNs())
+                // Progress is each frame written: a slow reader is not a stalled one.
+                for frame in connection.take() {
+                  try await outbound.write(.binary(ByteBuffer(bytes: frame)))
+                  connection.noteSent(1, nowNs: Clock.monotonicNs())
+                }
               }
             }
             try await group.next()

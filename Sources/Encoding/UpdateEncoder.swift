@@ -29,6 +29,7 @@ public struct ChannelPlan: Equatable, Sendable {
     let ownedChannels = (owned ?? Array(0..<channels)).sorted().map { UInt16($0) }
     self.owned = ownedChannels
     written = stride(from: shardIndex, to: ownedChannels.count, by: shardCount).map { ownedChannels[$0] }
+    isPartial = written.count < channels
   }
 
   /// What is wrong with a plan, in the config's words.
@@ -50,7 +51,7 @@ public struct ChannelPlan: Equatable, Sendable {
   }
 
   /// Whether another shard or another instance writes some channel, so messages must be routed.
-  public var isPartial: Bool { written.count < channels }
+  public let isPartial: Bool
 
   @inlinable @inline(__always)
   public func channel(for locate: UInt16) -> UInt16 { UInt16(truncatingIfNeeded: Int(locate) % channels) }

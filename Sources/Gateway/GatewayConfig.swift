@@ -94,6 +94,8 @@ public struct GatewayConfig: Equatable, Sendable {
   public var websocketStallTimeoutMs = 5000
   /// The sending thread's copy of every packet for the edge; full, it refuses (counted).
   public var websocketTapRingBytes = 16 << 20
+  /// Each WebSocket connection's kernel send buffer.
+  public var websocketSendBufferBytes = 256 << 10
   // faults (for recovery tests; never in production)
   /// Output packets never sent: "CHANNEL:FIRST-LAST" by per-channel packet count.
   public var dropOutput: MulticastPublisher.DropRange?
@@ -258,6 +260,9 @@ public struct GatewayConfig: Equatable, Sendable {
     }
     if websocketStallTimeoutMs < 10 || websocketStallTimeoutMs > 600_000 {
       problems.append("websocket.stall_timeout_ms: must be 10...600000, got \(websocketStallTimeoutMs)")
+    }
+    if websocketSendBufferBytes < 4096 || websocketSendBufferBytes > 1 << 26 {
+      problems.append("websocket.send_buffer_bytes: must be 4096...67108864, got \(websocketSendBufferBytes)")
     }
     if websocketTapRingBytes < 1 << 16 || websocketTapRingBytes > 1 << 30
       || websocketTapRingBytes & (websocketTapRingBytes - 1) != 0
@@ -471,7 +476,10 @@ extension GatewayConfig {
         }
       case "websocket":
         reader.section(
-          value, "websocket", keys: ["listen", "max_connections", "queue_bytes", "stall_timeout_ms", "tap_ring_bytes"]
+          value, "websocket",
+          keys: [
+            "listen", "max_connections", "queue_bytes", "stall_timeout_ms", "tap_ring_bytes", "send_buffer_bytes",
+          ]
         ) { reader, key, value in
           let path = "websocket.\(key)"
           switch key {
@@ -486,6 +494,7 @@ extension GatewayConfig {
           case "max_connections": reader.int(value, path).map { config.websocketMaxConnections = $0 }
           case "queue_bytes": reader.int(value, path).map { config.websocketQueueBytes = $0 }
           case "stall_timeout_ms": reader.int(value, path).map { config.websocketStallTimeoutMs = $0 }
+          case "send_buffer_bytes": reader.int(value, path).map { config.websocketSendBufferBytes = $0 }
           default: reader.int(value, path).map { config.websocketTapRingBytes = $0 }
           }
         }
@@ -589,6 +598,7 @@ extension GatewayConfig {
       queue_bytes: \(websocketQueueBytes)
       stall_timeout_ms: \(websocketStallTimeoutMs)
       tap_ring_bytes: \(websocketTapRingBytes)
+      send_buffer_bytes: \(websocketSendBufferBytes)
     \(dropOutput.map { "faults:\n  drop_output: \"\($0.description)\"" } ?? "")
     """
   }

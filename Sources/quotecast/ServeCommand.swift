@@ -63,6 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
       edgeConfig.queueBytes = settings.websocketQueueBytes
       edgeConfig.stallTimeoutMs = settings.websocketStallTimeoutMs
       edgeConfig.tapRingBytes = settings.websocketTapRingBytes
+      edgeConfig.sendBufferBytes = settings.websocketSendBufferBytes
       return EdgeServer(hub: EdgeHub(config: edgeConfig) { logger.info("\($0)") }, logger: logger)
     }
     let gateway: Gateway

@@ -66,22 +66,34 @@ class Books:
                     del side[level.LevelIndex()]
 
 
-async def follow(subscription, quiet_s=1.5, start_after=None):
+async def follow(subscription, feed_done, quiet_s=1.5, start_after=None):
     if start_after is not None:
         await start_after.wait()
-    async with websockets.connect(f"ws://127.0.0.1:{WS_PORT}/feed", max_size=1 << 22) as ws:
+    async with websockets.connect(f"ws://127.0.0.1:{WS_PORT}/feed", max_size=1 << 22, open_timeout=60) as ws:
         hello = json.loads(await ws.recv())
         assert hello["type"] == "hello" and hello["channels"] == CHANNELS and hello["depth"] == DEPTH
         assert hello["schema_version"] == 1
         await ws.send(json.dumps({"subscribe": subscription}))
         books = Books(hello["snapshot_channel"])
-        try:
-            while True:
-                message = await asyncio.wait_for(ws.recv(), timeout=quiet_s)
+        last = [time.monotonic()]
+
+        async def pump():
+            async for message in ws:
                 assert isinstance(message, bytes), message
                 books.apply(message)
-        except asyncio.TimeoutError:
-            pass
+                last[0] = time.monotonic()
+
+        # Until the feed has ended and nothing has come for `quiet_s` (a loaded machine may pause
+        # longer mid-day); the receiving task is never interrupted before then.
+        task = asyncio.create_task(pump())
+        deadline = time.monotonic() + 90
+        while not (feed_done.is_set() and books.frames > 0 and time.monotonic() - last[0] > quiet_s):
+            assert time.monotonic() < deadline, "the edge answers within 90 s"
+            await asyncio.sleep(0.1)
+            if task.done():
+                task.result()
+                break
+        task.cancel()
         return books
 
 
@@ -121,7 +133,8 @@ operations:
 websocket:
   listen: "127.0.0.1:{WS_PORT}"
   queue_bytes: 65536
-  stall_timeout_ms: 700
+  send_buffer_bytes: 65536
+  stall_timeout_ms: 3000
 """)
     log_path = tmp_path / "gateway.log"
     gateway = subprocess.Popen([QUOTECAST, "serve", "--config", str(config)], stderr=open(log_path, "w"))
@@ -130,18 +143,18 @@ websocket:
         assert gateway.poll() is None, log_path.read_text()
 
         async def scenario():
-            half_way = asyncio.Event()
+            half_way, feed_done = asyncio.Event(), asyncio.Event()
             # A client that subscribes to everything and then never reads.
             # Its kernel buffer is small, so the gateway's side fills soon.
             raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             raw.connect(("127.0.0.1", WS_PORT))
-            stuck = await websockets.connect(f"ws://127.0.0.1:{WS_PORT}/feed", max_size=1 << 22, sock=raw)
+            stuck = await websockets.connect(f"ws://127.0.0.1:{WS_PORT}/feed", max_size=1 << 22, sock=raw, open_timeout=60)
             await stuck.recv()
             await stuck.send(json.dumps({"subscribe": "all"}))
             stuck.transport.pause_reading()
-            clients = [asyncio.create_task(follow("all")), asyncio.create_task(follow(chosen)),
-                       asyncio.create_task(follow("all", start_after=half_way))]
+            clients = [asyncio.create_task(follow("all", feed_done)), asyncio.create_task(follow(chosen, feed_done)),
+                       asyncio.create_task(follow("all", feed_done, start_after=half_way))]
             await asyncio.sleep(0.3)
             feed = await asyncio.create_subprocess_exec(
                 QUOTECAST, "replay", str(day), "--to", f"127.0.0.1:{FEED_PORT}", "--rate", "60000",
@@ -149,6 +162,7 @@ websocket:
             await asyncio.sleep(1.0)
             half_way.set()
             assert await feed.wait() == 0
+            feed_done.set()
             results = await asyncio.gather(*clients)
             # The stuck client is closed once it has taken nothing for the stall timeout.
             deadline = time.monotonic() + 15
@@ -164,6 +178,13 @@ websocket:
         assert gateway.wait(timeout=15) == 0
     log = log_path.read_text()
 
+    def metric(name):
+        line = next(line for line in metrics.splitlines() if line.startswith(name + " "))
+        return int(float(line.split()[1]))
+
+    # The gateway itself lost nothing (else no client could be exact).
+    assert metric("quotecast_gaps_total") == 0 and metric("quotecast_feed_stale") == 0, metrics
+    assert metric("quotecast_websocket_tap_refused_total") == 0
     for name, books, wanted in [("all", everything, None), ("narrow", narrow, set(chosen)),
                                 ("late", late, None)]:
         compared = 0
@@ -172,18 +193,13 @@ websocket:
                 assert locate not in books.books or books.books[locate] == ([], []), (name, book["symbol"])
                 continue
             got = books.books.get(locate, ([], []))
-            assert got == (as_levels(book["bids"]), as_levels(book["asks"])), (name, book["symbol"])
+            assert got == (as_levels(book["bids"]), as_levels(book["asks"])), (
+                name, book["symbol"], books.snapshots, books.frames)
             compared += 1
         assert compared == (len(wanted) if wanted else len(expected)), name
     assert late.snapshots >= len(expected), "the late joiner started from snapshots"
     assert set(narrow.symbols.values()) == set(chosen), "a narrow client hears only its own definitions"
-    assert everything.frames > narrow.frames
-
-    def metric(name):
-        line = next(line for line in metrics.splitlines() if line.startswith(name + " "))
-        return int(line.split()[1])
 
     assert metric("quotecast_websocket_resyncs_total") >= 1, metrics
     assert metric("quotecast_websocket_stalled_closes_total") == 1, metrics
-    assert metric("quotecast_websocket_tap_refused_total") == 0
-    assert log.count("websocket: closed connection 1 (") == 1 and "took nothing for 700 ms" in log, log
+    assert log.count("websocket: closed connection 1 (") == 1 and "took nothing for 3000 ms" in log, log
