@@ -241,6 +241,7 @@ public final class EdgeHub: @unchecked Sendable {
     // Periodic snapshots and layouts are for multicast subscribers; a WebSocket is lossless and
     // gets its own snapshots.
     if channel >= snapshotChannel || packet.updateCount == 0 { return }
+    let definitions = self.definitions
     for connection in live {
       connection.state.withLock { state in
         guard state.subscribed, !state.closed, !state.needsSnapshot else { return }
@@ -248,7 +249,6 @@ public final class EdgeHub: @unchecked Sendable {
         if state.all {
           frame = bytes
         } else {
-          let definitions = self.definitions
           switch filter.filter(packet, wants: { Self.wants($0, &state, definitions) }) {
           case .none: return
           case .all: frame = bytes

@@ -149,18 +149,7 @@ public struct GatewayConfig: Equatable, Sendable {
   }
 
   /// The owned channels as ranges: "0-3, 6".
-  public var ownedDescription: String {
-    var ranges: [String] = []
-    var index = 0
-    let owned = owned
-    while index < owned.count {
-      var end = index
-      while end + 1 < owned.count && owned[end + 1] == owned[end] + 1 { end += 1 }
-      ranges.append(end == index ? "\(owned[index])" : "\(owned[index])-\(owned[end])")
-      index = end + 1
-    }
-    return ranges.joined(separator: ", ")
-  }
+  public var ownedDescription: String { channelRangesText(owned) }
 
   /// How many cores run books: one in single mode.
   public var shardCount: Int { mode == .dedicated ? bookShards : 1 }

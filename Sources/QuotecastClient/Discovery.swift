@@ -33,17 +33,7 @@ public struct DiscoveredFeed: Sendable, Equatable {
   }
 
   /// Channels as ranges: "0-3, 6".
-  public func ranges(_ channels: [Int]) -> String {
-    var parts: [String] = []
-    var index = 0
-    while index < channels.count {
-      var end = index
-      while end + 1 < channels.count && channels[end + 1] == channels[end] + 1 { end += 1 }
-      parts.append(end == index ? "\(channels[index])" : "\(channels[index])-\(channels[end])")
-      index = end + 1
-    }
-    return parts.joined(separator: ", ")
-  }
+  public func ranges(_ channels: [Int]) -> String { channelRangesText(channels) }
 }
 
 public struct DiscoveryError: Error, CustomStringConvertible {

@@ -65,3 +65,16 @@ public struct TransportError: Error, CustomStringConvertible, Equatable {
     TransportError("\(call) failed: \(String(cString: strerror(code))) (errno \(code))")
   }
 }
+
+/// Channel numbers as ranges, for logs and messages: [0, 1, 2, 3, 6] is "0-3, 6".
+public func channelRangesText(_ channels: [Int]) -> String {
+  var parts: [String] = []
+  var index = 0
+  while index < channels.count {
+    var end = index
+    while end + 1 < channels.count && channels[end + 1] == channels[end] + 1 { end += 1 }
+    parts.append(end == index ? "\(channels[index])" : "\(channels[index])-\(channels[end])")
+    index = end + 1
+  }
+  return parts.joined(separator: ", ")
+}

@@ -34,12 +34,16 @@ func jsonString(_ text: String) -> String {
 }
 
 /// One instrument's book as the JSON object `book --json` prints.
+/// One side's levels as `[{"price":dollars,"shares":N,"orders":N},...]`, best first.
+func levelsJSON(_ levels: [(price: UInt32, shares: UInt64, orders: UInt32)]) -> String {
+  "["
+    + levels.map { "{\"price\":\(formatPrice($0.price)),\"shares\":\($0.shares),\"orders\":\($0.orders)}" }
+    .joined(separator: ",") + "]"
+}
+
 func bookJSON(_ books: OrderBooks, locate: UInt16, depth: Int) -> String {
   func side(_ side: BookSide) -> String {
-    let levels = books.levels(locate: locate, side: side, depth: depth)
-    return "["
-      + levels.map { "{\"price\":\(formatPrice($0.price)),\"shares\":\($0.shares),\"orders\":\($0.orders)}" }
-      .joined(separator: ",") + "]"
+    levelsJSON(books.levels(locate: locate, side: side, depth: depth).map { ($0.price, $0.shares, $0.orders) })
   }
   let symbol = books.symbol(locate: locate)?.description ?? ""
   return "{\"symbol\":\(jsonString(symbol)),\"locate\":\(locate),\"bids\":\(side(.bid)),\"asks\":\(side(.ask))}"

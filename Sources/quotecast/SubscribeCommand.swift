@@ -153,11 +153,7 @@ struct SubscribeCommand: ParsableCommand {
 
   /// The books as `replay --books-json` writes them (locate order), with what the mirror went through.
   func mirrorJSON(_ mirror: FeedMirror) -> String {
-    func side(_ levels: [FeedBookLevel]) -> String {
-      "["
-        + levels.map { "{\"price\":\(formatPrice($0.price)),\"shares\":\($0.shares),\"orders\":\($0.orders)}" }
-        .joined(separator: ",") + "]"
-    }
+    func side(_ levels: [FeedBookLevel]) -> String { levelsJSON(levels.map { ($0.price, $0.shares, $0.orders) }) }
     let books = mirror.books.sorted { $0.key < $1.key }.map { locate, book in
       "{\"symbol\":\(jsonString(book.symbol)),\"locate\":\(locate),\"synced\":\(book.synced),"
         + "\"bids\":\(side(book.bids)),\"asks\":\(side(book.asks))}"
