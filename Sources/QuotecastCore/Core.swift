@@ -51,46 +51,6 @@ public struct CoreConfig: Sendable, Equatable {
   }
 }
 
-/// The upstream feed's health as the core sees it. Once a gap cannot be recovered every book may
-/// be wrong, so the feed is stale for the rest of the session and says so to subscribers.
-public struct FeedHealth: Equatable, Sendable {
-  public var stale = false
-  public var lostFromSequence: UInt64 = 0
-  public var lostMessages: UInt64 = 0
-  /// Gaps closed by packets held and then completed (another line, reordering, retransmission).
-  public var gapsFilled: UInt64 = 0
-  /// Gaps given up on (timeout, or the hold store full).
-  public var gapsAbandoned: UInt64 = 0
-  public var rerequests: UInt64 = 0
-  /// Packets held after a gap, and copies of a held packet that arrived again.
-  public var heldPackets: UInt64 = 0
-  public var heldDuplicates: UInt64 = 0
-  /// Held packets replaced by a longer copy of themselves (the held one had been cut short).
-  public var truncatedCopiesReplaced: UInt64 = 0
-  /// Joined mid-session and asked the re-request server for everything from message 1.
-  public var catchUps: UInt64 = 0
-  public init() {}
-}
-
-/// A MoldUDP64 request for `count` messages from `sequence` of `session`, for the caller to send
-/// to the re-request server (the core does no I/O).
-public struct RerequestAction: Equatable, Sendable {
-  public var session: MoldSessionID
-  public var sequence: UInt64
-  public var count: UInt16
-
-  /// The 20-byte request datagram: session, sequence, count, big-endian.
-  public func withRequestBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-    withUnsafeTemporaryAllocation(byteCount: 20, alignment: 8) { buffer in
-      buffer.storeBytes(of: session.high.bigEndian, toByteOffset: 0, as: UInt64.self)
-      buffer.storeBytes(of: session.low.bigEndian, toByteOffset: 8, as: UInt16.self)
-      buffer.storeBytes(of: sequence.bigEndian, toByteOffset: 10, as: UInt64.self)
-      buffer.storeBytes(of: count.bigEndian, toByteOffset: 18, as: UInt16.self)
-      return body(UnsafeRawBufferPointer(buffer))
-    }
-  }
-}
-
 /// Smart batching's record: how many datagrams shared their output packets.
 public struct BatchCounters: Equatable, Sendable {
   /// Batches closed that delivered at least one datagram.
@@ -118,23 +78,8 @@ public final class QuotecastCore {
   public let config: CoreConfig
   public let books: OrderBooks
   public let encoder: UpdateEncoder
-  @usableFromInline let trackerStorage: UnsafeMutablePointer<SequenceTracker>
-  /// Packets after an open gap (nil when gap filling is off).
-  let held: HeldPackets?
-  /// A gap is one hole at a time: the first missing message is `gapFrom`; a hole after it, among
-  /// the held packets, becomes the next gap (with its own hold time and attempts) when this one
-  /// closes or is given up.
-  var gapOpen = false
-  var gapFrom: UInt64 = 0
-  var gapStartNs: UInt64 = 0
-  var gapAttempts = 0
-  /// Messages exist up to here (a heartbeat or end of session seen ahead while the gap is open).
-  var gapKnownEnd: UInt64 = 0
-  /// The expected sequence when the gap's wait last started: progress (answers arriving) waits afresh.
-  var gapProgressSequence: UInt64 = 0
-  /// The open gap runs from message 1 (a late join): held packets may be any distance ahead.
-  var catchingUp = false
-  public private(set) var health = FeedHealth()
+  /// Sequencing and gap filling: it says what to deliver and when the feed went stale.
+  public let feed: FeedSession
   /// Arena room a flush may need: one full packet per channel this core writes.
   let flushReserveBytes: Int
 
@@ -151,19 +96,11 @@ public final class QuotecastCore {
     encoderConfig.outputArenaBytes = max(
       encoderConfig.outputArenaBytes, 2 * flushReserveBytes + 8 * config.encoder.maxDatagramBytes)
     encoder = UpdateEncoder(config: encoderConfig)
-    trackerStorage = .allocate(capacity: 1)
-    trackerStorage.initialize(to: SequenceTracker())
-    held =
-      config.gapFill.enabled
-      ? HeldPackets(capacity: config.gapFill.maxHeldPackets, slotBytes: config.gapFill.maxHeldPacketBytes) : nil
+    feed = FeedSession(config: config.gapFill)
   }
 
-  deinit {
-    trackerStorage.deinitialize(count: 1)
-    trackerStorage.deallocate()
-  }
-
-  public var session: SequenceTracker { trackerStorage.pointee }
+  public var session: SequenceTracker { feed.tracker }
+  public var health: FeedHealth { feed.health }
 
   /// When set, `process` times its stages (three clock reads per datagram) into `lastStageNs`.
   public var measuresStages = false
@@ -220,202 +157,53 @@ public final class QuotecastCore {
   public func process<Sink: PacketSink>(moldPacket bytes: UnsafeRawBufferPointer, nowNs: UInt64, into sink: inout Sink)
   {
     lastProcessDelivered = false
-    guard let held else { return deliver(bytes, nowNs: nowNs, into: &sink) }
-    if let packet = MoldPacket(bytes) {
-      if config.gapFill.catchUpFromStart && packet.sequenceNumber > 1 && !trackerStorage.pointee.isSynchronized
-        && trackerStorage.pointee.startFromFirstMessage(of: packet.session)
-      {
-        catchingUp = true
-        health.catchUps &+= 1
-      }
-      switch holdDecision(packet) {
-      case .deliver: break
-      case .marker:
-        trackerStorage.pointee.noteMarkerAhead(endOfSession: packet.isEndOfSession)
-        gapKnownEnd = max(gapKnownEnd, packet.sequenceNumber)
-        openGap(nowNs: nowNs)
-        return
-      case .hold:
-        switch held.insert(sequence: packet.sequenceNumber, bytes) {
-        case .held:
-          health.heldPackets &+= 1
-          openGap(nowNs: nowNs)
-          return
-        case .duplicate:
-          health.heldDuplicates &+= 1
-          trackerStorage.pointee.counters.duplicatePackets &+= 1
-          if !packet.isWellFramed { trackerStorage.pointee.counters.damagedDuplicates &+= 1 }
-          return
-        case .replacedShorter:
-          health.truncatedCopiesReplaced &+= 1
-          return
-        case .full, .tooLarge:
-          // No room to wait for this packet's hole: give up the holes before it (their held
-          // packets go through first, so nothing received is lost), then it goes through.
-          while gapOpen, let first = held.firstSequence, first < packet.sequenceNumber {
-            abandonGap(nowNs: nowNs, into: &sink)
-          }
-        }
-      }
-    }
-    deliver(bytes, nowNs: nowNs, into: &sink)
-    drainHeld(nowNs: nowNs, into: &sink)
-  }
-
-  enum HoldDecision {
-    case deliver
-    case hold
-    /// A heartbeat or end of session ahead of the expected sequence.
-    case marker
-  }
-
-  /// Hold a packet of the adopted session that starts after the expected sequence (but not
-  /// implausibly far after it: those go to the tracker, which confirms or drops them).
-  @inline(__always)
-  func holdDecision(_ packet: MoldPacket) -> HoldDecision {
-    let tracker = trackerStorage.pointee
-    guard tracker.isSynchronized, let session = tracker.session, session == packet.session else { return .deliver }
-    let sequence = packet.sequenceNumber
-    let expected = tracker.expectedSequence
-    guard sequence > expected, catchingUp || sequence - expected <= tracker.maxForwardJump else { return .deliver }
-    return packet.isHeartbeat || packet.isEndOfSession ? .marker : .hold
-  }
-
-  @inline(__always)
-  func openGap(nowNs: UInt64) {
-    if !gapOpen {
-      gapOpen = true
-      gapFrom = trackerStorage.pointee.expectedSequence
-      gapProgressSequence = gapFrom
-      gapStartNs = nowNs
-      gapAttempts = 0
-    }
-  }
-
-  /// Delivers held packets the stream has reached. Once the hole is filled, a further hole among
-  /// the held packets is a new gap.
-  func drainHeld<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) {
-    guard gapOpen else { return }
-    deliverReachedHeld(nowNs: nowNs, into: &sink)
-    guard trackerStorage.pointee.expectedSequence > gapFrom else { return }
-    if catchingUp {
-      // One gap from message 1 to the first live packet, however many answers fill it.
-      if !(held?.isEmpty ?? true) || gapKnownEnd > trackerStorage.pointee.expectedSequence { return }
-      catchingUp = false
-    }
-    health.gapsFilled &+= 1
-    gapOpen = false
-    reopenIfAnotherHole(nowNs: nowNs)
-  }
-
-  func deliverReachedHeld<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) {
-    guard let held else { return }
-    while let first = held.firstSequence, first <= trackerStorage.pointee.expectedSequence, let bytes = held.firstBytes
-    {
-      deliver(bytes, nowNs: nowNs, into: &sink)
-      held.removeFirst()
-    }
-  }
-
-  func reopenIfAnotherHole(nowNs: UInt64) {
-    if !(held?.isEmpty ?? true) || gapKnownEnd > trackerStorage.pointee.expectedSequence {
-      openGap(nowNs: nowNs)
-    } else {
-      gapKnownEnd = 0
-    }
+    withReceiver(&sink) { feed.receive(bytes, nowNs: nowNs, into: &$0) }
   }
 
   /// Gives up every open hole now (the gateway calls this when it stops, after draining): what
   /// was held goes out, and what never came is counted lost.
   public func finishGaps<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) {
-    while gapOpen { abandonGap(nowNs: nowNs, into: &sink) }
+    withReceiver(&sink) { feed.finishGaps(nowNs: nowNs, into: &$0) }
   }
 
   /// Timed duties of gap filling: past the hold time, a re-request (returned for the caller to
   /// send); past the last re-request, giving up. Call it often (the gateway does every cycle).
   public func tick<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) -> RerequestAction? {
-    guard gapOpen, let held else { return nil }
-    if nowNs < gapStartNs {
-      gapStartNs = nowNs  // the clock stepped back: start the wait again rather than give up
-      return nil
-    }
-    let expected = trackerStorage.pointee.expectedSequence
-    if expected > gapProgressSequence {
-      // Part of the hole came (an answer being streamed, a slower line): wait afresh from here,
-      // and count attempts again, so a long hole filled in many answers is not given up.
-      gapProgressSequence = expected
-      gapStartNs = nowNs
-      gapAttempts = 0
-      return nil
-    }
-    let waitNs = gapAttempts == 0 ? config.gapFill.holdNs : config.gapFill.rerequestTimeoutNs
-    guard nowNs - gapStartNs >= waitNs else { return nil }
-    let end = held.firstSequence ?? gapKnownEnd
-    if gapAttempts < config.gapFill.rerequestAttempts, let session = trackerStorage.pointee.session, end > expected {
-      gapAttempts += 1
-      gapStartNs = nowNs
-      health.rerequests &+= 1
-      return RerequestAction(session: session, sequence: expected, count: UInt16(min(end - expected, 65_535)))
-    }
-    abandonGap(nowNs: nowNs, into: &sink)
-    return nil
+    withReceiver(&sink) { feed.tick(nowNs: nowNs, into: &$0) }
   }
 
-  /// Gives up on the open hole: the first held packet goes through across it (the tracker counts
-  /// what is missing, and the feed is marked stale), then whatever follows it in order. A further
-  /// hole is a new gap, which may still be filled.
-  func abandonGap<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink) {
-    guard let held, gapOpen else { return }
-    gapOpen = false
-    catchingUp = false
-    gapAttempts = 0
-    health.gapsAbandoned &+= 1
-    if let bytes = held.firstBytes {
-      deliver(bytes, nowNs: nowNs, into: &sink)
-      held.removeFirst()
-    } else if gapKnownEnd > trackerStorage.pointee.expectedSequence {
-      let expected = trackerStorage.pointee.expectedSequence
-      trackerStorage.pointee.skip(to: gapKnownEnd)
-      markStale(lostFrom: expected, lostMessages: gapKnownEnd - expected, nowNs: nowNs)
-      encoder.flush()
-      drainOutput(into: &sink)
+  @inline(__always)
+  func withReceiver<Sink: PacketSink, Result>(
+    _ sink: inout Sink, _ body: (inout CoreReceiver<Sink>) -> Result
+  ) -> Result {
+    withUnsafeMutablePointer(to: &sink) { pointer in
+      var receiver = CoreReceiver(core: self, sink: pointer)
+      return body(&receiver)
     }
-    deliverReachedHeld(nowNs: nowNs, into: &sink)
-    reopenIfAnotherHole(nowNs: nowNs)
   }
 
   /// An unrecoverable gap: every book may be wrong from here on. Every channel this core writes
   /// says so at once (before any update that follows the gap), and snapshots keep saying it.
-  func markStale(lostFrom: UInt64, lostMessages: UInt64, nowNs: UInt64) {
-    health.stale = true
-    health.lostFromSequence = lostFrom
-    health.lostMessages &+= lostMessages
+  func encodeFeedWentStale(lostFrom: UInt64, totalLostMessages: UInt64, nowNs: UInt64) {
     encoder.setClock(nowNs: nowNs)
     for channel in encoder.writtenChannels {
       encoder.encodeFeedStatus(
         channel: channel, upstreamSequence: lostFrom, timestampNs: nowNs, lostFrom: lostFrom,
-        lostMessages: health.lostMessages, stale: true)
+        lostMessages: totalLostMessages, stale: true)
     }
   }
 
-  /// One datagram, in order, through session → decode → books → encode → sink.
-  func deliver<Sink: PacketSink>(_ bytes: UnsafeRawBufferPointer, nowNs: UInt64, into sink: inout Sink) {
-    let packet = MoldPacket(bytes)
+  /// One admitted datagram's new messages, in order, through decode → books → encode → sink
+  /// (or, with `encodes` off, decode → books only).
+  @inline(__always)
+  func deliver<Sink: PacketSink>(
+    _ packet: MoldPacket, skip: Int, nowNs: UInt64, encodes: Bool, into sink: inout Sink
+  ) -> DeliveredFraming {
     let startNs = measuresStages ? Self.monotonicNs() : 0
-    let expectedBefore = trackerStorage.pointee.expectedSequence
-    let lostBefore = trackerStorage.pointee.counters.gapMessages
-    let admission = trackerStorage.pointee.admit(packet)
-    let lost = trackerStorage.pointee.counters.gapMessages &- lostBefore
-    if lost > 0 { markStale(lostFrom: expectedBefore, lostMessages: lost, nowNs: nowNs) }
-    guard case .deliver(let skip) = admission, let packet else {
-      if lost > 0 {
-        encoder.flush()
-        drainOutput(into: &sink)
-      }
-      return
+    if encodes {
+      encoder.setClock(nowNs: nowNs)
+      lastProcessDelivered = true
     }
-    encoder.setClock(nowNs: nowNs)
-    lastProcessDelivered = true
     var blocks = packet.blocks
     var sequence = packet.sequenceNumber
     var toSkip = skip
@@ -427,18 +215,23 @@ public final class QuotecastCore {
         let route = routed ? self.route(message) : .apply
         if route != .skip {
           books.apply(message, sequence: sequence, counted: route == .apply)
-          if books.eventRoom < OrderBooks.maxEventsPerMessage { drainEvents(into: &sink) }
+          if !encodes {
+            books.clearEvents()
+          } else if books.eventRoom < OrderBooks.maxEventsPerMessage {
+            drainEvents(into: &sink)
+          }
         }
       }
       sequence &+= 1
     }
-    trackerStorage.pointee.noteFraming(blocks.anomaly, endSequence: sequence)
+    let framing = DeliveredFraming(anomaly: blocks.anomaly, endSequence: sequence)
+    guard encodes else { return framing }
     let booksDoneNs = measuresStages ? Self.monotonicNs() : 0
     drainEvents(into: &sink)
     if batchOpen {
       datagramsInBatch += 1
       if measuresStages { lastStageNs = (booksDoneNs - startNs, Self.monotonicNs() - booksDoneNs, 0) }
-      return
+      return framing
     }
     encoder.flush()
     let encodedNs = measuresStages ? Self.monotonicNs() : 0
@@ -446,6 +239,7 @@ public final class QuotecastCore {
     if measuresStages {
       lastStageNs = (booksDoneNs - startNs, encodedNs - booksDoneNs, Self.monotonicNs() - encodedNs)
     }
+    return framing
   }
 
   /// Which messages this book shard applies: the messages of instruments on the channels it
@@ -468,22 +262,9 @@ public final class QuotecastCore {
   /// Session, decode and books only: events are discarded (for `book` and for benchmarks).
   public func applyToBooks(moldPacket bytes: UnsafeRawBufferPointer) {
     let packet = MoldPacket(bytes)
-    guard case .deliver(let skip) = trackerStorage.pointee.admit(packet), let packet else { return }
-    var blocks = packet.blocks
-    var sequence = packet.sequenceNumber
-    var toSkip = skip
-    let routed = encoder.plan.isPartial
-    while let message = blocks.next() {
-      if toSkip > 0 {
-        toSkip -= 1
-      } else {
-        let route = routed ? self.route(message) : .apply
-        if route != .skip { books.apply(message, sequence: sequence, counted: route == .apply) }
-        books.clearEvents()
-      }
-      sequence &+= 1
-    }
-    trackerStorage.pointee.noteFraming(blocks.anomaly, endSequence: sequence)
+    guard let skip = feed.admitWithoutHolding(packet), let packet else { return }
+    var nowhere = DiscardingSink()
+    feed.noteFraming(deliver(packet, skip: skip, nowNs: 0, encodes: false, into: &nowhere))
   }
 
   /// Publishes every active instrument's definition and full-book snapshot on `channel` (the end
@@ -492,7 +273,7 @@ public final class QuotecastCore {
     channel: UInt16, upstreamSequence: UInt64, nowNs: UInt64, into sink: inout Sink
   ) {
     encoder.setClock(nowNs: nowNs)
-    if health.stale { encodeStaleStatus(channel: channel, nowNs: nowNs) }
+    if feed.health.stale { encodeStaleStatus(channel: channel, nowNs: nowNs) }
     for locate in books.activeLocates {
       let ownChannel = encoder.plan.channel(for: locate)
       if let directory = books.directoryMessage(locate: locate) {
@@ -532,7 +313,7 @@ public final class QuotecastCore {
     guard encoder.hasLayout else { return }
     encoder.setClock(nowNs: nowNs)
     encoder.encodeLayout(
-      upstreamSequence: max(1, trackerStorage.pointee.expectedSequence) - 1, timestampNs: nowNs)
+      upstreamSequence: max(1, feed.expectedSequence) - 1, timestampNs: nowNs)
     drainOutput(into: &sink)
   }
 
@@ -542,8 +323,8 @@ public final class QuotecastCore {
     channel: UInt16, start: Int, count: Int, nowNs: UInt64, into sink: inout Sink
   ) -> Int {
     encoder.setClock(nowNs: nowNs)
-    let upstream = max(1, trackerStorage.pointee.expectedSequence) - 1
-    if health.stale { encodeStaleStatus(channel: channel, nowNs: nowNs) }
+    let upstream = max(1, feed.expectedSequence) - 1
+    if feed.health.stale { encodeStaleStatus(channel: channel, nowNs: nowNs) }
     var position = start
     var published = 0
     let maxLocates = config.books.maxLocates
@@ -574,8 +355,8 @@ public final class QuotecastCore {
   /// The stale feed status again, for late joiners (the snapshot channel repeats it every slice).
   func encodeStaleStatus(channel: UInt16, nowNs: UInt64) {
     encoder.encodeFeedStatus(
-      channel: channel, upstreamSequence: health.lostFromSequence, timestampNs: nowNs,
-      lostFrom: health.lostFromSequence, lostMessages: health.lostMessages, stale: true)
+      channel: channel, upstreamSequence: feed.health.lostFromSequence, timestampNs: nowNs,
+      lostFrom: feed.health.lostFromSequence, lostMessages: feed.health.lostMessages, stale: true)
   }
 
   @inline(__always)
@@ -584,4 +365,29 @@ public final class QuotecastCore {
     sink.flush()
     encoder.clearOutput()
   }
+}
+
+/// The core as the feed session's receiver: deliveries go through the books to `sink`.
+struct CoreReceiver<Sink: PacketSink>: FeedReceiver {
+  unowned(unsafe) let core: QuotecastCore
+  let sink: UnsafeMutablePointer<Sink>
+
+  @inline(__always)
+  mutating func deliver(_ packet: MoldPacket, skip: Int, nowNs: UInt64) -> DeliveredFraming {
+    core.deliver(packet, skip: skip, nowNs: nowNs, encodes: true, into: &sink.pointee)
+  }
+
+  mutating func feedWentStale(lostFrom: UInt64, totalLostMessages: UInt64, nowNs: UInt64) {
+    core.encodeFeedWentStale(lostFrom: lostFrom, totalLostMessages: totalLostMessages, nowNs: nowNs)
+  }
+
+  mutating func flushStaleMark() {
+    core.encoder.flush()
+    core.drainOutput(into: &sink.pointee)
+  }
+}
+
+/// Where `applyToBooks` would send packets, if it made any.
+struct DiscardingSink: PacketSink {
+  mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) {}
 }

@@ -412,6 +412,7 @@ final class GatewayTests: XCTestCase {
     usleep(1_100_000)
     let warm = settled(half)
     XCTAssertNotEqual(warm, UInt64.max, "the test's malloc counter is linked in")
+    XCTAssertGreaterThan(warm, 0, "the counter counts the gateway's threads (their start-up allocates)")
     try send(Array(datagrams[half...]), to: running.gateway.inputPorts[0], datagramsPerMillisecond: 32, burst: 32)
     // Long enough that the window holds a once-a-second stage-latency publication too.
     usleep(1_100_000)
