@@ -137,6 +137,8 @@ let package = Package(
     .testTarget(
       name: "LatencyBenchTests", dependencies: ["LatencyBench", "Gateway", "Transport"],
       path: "Tests/LatencyBenchTests"),
+    .testTarget(
+      name: "EdgeTests", dependencies: ["Edge", "QuotecastCore", "QuotecastClient", "Synth"], path: "Tests/EdgeTests"),
     .testTarget(name: "SynthTests", dependencies: ["Synth", "ITCH"], path: "Tests/SynthTests"),
     .testTarget(
       name: "CoreTests",

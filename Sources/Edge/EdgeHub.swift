@@ -45,6 +45,8 @@ public final class EdgeConnection: @unchecked Sendable {
     var queuedBytes = 0
     /// The queue overflowed, or a subscription arrived: fresh snapshots are due.
     var needsSnapshot = false
+    /// Counts subscriptions: a snapshot built for an earlier one is thrown away, not queued.
+    var subscription: UInt64 = 0
     var closed = false
     var closeReason: String?
     var framesSent: UInt64 = 0
@@ -72,6 +74,7 @@ public final class EdgeConnection: @unchecked Sendable {
   func subscribe(all: Bool, symbols: Set<String>) {
     state.withLock {
       $0.subscribed = true
+      $0.subscription &+= 1
       $0.all = all
       $0.symbols = symbols
       $0.wanted.removeAll()
@@ -291,11 +294,12 @@ public final class EdgeHub: @unchecked Sendable {
 
   /// Snapshots of the connection's instruments, as snapshot-channel packets of at most 64
   /// instruments: each instrument's definition, then its book, stamped with its channel's last
-  /// sequence. They replace whatever the connection had queued.
-  func sendSnapshotIfDue(_ connection: EdgeConnection) {
-    let due = connection.state.withLock { state -> (all: Bool, symbols: Set<String>)? in
+  /// sequence. They replace whatever the connection had queued. `whileBuilding` runs after the
+  /// subscription was read and before the snapshot is queued (tests re-subscribe there).
+  func sendSnapshotIfDue(_ connection: EdgeConnection, whileBuilding: () -> Void = {}) {
+    let due = connection.state.withLock { state -> (all: Bool, symbols: Set<String>, subscription: UInt64)? in
       guard state.needsSnapshot, !state.closed else { return nil }
-      return (state.all, state.symbols)
+      return (state.all, state.symbols, state.subscription)
     }
     guard let due else { return }
     var frames: [[UInt8]] = []
@@ -337,14 +341,18 @@ public final class EdgeHub: @unchecked Sendable {
       if inPacket == 64 { finishPacket() }
     }
     if inPacket > 0 || frames.isEmpty { finishPacket() }
-    connection.state.withLock { state in
+    whileBuilding()
+    let queued = connection.state.withLock { state -> Bool in
+      // Re-subscribed meanwhile: this snapshot is of the old set; the next pass builds the new one.
+      guard state.subscription == due.subscription else { return false }
       state.needsSnapshot = false
       state.queue = frames
       state.queuedBytes = frames.reduce(0) { $0 + $1.count }
       state.framesQueued &+= UInt64(frames.count)
       state.wanted.removeAll()
+      return true
     }
-    connection.ring.yield()
+    if queued { connection.ring.yield() }
   }
 
   func closeStalled(_ live: [EdgeConnection], nowNs: UInt64) {
