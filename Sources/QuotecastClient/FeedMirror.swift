@@ -94,9 +94,12 @@ public final class FeedMirror {
   public private(set) var bufferOverflows: UInt64 = 0
   /// Buffered packets re-applied to a recovered instrument, bridging its snapshot to the present.
   public private(set) var bridgedPackets: UInt64 = 0
-  /// The gateway lost upstream messages it could not recover: every book may be wrong. Set by a
-  /// FeedStatus update (incremental or snapshot channel); it stays for the session.
-  public private(set) var feedStale = false
+  /// A gateway lost upstream messages it could not recover: the books on its channels may be
+  /// wrong (`isUpstreamStale(channel:)` says which). Set by a FeedStatus update (incremental or
+  /// snapshot channel); it stays until the publisher's session does.
+  public var feedStale: Bool { staleChannelCount > 0 }
+  /// Channels whose publisher said its upstream feed lost messages for good.
+  public private(set) var staleChannelCount = 0
   public private(set) var upstreamLostMessages: UInt64 = 0
   /// Channels whose publisher started a new session (a restarted gateway): their sequences began
   /// again, so their instruments were resynchronized from snapshots of the new session.
@@ -131,6 +134,8 @@ public final class FeedMirror {
     var trusted = false
     /// Every packet since this channel lost sync, in order (copies: the datagram is gone).
     var buffered: [(sequence: UInt64, bytes: [UInt8])] = []
+    /// Its publisher lost upstream messages for good (this session).
+    var upstreamStale = false
   }
 
   static let noChannel = UInt16.max
@@ -336,6 +341,8 @@ public final class FeedMirror {
       // what it sends now. The channel's instruments wait for snapshots of the new session.
       publisherRestarts &+= 1
       loseSync(channel, countGap: false)
+      // What the old session lost is not the new one's: a restarted gateway says again if it is stale.
+      markUpstreamStale(channel, false)
       state.pointee.session = packet.session
       state.pointee.nextSequence = packet.updateCount == 0 ? packet.sequence &+ 1 : packet.sequence
       if packet.updateCount == 0 {
@@ -404,9 +411,36 @@ public final class FeedMirror {
     layoutChanges &+= 1
   }
 
-  func noteFeedStatus(_ status: FeedStatusUpdate) {
-    feedStale = feedStale || status.stale
+  /// A stale status on an incremental channel is that channel's; on the snapshot channel it is
+  /// the channels of the instance whose session sent it (every channel, if its layout is unknown).
+  func noteFeedStatus(_ status: FeedStatusUpdate, incrementalChannel: UInt16?, session: UInt64) {
     upstreamLostMessages = max(upstreamLostMessages, status.lostMessages)
+    guard status.stale else { return }
+    if let channel = incrementalChannel {
+      markUpstreamStale(channel, true)
+    } else if let layout = layouts.first(where: { $0.session == session }) {
+      for owned in layout.ownedChannels where owned < Self.maxChannels { markUpstreamStale(UInt16(owned), true) }
+    } else {
+      for channel in 0..<(channelCount ?? Self.maxChannels - 1) { markUpstreamStale(UInt16(channel), true) }
+    }
+  }
+
+  func markUpstreamStale(_ channel: UInt16, _ stale: Bool) {
+    let state = channels + Int(channel)
+    guard state.pointee.upstreamStale != stale else { return }
+    state.pointee.upstreamStale = stale
+    staleChannelCount += stale ? 1 : -1
+  }
+
+  /// Whether the gateway writing `channel` lost upstream messages for good: its books may be wrong.
+  public func isUpstreamStale(channel: UInt16) -> Bool {
+    Int(channel) < Self.maxChannels && channels[Int(channel)].upstreamStale
+  }
+
+  /// The same for the channel an instrument is on (every channel's, if the channel is not known).
+  public func isUpstreamStale(locate: UInt16) -> Bool {
+    guard let channel = channel(of: locate) else { return feedStale }
+    return isUpstreamStale(channel: channel)
   }
 
   /// The last packet sequence seen on `channel` (0 before any).
@@ -440,7 +474,9 @@ public final class FeedMirror {
       }
       if onlyLocate == nil { updates &+= 1 }
       guard let locate = update.locate else {
-        if let status = update.feedStatus { noteFeedStatus(status) }
+        if let status = update.feedStatus {
+          noteFeedStatus(status, incrementalChannel: channel, session: packet.session)
+        }
         continue
       }
       if let onlyLocate, locate != onlyLocate { continue }
@@ -470,7 +506,7 @@ public final class FeedMirror {
         continue
       }
       if let status = update.feedStatus {
-        noteFeedStatus(status)
+        noteFeedStatus(status, incrementalChannel: nil, session: packet.session)
         continue
       }
       if let layout = update.layout {

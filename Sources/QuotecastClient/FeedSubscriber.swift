@@ -74,8 +74,12 @@ public struct FeedEvent {
   public let mirror: FeedMirror
 
   /// True while the instrument's book waits for a snapshot after a gap or a late join, and for
-  /// every book once the gateway has said the upstream feed lost messages for good.
-  public var isStale: Bool { mirror.feedStale || (locate.map { !mirror.isSynced(locate: $0) } ?? false) }
+  /// every book of a gateway that has said its upstream feed lost messages for good (a market-wide
+  /// update: any gateway).
+  public var isStale: Bool {
+    guard let locate else { return mirror.feedStale }
+    return !mirror.isSynced(locate: locate) || mirror.isUpstreamStale(locate: locate)
+  }
 }
 
 /// Counters a subscriber keeps; read from any thread.

@@ -336,4 +336,62 @@ final class RecoveryTests: XCTestCase {
     for bytes in snapshots { bytes.withUnsafeBytes { _ = joiner.apply($0) } }
     assertMirrorEqualsBooks(joiner, core)
   }
+
+  /// Two gateway instances on disjoint channels, one of them fed with a hole it cannot recover: only
+  /// its channels' books are said to be stale, whether the subscriber follows from the start or
+  /// joins late from the snapshot channel; a restart of that instance clears it.
+  func testOneInstancesStaleFeedMarksOnlyItsChannels() {
+    let datagrams = syntheticDatagrams(messages: 20_000, symbols: 16, seed: 31)
+    func instance(owning owned: [Int], session: UInt64, name: String) -> CoreConfig {
+      var config = coreConfig(channels: 4)
+      config.encoder.ownedChannels = owned
+      config.encoder.session = session
+      var layout = FeedLayoutInfo()
+      layout.channelCount = 4
+      layout.ownedChannels = owned
+      layout.session = session
+      layout.instance = name
+      config.encoder.layout = layout
+      return config
+    }
+    func run(_ config: CoreConfig, dropping dropped: Int?) -> (QuotecastCore, CollectingSink, [[UInt8]]) {
+      let core = QuotecastCore(config: config)
+      var sink = CollectingSink()
+      for (index, datagram) in datagrams.enumerated() where index != dropped {
+        datagram.withUnsafeBytes { core.process(moldPacket: $0, nowNs: UInt64(index), into: &sink) }
+      }
+      var snapshots = CollectingSink()
+      core.publishLayout(nowNs: 1, into: &snapshots)
+      _ = core.publishSnapshotSlice(channel: 4, start: 0, count: 1000, nowNs: 1, into: &snapshots)
+      return (core, sink, snapshots.packets.map(\.bytes))
+    }
+    let (low, lowPackets, lowSnapshots) = run(instance(owning: [0, 1], session: 100, name: "low"), dropping: nil)
+    let (high, highPackets, highSnapshots) = run(
+      instance(owning: [2, 3], session: 200, name: "high"), dropping: datagrams.count / 2)
+    XCTAssertFalse(low.health.stale)
+    XCTAssertTrue(high.health.stale)
+
+    func check(_ mirror: FeedMirror, _ context: String) {
+      XCTAssertTrue(mirror.feedStale, context)
+      XCTAssertEqual((0..<4).map { mirror.isUpstreamStale(channel: UInt16($0)) }, [false, false, true, true], context)
+      for locate in low.books.activeLocates { XCTAssertFalse(mirror.isUpstreamStale(locate: locate), context) }
+      for locate in high.books.activeLocates { XCTAssertTrue(mirror.isUpstreamStale(locate: locate), context) }
+    }
+    let follower = FeedMirror(depth: 10, channelCount: 4)
+    for packet in lowPackets.packets + highPackets.packets { packet.bytes.withUnsafeBytes { _ = follower.apply($0) } }
+    check(follower, "following from the start")
+    let lateJoiner = FeedMirror(depth: 10, channelCount: 4)
+    for bytes in lowSnapshots + highSnapshots { bytes.withUnsafeBytes { _ = lateJoiner.apply($0) } }
+    check(lateJoiner, "joining late, from the snapshot channel")
+    XCTAssertEqual(lateJoiner.layouts.map(\.instance), ["low", "high"])
+    // Without the layout, a snapshot channel's stale status cannot be placed: every channel is suspect.
+    let withoutLayout = FeedMirror(depth: 10, channelCount: 4)
+    for bytes in highSnapshots.dropFirst() { bytes.withUnsafeBytes { _ = withoutLayout.apply($0) } }
+    XCTAssertEqual((0..<4).map { withoutLayout.isUpstreamStale(channel: UInt16($0)) }, [true, true, true, true])
+    // The high instance restarts (a new session) on a clean feed: its channels are no longer stale.
+    let (_, restartedPackets, _) = run(instance(owning: [2, 3], session: 300, name: "high"), dropping: nil)
+    for packet in restartedPackets.packets { packet.bytes.withUnsafeBytes { _ = follower.apply($0) } }
+    XCTAssertFalse(follower.feedStale)
+    XCTAssertGreaterThanOrEqual(follower.publisherRestarts, 2)
+  }
 }
