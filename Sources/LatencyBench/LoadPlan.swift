@@ -54,8 +54,6 @@ public struct LoadPlan: Sendable {
     let messages = max(1, Int(total))
     var day = SyntheticDay(config: SyntheticDayConfig(messages: messages, symbols: symbols, seed: seed))
     var packetizer = MoldPacketizer(session: MoldSessionID("QCBENCH"), maxMessagesPerPacket: messagesPerPacket)
-    let scratch = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
-    defer { scratch.deallocate() }
     var bytes: [UInt8] = []
     var datagrams: [(offset: Int, count: Int)] = []
     bytes.reserveCapacity(messages * 40)
@@ -63,11 +61,7 @@ public struct LoadPlan: Sendable {
       datagrams.append((bytes.count, datagram.count))
       bytes.append(contentsOf: datagram)
     }
-    while let length = day.next(into: scratch) {
-      if packetizer.wouldOverflow(messageBytes: length) { packetizer.flush(take) }
-      packetizer.append(UnsafeRawBufferPointer(start: scratch, count: length))
-    }
-    packetizer.flush(take)
+    day.forEachDatagram(&packetizer, take)
     mix = day.counts
     // The schedule: datagram i leaves when the messages before it have been sent at the profile's rate.
     var intended: [UInt64] = []

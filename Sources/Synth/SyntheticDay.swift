@@ -1,4 +1,5 @@
 import Glibc
+import ITCH
 
 /// What to generate: the exact message count, how many stock directory entries, and the seed.
 public struct SyntheticDayConfig: Sendable, Hashable {
@@ -417,5 +418,20 @@ struct DayPlan {
       Section(kind: .systemEvent, count: 1, start: clock(20, 0), code: UInt8(ascii: "E")),
       Section(kind: .systemEvent, count: 1, start: clock(20, 5), code: UInt8(ascii: "C")),
     ]
+  }
+}
+
+extension SyntheticDay {
+  /// Every remaining message of the day, framed into MoldUDP64 datagrams by `packetizer`: each
+  /// datagram goes to `emit` as it closes, the last one included.
+  public mutating func forEachDatagram(
+    _ packetizer: inout MoldPacketizer, _ emit: (UnsafeRawBufferPointer) throws -> Void
+  ) rethrows {
+    let message = UnsafeMutableRawPointer.allocate(byteCount: ITCHWriter.maxMessageBytes, alignment: 8)
+    defer { message.deallocate() }
+    while let length = next(into: message) {
+      try packetizer.add(UnsafeRawBufferPointer(start: message, count: length), emit)
+    }
+    try packetizer.flush(emit)
   }
 }

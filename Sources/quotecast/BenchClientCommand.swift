@@ -50,17 +50,11 @@ struct BenchClientCommand: ParsableCommand {
       session: MoldSessionID("QUOTECAST"), maxMessagesPerPacket: core.messagesPerPacket)
     let gateway = QuotecastCore(config: config)
     var output = Output()
-    let scratch = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
-    defer { scratch.deallocate() }
     var nowNs: UInt64 = 0
-    while let length = day.next(into: scratch) {
-      if packetizer.wouldOverflow(messageBytes: length) {
-        packetizer.flush { gateway.process(moldPacket: $0, nowNs: nowNs, into: &output) }
-        nowNs += 1
-      }
-      packetizer.append(UnsafeRawBufferPointer(start: scratch, count: length))
+    day.forEachDatagram(&packetizer) { datagram in
+      gateway.process(moldPacket: datagram, nowNs: nowNs, into: &output)
+      nowNs += 1
     }
-    packetizer.flush { gateway.process(moldPacket: $0, nowNs: nowNs, into: &output) }
 
     var updates = 0
     var decodeSamples: [Double] = []

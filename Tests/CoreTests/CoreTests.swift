@@ -9,14 +9,8 @@ import XCTest
 func syntheticDatagrams(messages: Int, symbols: Int, seed: UInt64, perPacket: Int = 20) -> [[UInt8]] {
   var day = SyntheticDay(config: SyntheticDayConfig(messages: messages, symbols: symbols, seed: seed))
   var packetizer = MoldPacketizer(session: MoldSessionID("QUOTECAST"), maxMessagesPerPacket: perPacket)
-  let buffer = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
-  defer { buffer.deallocate() }
   var datagrams: [[UInt8]] = []
-  while let length = day.next(into: buffer) {
-    if packetizer.wouldOverflow(messageBytes: length) { packetizer.flush { datagrams.append(Array($0)) } }
-    packetizer.append(UnsafeRawBufferPointer(start: buffer, count: length))
-  }
-  packetizer.flush { datagrams.append(Array($0)) }
+  day.forEachDatagram(&packetizer) { datagrams.append(Array($0)) }
   return datagrams
 }
 

@@ -25,13 +25,7 @@ final class EdgeHubTests: XCTestCase {
     var sink = CollectingSink()
     var day = SyntheticDay(config: SyntheticDayConfig(messages: 4_000, symbols: 6, seed: 5))
     var packetizer = MoldPacketizer(session: MoldSessionID("QUOTECAST"), maxMessagesPerPacket: 10)
-    let message = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
-    defer { message.deallocate() }
-    func process(_ datagram: UnsafeRawBufferPointer) { core.process(moldPacket: datagram, nowNs: 1, into: &sink) }
-    while let length = day.next(into: message) {
-      packetizer.add(UnsafeRawBufferPointer(start: message, count: length), process)
-    }
-    packetizer.flush(process)
+    day.forEachDatagram(&packetizer) { core.process(moldPacket: $0, nowNs: 1, into: &sink) }
     for packet in sink.packets { packet.bytes.withUnsafeBytes { hub.deliver(channel: packet.channel, $0, to: []) } }
     return hub
   }

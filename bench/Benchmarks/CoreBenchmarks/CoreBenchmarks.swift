@@ -12,19 +12,13 @@ struct Day {
   init(messages: Int, symbols: Int) {
     var day = SyntheticDay(config: SyntheticDayConfig(messages: messages, symbols: symbols, seed: 7))
     var packetizer = MoldPacketizer(session: MoldSessionID("BENCH"), maxMessagesPerPacket: 20)
-    let scratch = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
-    defer { scratch.deallocate() }
     var bytes: [UInt8] = []
     var datagrams: [(offset: Int, count: Int)] = []
     func take(_ datagram: UnsafeRawBufferPointer) {
       datagrams.append((bytes.count, datagram.count))
       bytes.append(contentsOf: datagram)
     }
-    while let length = day.next(into: scratch) {
-      if packetizer.wouldOverflow(messageBytes: length) { packetizer.flush(take) }
-      packetizer.append(UnsafeRawBufferPointer(start: scratch, count: length))
-    }
-    packetizer.flush(take)
+    day.forEachDatagram(&packetizer, take)
     self.bytes = bytes
     self.datagrams = datagrams
     self.messages = messages
