@@ -99,7 +99,8 @@ let package = Package(
     .target(name: "Capture", dependencies: ["CZlib"], path: "Sources/Capture"),
     .target(name: "Synth", dependencies: ["ITCH"], path: "Sources/Synth"),
     // Files to MoldUDP64 datagrams: format detection, day-file packetizing, capture payloads.
-    .target(name: "Replay", dependencies: ["Capture", "ITCH"], path: "Sources/Replay"),
+    // … and to the network: the paced sender with A/B lines and fault injection, and a MoldUDP64 re-request server.
+    .target(name: "Replay", dependencies: ["Capture", "ITCH", "Feed", "Synth", "Transport"], path: "Sources/Replay"),
 
     .executableTarget(
       name: "quotecast",
@@ -133,7 +134,9 @@ let package = Package(
       ],
       path: "Tests/GatewayTests"),
     .testTarget(name: "CaptureTests", dependencies: ["Capture"], path: "Tests/CaptureTests"),
-    .testTarget(name: "ReplayTests", dependencies: ["Replay", "Capture", "ITCH", "Synth"], path: "Tests/ReplayTests"),
+    .testTarget(
+      name: "ReplayTests", dependencies: ["Replay", "Capture", "ITCH", "Feed", "Synth", "Transport"],
+      path: "Tests/ReplayTests"),
     .testTarget(
       name: "LatencyBenchTests", dependencies: ["LatencyBench", "Gateway", "Transport"],
       path: "Tests/LatencyBenchTests"),

@@ -34,6 +34,15 @@ public struct RerequestAction: Equatable, Sendable {
     self.count = count
   }
 
+  /// Reads a request datagram (what `withRequestBytes` writes); nil unless exactly 20 bytes.
+  public init?(requestBytes bytes: UnsafeRawBufferPointer) {
+    guard bytes.count == 20, let base = bytes.baseAddress else { return nil }
+    session = MoldSessionID(
+      high: loadBigEndianUInt64(base, 0), low: loadBigEndianUInt16(base, 8))
+    sequence = loadBigEndianUInt64(base, 10)
+    count = loadBigEndianUInt16(base, 18)
+  }
+
   /// The 20-byte request datagram: session, sequence, count, big-endian.
   public func withRequestBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
     withUnsafeTemporaryAllocation(byteCount: 20, alignment: 8) { buffer in

@@ -146,7 +146,8 @@ struct ReplayCommand: ParsableCommand {
     {
       throw ValidationError("--speed, --rate, --loop, --duration, --line-b, --faults and --rerequest-port go with --to")
     }
-    if let faults { _ = try FaultPlan(faults, seed: faultSeed) }
+    if let faults { _ = try replayOption { try FaultPlan(faults, seed: faultSeed) } }
+    _ = try replayOption { try NetworkReplay.parseSpeed(speed) }
     if let lineB, IPv4Endpoint(lineB) == nil { throw ValidationError("--line-b must be address:port, got \(lineB)") }
     if IPv4Endpoint.parseAddress(interface) == nil {
       throw ValidationError("--interface must be an IPv4 address, got \(interface)")
@@ -169,25 +170,25 @@ struct ReplayCommand: ParsableCommand {
     if let to {
       guard let destination = IPv4Endpoint(to) else { throw ValidationError("--to must be address:port, got \(to)") }
       var replay = NetworkReplay(
-        destination: destination, speed: try NetworkReplay.parseSpeed(speed), rate: rate, loopInput: loopInput,
+        destination: destination, speed: try replayOption { try NetworkReplay.parseSpeed(speed) }, rate: rate,
+        loopInput: loopInput,
         durationNs: duration.map { UInt64($0 * 1e9) })
       replay.lineB = lineB.flatMap(IPv4Endpoint.init)
       replay.interface = IPv4Endpoint.parseAddress(interface)!
-      if let faults { replay.faults = try FaultPlan(faults, seed: faultSeed) }
+      if let faults { replay.faults = try replayOption { try FaultPlan(faults, seed: faultSeed) } }
       if let rerequestPort {
         let server = try RerequestServer(port: rerequestPort, address: replay.interface)
         server.start()
         replay.rerequest = server
       }
-      let sent = try replay.run(input: input, messagesPerPacket: core.messagesPerPacket)
+      let sent = try replayOption { try replay.run(input: input, messagesPerPacket: core.messagesPerPacket) }
       if let server = replay.rerequest {
         usleep(UInt32(rerequestLinger * 1e6))
         server.stop()
-        server.lock.lock()
-        replay.counts.rerequestsServed = server.served
-        replay.counts.messagesRetransmitted = server.retransmitted
-        replay.counts.datagramsRetransmitted = server.retransmittedDatagrams
-        server.lock.unlock()
+        let served = server.counts
+        replay.counts.rerequestsServed = served.requestsServed
+        replay.counts.messagesRetransmitted = served.messagesRetransmitted
+        replay.counts.datagramsRetransmitted = served.datagramsRetransmitted
       }
       if let faultReport {
         let encoder = JSONEncoder()
@@ -361,4 +362,9 @@ extension String {
     while fraction.count < digits { fraction = "0" + fraction }
     return digits == 0 ? "\(whole)" : "\(whole).\(fraction)"
   }
+}
+
+/// A replay option the library refused, as the CLI reports bad options (exit code 64).
+func replayOption<Result>(_ body: () throws -> Result) throws -> Result {
+  do { return try body() } catch let error as ReplayError { throw ValidationError(error.description) }
 }
