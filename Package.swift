@@ -11,6 +11,9 @@ let package = Package(
     .executable(name: "quotecast", targets: ["quotecast"]),
     .library(name: "QuotecastCore", targets: ["QuotecastCore"]),
     .library(name: "ITCH", targets: ["ITCH"]),
+    .library(name: "Feed", targets: ["Feed"]),
+    .library(name: "Book", targets: ["Book"]),
+    .library(name: "Encoding", targets: ["Encoding"]),
     .library(name: "Capture", targets: ["Capture"]),
     .library(name: "QuotecastClient", targets: ["QuotecastClient"]),
     .library(name: "Synth", targets: ["Synth"]),
@@ -78,7 +81,8 @@ let package = Package(
     .target(
       name: "Gateway",
       dependencies: [
-        "QuotecastCore", "Transport", "CQuotecastLinux", .product(name: "Yams", package: "Yams"),
+        "ITCH", "Feed", "Book", "Encoding", "QuotecastCore", "Transport", "CQuotecastLinux",
+        .product(name: "Yams", package: "Yams"),
         .product(name: "CoreMetrics", package: "swift-metrics"),
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "Atomics", package: "swift-atomics"),
@@ -105,7 +109,8 @@ let package = Package(
     .executableTarget(
       name: "quotecast",
       dependencies: [
-        "QuotecastCore", "QuotecastClient", "Capture", "Replay", "Synth", "Gateway", "Transport", "LatencyBench",
+        "ITCH", "Book", "Encoding", "QuotecastCore", "QuotecastClient", "Capture", "Replay", "Synth", "Gateway",
+        "Transport", "LatencyBench",
         "Edge",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
@@ -120,17 +125,18 @@ let package = Package(
     .testTarget(name: "ITCHTests", dependencies: ["ITCH"], path: "Tests/ITCHTests"),
     .testTarget(name: "FeedTests", dependencies: ["Feed", "ITCH"], path: "Tests/FeedTests"),
     .testTarget(
-      name: "BookTests", dependencies: ["Book", "ITCH", "Synth", "CMallocCounter", "TestSupport"],
+      name: "BookTests", dependencies: ["Book", "ITCH", "CMallocCounter", "TestSupport"],
       path: "Tests/BookTests"),
     .testTarget(
       name: "EncodingTests",
-      dependencies: ["Encoding", "Book", "ITCH", "CQuotecastSchema", "QuotecastClient", "TestSupport"],
+      dependencies: ["Encoding", "Book", "ITCH", "QuotecastClient", "TestSupport"],
       path: "Tests/EncodingTests"),
     .testTarget(name: "TransportTests", dependencies: ["Transport"], path: "Tests/TransportTests"),
     .testTarget(
       name: "GatewayTests",
       dependencies: [
-        "Gateway", "QuotecastCore", "QuotecastClient", "Transport", "Synth", "CMallocCounter", "TestSupport",
+        "ITCH", "Book", "Gateway", "QuotecastCore", "QuotecastClient", "Transport", "Synth", "CMallocCounter",
+        "TestSupport",
       ],
       path: "Tests/GatewayTests"),
     .testTarget(name: "CaptureTests", dependencies: ["Capture"], path: "Tests/CaptureTests"),
@@ -141,12 +147,14 @@ let package = Package(
       name: "LatencyBenchTests", dependencies: ["LatencyBench", "Gateway", "Transport"],
       path: "Tests/LatencyBenchTests"),
     .testTarget(
-      name: "EdgeTests", dependencies: ["Edge", "QuotecastCore", "QuotecastClient", "Synth"], path: "Tests/EdgeTests"),
-    .testTarget(name: "SynthTests", dependencies: ["Synth", "ITCH"], path: "Tests/SynthTests"),
+      name: "EdgeTests", dependencies: ["ITCH", "Edge", "QuotecastCore", "QuotecastClient", "Synth"],
+      path: "Tests/EdgeTests"),
+    .testTarget(name: "SynthTests", dependencies: ["Synth"], path: "Tests/SynthTests"),
     .testTarget(
       name: "CoreTests",
       dependencies: [
-        "QuotecastCore", "QuotecastClient", "Capture", "Synth", "CQuotecastSchema", "CMallocCounter", "TestSupport",
+        "ITCH", "Feed", "Book", "Encoding", "QuotecastCore", "QuotecastClient", "Synth", "CMallocCounter",
+        "TestSupport",
         "Transport",
       ],
       path: "Tests/CoreTests"),

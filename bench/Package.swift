@@ -16,6 +16,7 @@ let package = Package(
       name: "CoreBenchmarks",
       dependencies: [
         .product(name: "Benchmark", package: "benchmark"),
+        .product(name: "ITCH", package: "quotecast"),
         .product(name: "QuotecastCore", package: "quotecast"),
         .product(name: "QuotecastClient", package: "quotecast"),
         .product(name: "Synth", package: "quotecast"),

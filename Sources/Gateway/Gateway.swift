@@ -1,4 +1,5 @@
 import CQuotecastLinux
+import Feed
 import Glibc
 import ITCH
 import QuotecastCore

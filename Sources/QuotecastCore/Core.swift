@@ -1,8 +1,8 @@
 import Glibc
-@_exported import Book
-@_exported import Encoding
-@_exported import Feed
-@_exported import ITCH
+import Book
+import Encoding
+import Feed
+import ITCH
 
 /// Where finished packets go: a socket, a pcap, a test's array.
 public protocol PacketSink {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import ITCH
 import QuotecastClient
 import QuotecastCore
 import Synth

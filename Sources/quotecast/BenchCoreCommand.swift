@@ -1,3 +1,4 @@
+import ITCH
 import Replay
 import ArgumentParser
 import Glibc

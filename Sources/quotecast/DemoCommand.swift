@@ -1,3 +1,4 @@
+import Book
 import Replay
 import ArgumentParser
 import Capture

@@ -1,3 +1,5 @@
+import Book
+import ITCH
 import Replay
 import ArgumentParser
 import Capture

@@ -1,4 +1,7 @@
+import Book
 import CMallocCounter
+import Encoding
+import ITCH
 import QuotecastClient
 import QuotecastCore
 import Synth

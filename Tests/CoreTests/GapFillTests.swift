@@ -1,3 +1,6 @@
+import Book
+import Feed
+import ITCH
 import QuotecastClient
 import QuotecastCore
 import XCTest

@@ -1,3 +1,4 @@
+import Encoding
 import QuotecastClient
 import QuotecastCore
 import TestSupport

@@ -1,4 +1,6 @@
+import Book
 import CMallocCounter
+import Encoding
 import QuotecastClient
 import QuotecastCore
 import TestSupport

@@ -1,3 +1,4 @@
+import ITCH
 import QuotecastClient
 import QuotecastCore
 import Synth

@@ -8,7 +8,11 @@ let package = Package(
   dependencies: [.package(name: "quotecast", path: "../..")],
   targets: [
     .executableTarget(
-      name: "FuzzCore", dependencies: [.product(name: "QuotecastCore", package: "quotecast")],
+      name: "FuzzCore",
+      dependencies: [
+        .product(name: "QuotecastCore", package: "quotecast"), .product(name: "ITCH", package: "quotecast"),
+        .product(name: "Encoding", package: "quotecast"),
+      ],
       path: "Sources/FuzzCore"),
     .executableTarget(
       name: "FuzzClient", dependencies: [.product(name: "QuotecastClient", package: "quotecast")],

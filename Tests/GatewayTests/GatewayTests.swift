@@ -1,5 +1,7 @@
+import Book
 import Foundation
 import Gateway
+import ITCH
 import QuotecastClient
 import QuotecastCore
 import Synth

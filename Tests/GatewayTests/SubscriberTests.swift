@@ -1,3 +1,4 @@
+import Book
 import CMallocCounter
 import Foundation
 import Gateway

@@ -1,4 +1,5 @@
 import Benchmark
+import ITCH
 import QuotecastClient
 import QuotecastCore
 import Synth

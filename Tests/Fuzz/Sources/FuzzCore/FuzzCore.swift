@@ -1,3 +1,5 @@
+import Encoding
+import ITCH
 import QuotecastCore
 
 /// One core for the whole run, small pools so exhaustion paths are reached too.
