@@ -147,8 +147,8 @@ public final class EdgeHub: @unchecked Sendable {
   let snapshotEncoder: OpaquePointer
   let connections = Mutex<[EdgeConnection]>([])
   let nextID = Atomic<Int>(1)
-  let stopRequested = Atomic<Bool>(false)
-  let finished = Atomic<Bool>(false)
+  let stopRequested = SharedFlag()
+  let finished = SharedFlag()
   let log: @Sendable (String) -> Void
   /// Hub-thread counters, published for /metrics.
   let packetsIn = Atomic<UInt64>(0)
@@ -208,21 +208,21 @@ public final class EdgeHub: @unchecked Sendable {
   public func start() {
     WorkerThread.detached { [self] in
       run()
-      finished.store(true, ordering: .releasing)
+      finished.set()
     }
   }
 
   public func stop() {
-    stopRequested.store(true, ordering: .releasing)
+    stopRequested.set()
     let deadline = Clock.monotonicNs() + 2_000_000_000
-    while !finished.load(ordering: .acquiring) && Clock.monotonicNs() < deadline { usleep(1000) }
+    while !finished.isSet && Clock.monotonicNs() < deadline { usleep(1000) }
     for connection in openConnections { connection.close(reason: "the gateway is stopping") }
   }
 
   func run() {
     do { try CPUPinning.setCurrentThreadNice(config.nice) } catch { log("websocket: \(error)") }
     var nextStallCheckNs: UInt64 = 0
-    while !stopRequested.load(ordering: .acquiring) {
+    while !stopRequested.isSet {
       let live = connections.withLock { $0 }
       let read = tap.read { channel, bytes in deliver(channel: channel, bytes, to: live) }
       tap.release()

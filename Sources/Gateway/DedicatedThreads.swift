@@ -76,7 +76,7 @@ extension Gateway {
     let shardCount = shards.count
     let descriptors = BroadcastRing<DatagramDescriptor>(capacity: config.ingest.bufferCount, consumers: shardCount)
     let packetRings = (0..<shardCount).map { _ in PacketRing(capacity: config.packetRingBytes) }
-    let ingestDone = Atomic<Bool>(false)
+    let ingestDone = SharedFlag()
     let shardsRunning = Atomic<Int>(shardCount)
     let idleStrategy = config.idle
     let publisher = self.publisher
@@ -137,7 +137,7 @@ extension Gateway {
         let measures = config.stageTiming
         let maxBatch = config.maxBatchDatagrams
         while true {
-          let finished = ingestDone.load(ordering: .acquiring)
+          let finished = ingestDone.isSet
           let cycleStartNs = Clock.monotonicNs()
           sink.nowNs = cycleStartNs
           // Smart batching: the datagrams waiting in the ring share their channels' packets, up to the bound.
@@ -180,7 +180,7 @@ extension Gateway {
         try CPUPinning.pinCurrentThread(to: cpu)
       } catch {
         // The other threads are running: stop them before giving up.
-        ingestDone.store(true, ordering: .releasing)
+        ingestDone.set()
         for thread in shardThreads { thread.join() }
         publishThread.join()
         throw error
@@ -212,7 +212,7 @@ extension Gateway {
       return handled
     }
     var duty = DutyCycle(stallThresholdNs: UInt64(config.stallThresholdUs) * 1000)
-    while !stopRequested.load(ordering: .acquiring) {
+    while !stopRequested.isSet {
       let nowNs = Clock.monotonicNs()
       if let durationNs, nowNs - startNs >= durationNs { break }
       let handled = ingestOnce(waitNs: waitNs)
@@ -233,7 +233,7 @@ extension Gateway {
     }
     publishIngestCounters(receiver)
     duty.publish(to: counters, cycles: .ingestCycles, stalls: .ingestStalls, longest: .ingestLongestCycleNs)
-    ingestDone.store(true, ordering: .releasing)
+    ingestDone.set()
     for thread in shardThreads { thread.join() }
     publishThread.join()
     recycleFinished()

@@ -107,7 +107,7 @@ public final class Gateway: @unchecked Sendable {
   /// Created by `run`, on the thread that polls it: a SINGLE_ISSUER ring belongs to its creator.
   public private(set) var receiver: URingReceiver?
   public let publisher: MulticastPublisher
-  let stopRequested = Atomic<Bool>(false)
+  let stopRequested = SharedFlag()
   /// Feed datagrams refused by `feed.sources` (owned by the ingest thread).
   var sourceRejected: UInt64 = 0
   /// `feed.sources` plus the re-request server, copied once so the per-datagram check reads plain
@@ -320,7 +320,7 @@ public final class Gateway: @unchecked Sendable {
   /// The UDP port each input is bound to (for inputs configured with port 0).
   public var inputPorts: [UInt16] { sockets.map(\.boundPort) }
 
-  public func requestStop() { stopRequested.store(true, ordering: .releasing) }
+  public func requestStop() { stopRequested.set() }
 
   /// Runs the gateway on a thread of its own (it owns the io_uring ring) and waits for it without
   /// blocking a Swift concurrency thread; `requestStop` ends it.
@@ -415,7 +415,7 @@ public final class Gateway: @unchecked Sendable {
         core.openBatch()
       }
     }
-    while !stopRequested.load(ordering: .acquiring) {
+    while !stopRequested.isSet {
       let cycleStartNs = Clock.monotonicNs()
       if let durationNs, cycleStartNs - startNs >= durationNs { break }
       core.openBatch()

@@ -24,7 +24,7 @@ public final class MetricsEndpoint: @unchecked Sendable {
   var messageCounters: [UInt8: CoreMetrics.Counter] = [:]
   var stageGauges: [[CoreMetrics.Gauge]] = []
   var reported: [Int: UInt64] = [:]
-  let running = ManagedFlag()
+  let running = SharedFlag()
   let health: @Sendable () -> String
   /// More Prometheus text appended to /metrics (the WebSocket edge's), rendered on this thread.
   public let extraMetrics: (@Sendable () -> String)?
@@ -105,15 +105,14 @@ public final class MetricsEndpoint: @unchecked Sendable {
   }
 
   public func start() {
-    running.set(true)
-    let thread = Thread(endpoint: self)
-    thread.start()
+    running.set()
+    WorkerThread.detached { [self] in serve() }
   }
 
-  public func stop() { running.set(false) }
+  public func stop() { running.clear() }
 
   func serve() {
-    while running.get() {
+    while running.isSet {
       let connection = accept(listener, nil, nil)
       if connection < 0 { continue }
       handle(connection)
@@ -200,33 +199,5 @@ public final class MetricsEndpoint: @unchecked Sendable {
       }
     }
     return registry.emitToString() + (extraMetrics?() ?? "")
-  }
-}
-
-/// A flag shared between the endpoint thread and whoever stops it.
-final class ManagedFlag: @unchecked Sendable {
-  let value = ManagedAtomic<Bool>(false)
-  func set(_ flag: Bool) { value.store(flag, ordering: .releasing) }
-  func get() -> Bool { value.load(ordering: .acquiring) }
-}
-
-import Atomics
-
-/// The endpoint's thread (Foundation-free: a pthread).
-private final class Thread {
-  let endpoint: MetricsEndpoint
-  init(endpoint: MetricsEndpoint) { self.endpoint = endpoint }
-
-  func start() {
-    let box = Unmanaged.passRetained(self)
-    var thread = pthread_t()
-    pthread_create(
-      &thread, nil,
-      { argument in
-        let owner = Unmanaged<Thread>.fromOpaque(argument!).takeRetainedValue()
-        owner.endpoint.serve()
-        return nil
-      }, box.toOpaque())
-    pthread_detach(thread)
   }
 }

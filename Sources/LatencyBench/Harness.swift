@@ -75,7 +75,7 @@ public func measureLatency(
 ) throws -> RunResult {
   final class Outcome: @unchecked Sendable { var result: Result<RunResult, Error>? }
   let outcome = Outcome()
-  let done = Flag()
+  let done = SharedFlag()
   WorkerThread.detached {
     outcome.result = Result {
       try measureOnThisThread(
@@ -95,8 +95,8 @@ func measureOnThisThread(
   let input: IPv4Endpoint
   let groups: [IPv4Endpoint]
   let relayOutput: Bool
-  let stop = Flag()
-  let finished = Flag()
+  let stop = SharedFlag()
+  let finished = SharedFlag()
   var gateway: Gateway?
   switch target {
   case .gateway(let config):
@@ -230,7 +230,7 @@ final class NullRelay: @unchecked Sendable {
     publisher = try MulticastPublisher(destinations: [output])
   }
 
-  func run(cpu: Int?, idle: IdleStrategy, stop: Flag) throws {
+  func run(cpu: Int?, idle: IdleStrategy, stop: SharedFlag) throws {
     if let cpu { try CPUPinning.pinCurrentThread(to: cpu) }
     let receiver = try URingReceiver(sockets: [socket])
     let publisher = self.publisher
@@ -244,11 +244,4 @@ final class NullRelay: @unchecked Sendable {
       if handled == 0 && idle == .yield { sched_yield() }
     }
   }
-}
-
-/// A flag one thread sets and another waits for.
-final class Flag: Sendable {
-  let value = Atomic<Bool>(false)
-  func set() { value.store(true, ordering: .releasing) }
-  var isSet: Bool { value.load(ordering: .acquiring) }
 }

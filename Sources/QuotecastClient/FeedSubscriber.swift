@@ -115,8 +115,8 @@ public final class FeedSubscriber: @unchecked Sendable {
   let sockets: [UDPReceiveSocket]
   let mirror: FeedMirror
   let lock = Mutex<Void>(())
-  let stopRequested = Atomic<Bool>(false)
-  let running = Atomic<Bool>(false)
+  let stopRequested = SharedFlag()
+  let running = SharedFlag()
   /// Packed symbols of `config.symbols`, sorted (empty: no filter).
   let wanted: [UInt64]
   var noBuffers: UInt64 = 0
@@ -154,7 +154,7 @@ public final class FeedSubscriber: @unchecked Sendable {
   }
 
   /// Asks `run` (or the `updates()` thread) to return after its current poll.
-  public func stop() { stopRequested.store(true, ordering: .releasing) }
+  public func stop() { stopRequested.set() }
 
   /// Whether updates for this instrument pass the symbol filter. Until its definition arrives an
   /// instrument's symbol is unknown, and it does not pass a filter.
@@ -177,10 +177,10 @@ public final class FeedSubscriber: @unchecked Sendable {
   public func run(
     durationNs: UInt64? = nil, onUpdate: (FeedEvent) -> Void, onPoll: ((FeedMirror) -> Void)? = nil
   ) throws {
-    guard !running.exchange(true, ordering: .acquiringAndReleasing) else {
+    guard running.claim() else {
       throw TransportError("this subscriber is already running")
     }
-    defer { running.store(false, ordering: .releasing) }
+    defer { running.clear() }
     if let cpu = config.cpu { try CPUPinning.pinCurrentThread(to: cpu) }
     var receiverConfig = URingReceiver.Config()
     receiverConfig.bufferCount = config.bufferCount
@@ -190,7 +190,7 @@ public final class FeedSubscriber: @unchecked Sendable {
     let mirror = self.mirror
     let startNs = Clock.monotonicNs()
     var layoutChanges: UInt64 = 0
-    while !stopRequested.load(ordering: .acquiring) {
+    while !stopRequested.isSet {
       if let durationNs, Clock.monotonicNs() - startNs >= durationNs { break }
       _ = receiver.poll(waitNs: 20_000_000) { _, payload, _ in
         guard let packet = PacketView(payload) else {

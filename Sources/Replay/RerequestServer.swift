@@ -12,8 +12,8 @@ public final class RerequestServer: @unchecked Sendable {
   public static let answerDatagramBytes = 1400
   let socket: UDPReceiveSocket
   let store = Mutex(MessageStore())
-  let running = Atomic<Bool>(false)
-  let finished = Atomic<Bool>(true)
+  let running = SharedFlag()
+  let finished = SharedFlag(true)
 
   /// What was recorded and what was served.
   public struct Counts: Equatable, Sendable {
@@ -62,24 +62,24 @@ public final class RerequestServer: @unchecked Sendable {
 
   /// Serves requests on a thread of its own until `stop`.
   public func start() {
-    running.store(true, ordering: .releasing)
-    finished.store(false, ordering: .releasing)
+    running.set()
+    finished.clear()
     WorkerThread.detached { [self] in
       serve()
-      finished.store(true, ordering: .releasing)
+      finished.set()
     }
   }
 
   /// Stops serving and waits (up to a second) for the thread to finish.
   public func stop() {
-    running.store(false, ordering: .releasing)
+    running.clear()
     let deadlineNs = Clock.monotonicNs() + 1_000_000_000
-    while !finished.load(ordering: .acquiring) && Clock.monotonicNs() < deadlineNs { usleep(1000) }
+    while !finished.isSet && Clock.monotonicNs() < deadlineNs { usleep(1000) }
   }
 
   func serve() {
     var request = [UInt8](repeating: 0, count: 64)
-    while running.load(ordering: .acquiring) {
+    while running.isSet {
       var from = sockaddr_in()
       var fromLength = socklen_t(MemoryLayout<sockaddr_in>.size)
       let received = request.withUnsafeMutableBytes { buffer in

@@ -1,5 +1,6 @@
 import CQuotecastLinux
 import Glibc
+import Synchronization
 
 public enum CPUPinning {
   /// Pins the calling thread to `cpu`, or explains why it cannot.
@@ -71,4 +72,18 @@ public enum Clock {
     clock_gettime(CLOCK_REALTIME, &now)
     return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
   }
+}
+
+/// One thread sets it, others read it: a stop request, a "finished" signal, a "running" guard.
+/// Writes release and reads acquire, so what the setter wrote before is visible after `isSet`.
+public final class SharedFlag: Sendable {
+  let raised: Atomic<Bool>
+
+  public init(_ isSet: Bool = false) { raised = Atomic(isSet) }
+
+  @inline(__always) public var isSet: Bool { raised.load(ordering: .acquiring) }
+  public func set() { raised.store(true, ordering: .releasing) }
+  public func clear() { raised.store(false, ordering: .releasing) }
+  /// Sets it, and says whether this call did (false: it was already set).
+  public func claim() -> Bool { !raised.exchange(true, ordering: .acquiringAndReleasing) }
 }

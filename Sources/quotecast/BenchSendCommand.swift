@@ -59,13 +59,13 @@ struct BenchSendCommand: ParsableCommand {
     let drainer = Thread {
       if let drainCPU, CPUPinning.isAllowed(drainCPU) { try? CPUPinning.pinCurrentThread(to: drainCPU) }
       var buffer = [UInt8](repeating: 0, count: 65536)
-      while draining.value {
+      while draining.isSet {
         let received = buffer.withUnsafeMutableBytes { recv(member.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
         if received < 0 { usleep(50) }
       }
     }
     drainer.start()
-    defer { draining.value = false }
+    defer { draining.clear() }
 
     let sizes = batchSizes!
     let largest = sizes.max()!
@@ -201,16 +201,5 @@ struct BenchSendCommand: ParsableCommand {
       let share = sender.notifications > 0 ? Double(sender.copiedNotifications) / Double(sender.notifications) : nil
       return (elapsedNs, sender.counters.dropped, share)
     }
-  }
-}
-
-/// A flag shared with the draining thread.
-final class SharedFlag<Value>: @unchecked Sendable {
-  private let lock = NSLock()
-  private var stored: Value
-  init(_ value: Value) { stored = value }
-  var value: Value {
-    get { lock.withLock { stored } }
-    set { lock.withLock { stored = newValue } }
   }
 }
