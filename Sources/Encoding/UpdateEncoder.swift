@@ -2,64 +2,6 @@ import Book
 import CQuotecastSchema
 import ITCH
 
-/// Which channel carries an instrument: `locate % channels`. The rule is published in every
-/// instrument definition (its `channel` field), so subscribers never have to know it.
-///
-/// A gateway instance owns a subset of the channels (all of them unless `channels.owned` names
-/// some): several instances share one feed, each publishing its own channels. With books sharded
-/// across threads, shard `shardIndex` of `shardCount` writes every `shardCount`-th owned channel
-/// from the `shardIndex`-th (with every channel owned: `channel % shardCount == shardIndex`), so
-/// each channel has one writer.
-public struct ChannelPlan: Equatable, Sendable {
-  public let channels: Int
-  public let shardIndex: Int
-  public let shardCount: Int
-  /// The channels this instance owns, ascending.
-  public let owned: [UInt16]
-  /// The channels this shard writes, ascending.
-  public let written: [UInt16]
-
-  public init(channels: Int, owned: [Int]? = nil, shardIndex: Int = 0, shardCount: Int = 1) {
-    let problems = Self.problems(channels: channels, owned: owned, shardCount: shardCount)
-    precondition(problems.isEmpty, "invalid channel plan: \(problems)")
-    precondition(shardIndex >= 0 && shardIndex < shardCount)
-    self.channels = channels
-    self.shardIndex = shardIndex
-    self.shardCount = shardCount
-    let ownedChannels = (owned ?? Array(0..<channels)).sorted().map { UInt16($0) }
-    self.owned = ownedChannels
-    written = stride(from: shardIndex, to: ownedChannels.count, by: shardCount).map { ownedChannels[$0] }
-    isPartial = written.count < channels
-  }
-
-  /// What is wrong with a plan, in the config's words.
-  public static func problems(channels: Int, owned: [Int]?, shardCount: Int) -> [String] {
-    guard channels >= 1 && channels <= 1024 else { return ["channels.count: must be 1...1024, got \(channels)"] }
-    var problems: [String] = []
-    let ownedCount = owned?.count ?? channels
-    if let owned {
-      if owned.isEmpty { problems.append("channels.owned: names no channel") }
-      for channel in owned where channel < 0 || channel >= channels {
-        problems.append("channels.owned: channel \(channel) does not exist (0...\(channels - 1))")
-      }
-      if Set(owned).count != owned.count { problems.append("channels.owned: names a channel twice") }
-    }
-    if shardCount < 1 || shardCount > max(1, ownedCount) {
-      problems.append("threading.book_shards: must be 1...\(ownedCount) (the channels owned), got \(shardCount)")
-    }
-    return problems
-  }
-
-  /// Whether another shard or another instance writes some channel, so messages must be routed.
-  public let isPartial: Bool
-
-  @inlinable @inline(__always)
-  public func channel(for locate: UInt16) -> UInt16 { UInt16(truncatingIfNeeded: Int(locate) % channels) }
-
-  /// Whether this shard writes `channel` (a search: not for the hot path, which reads `UpdateEncoder.writes`).
-  public func writes(channel: Int) -> Bool { written.contains(UInt16(truncatingIfNeeded: channel)) }
-}
-
 /// How packets are laid out. Both write the same schema; `flatbuffers` (libflatbuffers through
 /// CQuotecastSchema) is the reference, `handLaid` the measured-faster default.
 public enum EncoderBackend: String, Sendable, Equatable, CaseIterable {
@@ -127,11 +69,11 @@ public struct EncoderCounters: Equatable, Sendable {
 /// until the caller takes them with `forEachPacket` and `clearOutput`.
 public final class UpdateEncoder {
   public let config: EncoderConfig
-  public let plan: ChannelPlan
-  /// Per channel (the snapshot channel last): whether this encoder writes it. The hot path's copy of `plan.written`.
-  @usableFromInline let writesChannel: UnsafeMutablePointer<Bool>
+  /// Which channels this encoder writes, shared with the core's message routing.
+  public let routing: ChannelRouting
+  public var plan: ChannelPlan { routing.plan }
   /// `plan.written`, preallocated: market-wide updates go to each.
-  public let writtenChannels: UnsafeMutableBufferPointer<UInt16>
+  public var writtenChannels: UnsafeMutableBufferPointer<UInt16> { routing.writtenChannels }
   let layoutStorage: LayoutStorage?
   @usableFromInline let encoders: UnsafeMutablePointer<OpaquePointer>
   @usableFromInline let laid: UnsafeMutablePointer<LaidPacketWriter>
@@ -157,18 +99,15 @@ public final class UpdateEncoder {
     @usableFromInline var nowNs: UInt64 = 0
   }
 
-  public init(config: EncoderConfig) {
+  /// An encoder for `config`, writing the channels of `routing` (built from `config` when nil).
+  public init(config: EncoderConfig, routing: ChannelRouting? = nil) {
     precondition(config.problems().isEmpty, "invalid EncoderConfig: \(config.problems())")
     self.config = config
-    plan = ChannelPlan(
+    let plan = ChannelPlan(
       channels: config.channels, owned: config.ownedChannels, shardIndex: config.shardIndex,
       shardCount: config.shardCount)
-    writesChannel = .allocate(capacity: config.channels + 1)
-    writesChannel.initialize(repeating: false, count: config.channels + 1)
-    for channel in plan.written { writesChannel[Int(channel)] = true }
-    writesChannel[config.channels] = true
-    writtenChannels = .allocate(capacity: plan.written.count)
-    _ = writtenChannels.initialize(from: plan.written)
+    precondition(routing.map { $0.plan == plan } ?? true, "the routing is of another plan")
+    self.routing = routing ?? ChannelRouting(plan: plan)
     layoutStorage = config.layout.map(LayoutStorage.init)
     // Channels 0..<channels carry incrementals; one more, `snapshotChannel`, carries snapshots.
     encoders = .allocate(capacity: config.channels + 1)
@@ -200,8 +139,6 @@ public final class UpdateEncoder {
     }
     encoders.deallocate()
     laid.deallocate()
-    writesChannel.deallocate()
-    writtenChannels.deallocate()
     nextSequence.deallocate()
     output.deallocate()
     outputIndex.deallocate()
@@ -213,10 +150,10 @@ public final class UpdateEncoder {
 
   public var counters: EncoderCounters { state.pointee.counters }
   /// The channel id snapshot packets carry: one past the last incremental channel.
-  public var snapshotChannel: UInt16 { UInt16(plan.channels) }
+  public var snapshotChannel: UInt16 { UInt16(routing.channelCount) }
   /// Whether this encoder writes the channel that carries `locate` (so its shard applies the instrument).
   @inlinable @inline(__always)
-  public func writes(locate: UInt16) -> Bool { writesChannel[Int(plan.channel(for: locate))] }
+  public func writes(locate: UInt16) -> Bool { routing.writes(locate: locate) }
   /// The sequence number the channel's next packet will carry.
   public func nextSequence(channel: UInt16) -> UInt64 { nextSequence[Int(channel)] }
 
@@ -242,7 +179,7 @@ public final class UpdateEncoder {
     let timestampNs = event.timestampNs
     switch event.kind {
     case .level:
-      let channel = plan.channel(for: event.locate)
+      let channel = routing.channel(for: event.locate)
       if handLaid {
         let writer = reserveLaid(channel: channel, .level, payloadBytes: 24)
         writer.pointee.addLevel(
@@ -254,7 +191,7 @@ public final class UpdateEncoder {
           event.side, event.code, event.levelIndex, event.price, event.shares, event.orders)
       }
     case .trade:
-      let channel = plan.channel(for: event.locate)
+      let channel = routing.channel(for: event.locate)
       if handLaid {
         let writer = reserveLaid(channel: channel, .trade, payloadBytes: 32)
         writer.pointee.addTrade(
@@ -288,7 +225,7 @@ public final class UpdateEncoder {
     let sequence = event.upstreamSequence
     let timestampNs = event.timestampNs
     let locate = event.locate
-    let channel = plan.channel(for: locate)
+    let channel = routing.channel(for: locate)
     let bound = QC_STRUCT_UPDATE_MAX_BYTES
     switch event.code {
     case StockTradingAction.type:
@@ -371,7 +308,7 @@ public final class UpdateEncoder {
     guard let message = event.message else { return }
     encodeDefinition(
       message: message, locate: event.locate, upstreamSequence: event.upstreamSequence, timestampNs: event.timestampNs,
-      into: plan.channel(for: event.locate))
+      into: routing.channel(for: event.locate))
   }
 
   /// Encodes an instrument definition from its stock directory message into `target` (its own
@@ -380,7 +317,7 @@ public final class UpdateEncoder {
     message: UnsafeRawPointer, locate: UInt16, upstreamSequence: UInt64, timestampNs: UInt64, into target: UInt16
   ) {
     let directory = StockDirectory(message)
-    let channel = plan.channel(for: locate)
+    let channel = routing.channel(for: locate)
     // The symbol's 8 bytes, trailing spaces trimmed, read straight from the message.
     let symbolBytes = message + 11
     var symbolLength = 8
@@ -496,7 +433,7 @@ public final class UpdateEncoder {
 
   /// Closes every channel's open packet (the end of an input packet).
   public func flush() {
-    for channel in 0...plan.channels where updatesPending(channel: UInt16(channel)) > 0 {
+    for channel in 0...routing.channelCount where updatesPending(channel: UInt16(channel)) > 0 {
       close(channel: UInt16(channel))
     }
   }

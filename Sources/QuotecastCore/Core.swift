@@ -63,15 +63,6 @@ public struct BatchCounters: Equatable, Sendable {
   public init() {}
 }
 
-/// What a book shard does with one message.
-@usableFromInline enum ShardRoute {
-  case skip
-  case apply
-  /// A market-wide message every shard applies (each publishes it on its own channels); only
-  /// shard 0 counts it.
-  case applyUncounted
-}
-
 /// The whole no-I/O pipeline for one MoldUDP64 stream: session → decode → books → encode.
 /// Live sockets, capture replay, fuzzing and benchmarks all call `process`.
 public final class QuotecastCore {
@@ -80,6 +71,8 @@ public final class QuotecastCore {
   public let encoder: UpdateEncoder
   /// Sequencing and gap filling: it says what to deliver and when the feed went stale.
   public let feed: FeedSession
+  /// Which channels this core writes, so which messages its books apply; the encoder writes by the same tables.
+  public let routing: ChannelRouting
   /// Arena room a flush may need: one full packet per channel this core writes.
   let flushReserveBytes: Int
 
@@ -87,15 +80,15 @@ public final class QuotecastCore {
     self.config = config
     books = OrderBooks(config: config.books)
     // Closing every open packet at once (a flush) needs this much room; the arena always holds it twice over.
-    let writtenChannels = ChannelPlan(
-      channels: config.encoder.channels, owned: config.encoder.ownedChannels, shardIndex: config.encoder.shardIndex,
-      shardCount: config.encoder.shardCount
-    ).written.count
-    flushReserveBytes = writtenChannels * (config.encoder.maxDatagramBytes + 8)
+    routing = ChannelRouting(
+      plan: ChannelPlan(
+        channels: config.encoder.channels, owned: config.encoder.ownedChannels,
+        shardIndex: config.encoder.shardIndex, shardCount: config.encoder.shardCount))
+    flushReserveBytes = routing.writtenChannels.count * (config.encoder.maxDatagramBytes + 8)
     var encoderConfig = config.encoder
     encoderConfig.outputArenaBytes = max(
       encoderConfig.outputArenaBytes, 2 * flushReserveBytes + 8 * config.encoder.maxDatagramBytes)
-    encoder = UpdateEncoder(config: encoderConfig)
+    encoder = UpdateEncoder(config: encoderConfig, routing: routing)
     feed = FeedSession(config: config.gapFill)
   }
 
@@ -207,12 +200,12 @@ public final class QuotecastCore {
     var blocks = packet.blocks
     var sequence = packet.sequenceNumber
     var toSkip = skip
-    let routed = encoder.plan.isPartial
+    let routed = routing.isPartial
     while let message = blocks.next() {
       if toSkip > 0 {
         toSkip -= 1
       } else {
-        let route = routed ? self.route(message) : .apply
+        let route = routed ? routing.route(message) : .apply
         if route != .skip {
           books.apply(message, sequence: sequence, counted: route == .apply)
           if !encodes {
@@ -242,23 +235,6 @@ public final class QuotecastCore {
     return framing
   }
 
-  /// Which messages this book shard applies: the messages of instruments on the channels it
-  /// writes; system events, circuit breakers and trade breaks (which go to every channel) in every
-  /// shard; anything else without an instrument (and anything too short to name one) in shard 0 only.
-  /// Another gateway instance, owning other channels, routes the same way on its own.
-  @inline(__always)
-  func route(_ message: UnsafeRawBufferPointer) -> ShardRoute {
-    let primary = encoder.plan.shardIndex == 0
-    guard message.count >= 3, let base = message.baseAddress else { return primary ? .apply : .skip }
-    let type = loadByte(base, 0)
-    if type == SystemEvent.type || type == MWCBStatus.type || type == BrokenTrade.type {
-      return primary ? .apply : .applyUncounted
-    }
-    let locate = loadBigEndianUInt16(base, 1)
-    if locate == 0 { return primary ? .apply : .skip }
-    return encoder.writes(locate: locate) ? .apply : .skip
-  }
-
   /// Session, decode and books only: events are discarded (for `book` and for benchmarks).
   public func applyToBooks(moldPacket bytes: UnsafeRawBufferPointer) {
     let packet = MoldPacket(bytes)
@@ -275,7 +251,7 @@ public final class QuotecastCore {
     encoder.setClock(nowNs: nowNs)
     if feed.health.stale { encodeStaleStatus(channel: channel, nowNs: nowNs) }
     for locate in books.activeLocates {
-      let ownChannel = encoder.plan.channel(for: locate)
+      let ownChannel = routing.channel(for: locate)
       if let directory = books.directoryMessage(locate: locate) {
         encoder.encodeDefinition(
           message: directory, locate: locate, upstreamSequence: upstreamSequence, timestampNs: nowNs, into: channel)
@@ -335,7 +311,7 @@ public final class QuotecastCore {
       position = (position + 1) % maxLocates
       scanned += 1
       guard books.isActive(locate: locate) else { continue }
-      let ownChannel = encoder.plan.channel(for: locate)
+      let ownChannel = routing.channel(for: locate)
       // The definition first, so a late joiner learns the instrument with its book.
       if let directory = books.directoryMessage(locate: locate) {
         encoder.encodeDefinition(
