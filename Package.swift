@@ -47,7 +47,7 @@ let package = Package(
     .target(name: "Feed", dependencies: ["ITCH"], path: "Sources/Feed", swiftSettings: coreSwiftSettings),
     .target(name: "Book", dependencies: ["ITCH"], path: "Sources/Book", swiftSettings: coreSwiftSettings),
     .target(
-      name: "Encoding", dependencies: ["ITCH", "Book", "CQuotecastSchema"], path: "Sources/Encoding",
+      name: "Encoding", dependencies: ["Book", "CQuotecastSchema"], path: "Sources/Encoding",
       swiftSettings: coreSwiftSettings),
     .target(
       name: "QuotecastCore", dependencies: ["ITCH", "Feed", "Book", "Encoding"], path: "Sources/QuotecastCore",

@@ -1,14 +1,15 @@
 /// What the books tell the encoder. Plain data, written into a preallocated array and read back
-/// in order after each batch; status and definition events point at the ITCH message itself,
-/// which stays valid until the batch is drained.
+/// in order after each batch. Every field is decoded (the encoder never reads ITCH): a status
+/// event carries its message's fields in the generic ones (named by the accessors below), and a
+/// definition event points at the books' stored `InstrumentDefinition`.
 @frozen public struct BookEvent {
   public enum Kind: UInt8, Sendable {
     case level = 0
     case trade = 1
     case tradeBreak = 2
-    /// H, h, Y, J, I, S, W: decode `message` by `messageType`.
+    /// H, h, Y, J, I, S, W: `code` says which (`StatusKind`).
     case status = 3
-    /// R: decode `message` as a stock directory.
+    /// R: `definition` is the instrument's.
     case definition = 4
   }
 
@@ -30,7 +31,7 @@
   public var kind: Kind
   /// BookSide raw value.
   public var side: UInt8
-  /// LevelAction for levels, TradeKind for trades, the ITCH type byte for status/definition.
+  /// LevelAction for levels, TradeKind for trades, StatusKind for status (the ITCH type byte).
   public var code: UInt8
   /// ASCII cross type for crosses, 0 otherwise.
   public var crossType: UInt8
@@ -42,7 +43,10 @@
   public var matchNumber: UInt64
   public var upstreamSequence: UInt64
   public var timestampNs: UInt64
-  public var message: UnsafeRawPointer?
+  /// One more status field (see the accessors).
+  public var extra: UInt32
+  /// The books' stored definition (valid while the books live), for definition events.
+  public var definition: UnsafePointer<InstrumentDefinition>?
 
   @inlinable
   public init(kind: Kind, upstreamSequence: UInt64, timestampNs: UInt64, locate: UInt16) {
@@ -58,6 +62,105 @@
     self.matchNumber = 0
     self.upstreamSequence = upstreamSequence
     self.timestampNs = timestampNs
-    self.message = nil
+    self.extra = 0
+    self.definition = nil
+  }
+}
+
+extension BookEvent {
+  /// Which status message a status event carries: its ITCH type byte.
+  public enum StatusKind: UInt8, Sendable {
+    case tradingAction = 0x48  // H
+    case operationalHalt = 0x68  // h
+    case regSHO = 0x59  // Y
+    case luldCollar = 0x4A  // J
+    case imbalance = 0x49  // I
+    case systemEvent = 0x53  // S
+    case marketWideBreaker = 0x57  // W
+  }
+
+  @inlinable public var statusKind: StatusKind? { kind == .status ? StatusKind(rawValue: code) : nil }
+
+  // The status fields, by message, over the generic ones (one decode, in the books; no room added
+  // to every level event).
+
+  /// H: the trading state (H, P, Q, T) and the 4-byte reason.
+  @inlinable public var tradingState: UInt8 {
+    get { side }
+    set { side = newValue }
+  }
+  @inlinable public var tradingReason: UInt32 {
+    get { price }
+    set { price = newValue }
+  }
+  /// h: the market code and the halt action.
+  @inlinable public var haltMarketCode: UInt8 {
+    get { side }
+    set { side = newValue }
+  }
+  @inlinable public var haltAction: UInt8 {
+    get { crossType }
+    set { crossType = newValue }
+  }
+  /// Y: the Reg SHO action.
+  @inlinable public var regSHOAction: UInt8 {
+    get { side }
+    set { side = newValue }
+  }
+  /// J: the LULD auction collar's reference, upper and lower prices and its extension count.
+  @inlinable public var collarReferencePrice: UInt32 {
+    get { price }
+    set { price = newValue }
+  }
+  @inlinable public var collarUpperPrice: UInt32 {
+    get { orders }
+    set { orders = newValue }
+  }
+  @inlinable public var collarLowerPrice: UInt32 {
+    get { extra }
+    set { extra = newValue }
+  }
+  @inlinable public var collarExtension: UInt32 {
+    get { UInt32(truncatingIfNeeded: shares) }
+    set { shares = UInt64(newValue) }
+  }
+  /// I: the net order imbalance indicator.
+  @inlinable public var pairedShares: UInt64 {
+    get { shares }
+    set { shares = newValue }
+  }
+  @inlinable public var imbalanceShares: UInt64 {
+    get { matchNumber }
+    set { matchNumber = newValue }
+  }
+  @inlinable public var farPrice: UInt32 {
+    get { price }
+    set { price = newValue }
+  }
+  @inlinable public var nearPrice: UInt32 {
+    get { orders }
+    set { orders = newValue }
+  }
+  @inlinable public var currentReferencePrice: UInt32 {
+    get { extra }
+    set { extra = newValue }
+  }
+  @inlinable public var imbalanceDirection: UInt8 {
+    get { side }
+    set { side = newValue }
+  }
+  /// I: the cross type is `crossType` itself.
+  @inlinable public var priceVariationIndicator: UInt8 {
+    get { UInt8(truncatingIfNeeded: levelIndex) }
+    set { levelIndex = UInt16(newValue) }
+  }
+  /// S: the system event code; W: the breached level.
+  @inlinable public var systemEventCode: UInt8 {
+    get { side }
+    set { side = newValue }
+  }
+  @inlinable public var breachedLevel: UInt8 {
+    get { side }
+    set { side = newValue }
   }
 }

@@ -22,7 +22,8 @@ public final class OrderBooks {
   @usableFromInline let eventBuffer: UnsafeMutablePointer<BookEvent>
   @usableFromInline let messagesByType: UnsafeMutablePointer<UInt64>
   /// Each locate's last stock directory message (39 bytes), for re-publishing its definition.
-  @usableFromInline let directoryMessages: UnsafeMutableRawPointer
+  /// Per locate: its definition, from its last stock directory message.
+  @usableFromInline let definitions: UnsafeMutablePointer<InstrumentDefinition>
   @usableFromInline let depth: Int
 
   @usableFromInline
@@ -72,7 +73,7 @@ public final class OrderBooks {
     eventBuffer = .allocate(capacity: config.eventCapacity)
     messagesByType = .allocate(capacity: 256)
     messagesByType.initialize(repeating: 0, count: 256)
-    directoryMessages = calloc(config.maxLocates, StockDirectory.length)!
+    definitions = .allocate(capacity: config.maxLocates)
   }
 
   deinit {
@@ -85,7 +86,7 @@ public final class OrderBooks {
     sides.deallocate()
     eventBuffer.deallocate()
     messagesByType.deallocate()
-    free(directoryMessages)
+    definitions.deallocate()
   }
 
   // MARK: Reading results
@@ -108,10 +109,11 @@ public final class OrderBooks {
   @inlinable public static var maxEventsPerMessage: Int { 8 }
   @inlinable public func clearEvents() { state.pointee.eventCount = 0 }
 
-  /// The instrument's last stock directory message (valid while the books live), if it has one.
-  public func directoryMessage(locate: UInt16) -> UnsafeRawPointer? {
+  /// The instrument's definition, from its last stock directory message (valid while the books
+  /// live), if it has one.
+  public func definition(locate: UInt16) -> UnsafePointer<InstrumentDefinition>? {
     guard Int(locate) < config.maxLocates, instruments[Int(locate)].defined else { return nil }
-    return UnsafeRawPointer(directoryMessages + Int(locate) * StockDirectory.length)
+    return UnsafePointer(definitions + Int(locate))
   }
 
   public func symbol(locate: UInt16) -> Symbol? {
@@ -294,30 +296,46 @@ public final class OrderBooks {
       instruments[Int(locate)].symbol = directory.stock.packed
       instruments[Int(locate)].roundLotSize = directory.roundLotSize
       instruments[Int(locate)].defined = true
-      (directoryMessages + Int(locate) * StockDirectory.length).copyMemory(from: base, byteCount: StockDirectory.length)
+      (definitions + Int(locate)).initialize(to: InstrumentDefinition(directory))
       var event = newEvent(.definition, locate: locate)
       event.code = type
-      event.message = base
+      event.definition = UnsafePointer(definitions + Int(locate))
       emit(event)
     case StockTradingAction.type:
       guard checkLocate(locate) else { return }
-      instruments[Int(locate)].tradingState = StockTradingAction(base).tradingState
-      emitStatus(type, locate: locate, base)
+      let action = StockTradingAction(base)
+      instruments[Int(locate)].tradingState = action.tradingState
+      var event = newStatus(.tradingAction, locate: locate)
+      event.tradingState = action.tradingState
+      event.tradingReason = action.reason
+      emit(event)
     case OperationalHalt.type:
       guard checkLocate(locate) else { return }
-      instruments[Int(locate)].operationalHaltAction = OperationalHalt(base).haltAction
-      emitStatus(type, locate: locate, base)
+      let halt = OperationalHalt(base)
+      instruments[Int(locate)].operationalHaltAction = halt.haltAction
+      var event = newStatus(.operationalHalt, locate: locate)
+      event.haltMarketCode = halt.marketCode
+      event.haltAction = halt.haltAction
+      emit(event)
     case RegSHORestriction.type:
       guard checkLocate(locate) else { return }
-      instruments[Int(locate)].regSHOAction = RegSHORestriction(base).action
-      emitStatus(type, locate: locate, base)
+      let action = RegSHORestriction(base).action
+      instruments[Int(locate)].regSHOAction = action
+      var event = newStatus(.regSHO, locate: locate)
+      event.regSHOAction = action
+      emit(event)
     case LULDAuctionCollar.type:
       guard checkLocate(locate) else { return }
       let collar = LULDAuctionCollar(base)
       instruments[Int(locate)].luldCollar = LULDCollarState(
         referencePrice: collar.referencePrice, upperPrice: collar.upperPrice, lowerPrice: collar.lowerPrice,
         collarExtension: collar.collarExtension)
-      emitStatus(type, locate: locate, base)
+      var event = newStatus(.luldCollar, locate: locate)
+      event.collarReferencePrice = collar.referencePrice
+      event.collarUpperPrice = collar.upperPrice
+      event.collarLowerPrice = collar.lowerPrice
+      event.collarExtension = collar.collarExtension
+      emit(event)
     case NOII.type:
       guard checkLocate(locate) else { return }
       let noii = NOII(base)
@@ -325,9 +343,24 @@ public final class OrderBooks {
         pairedShares: noii.pairedShares, imbalanceShares: noii.imbalanceShares, direction: noii.imbalanceDirection,
         farPrice: noii.farPrice, nearPrice: noii.nearPrice, referencePrice: noii.currentReferencePrice,
         crossType: noii.crossType)
-      emitStatus(type, locate: locate, base)
-    case SystemEvent.type, MWCBStatus.type:
-      emitStatus(type, locate: 0, base)
+      var event = newStatus(.imbalance, locate: locate)
+      event.pairedShares = noii.pairedShares
+      event.imbalanceShares = noii.imbalanceShares
+      event.farPrice = noii.farPrice
+      event.nearPrice = noii.nearPrice
+      event.currentReferencePrice = noii.currentReferencePrice
+      event.imbalanceDirection = noii.imbalanceDirection
+      event.crossType = noii.crossType
+      event.priceVariationIndicator = noii.priceVariationIndicator
+      emit(event)
+    case SystemEvent.type:
+      var event = newStatus(.systemEvent, locate: 0)
+      event.systemEventCode = SystemEvent(base).eventCode
+      emit(event)
+    case MWCBStatus.type:
+      var event = newStatus(.marketWideBreaker, locate: 0)
+      event.breachedLevel = MWCBStatus(base).breachedLevel
+      emit(event)
     default:
       // L, V, K, N, O: counted, no effect on books or subscribers.
       break
@@ -622,11 +655,10 @@ public final class OrderBooks {
   }
 
   @inline(__always)
-  func emitStatus(_ type: UInt8, locate: UInt16, _ base: UnsafeRawPointer) {
+  func newStatus(_ status: BookEvent.StatusKind, locate: UInt16) -> BookEvent {
     var event = newEvent(.status, locate: locate)
-    event.code = type
-    event.message = base
-    emit(event)
+    event.code = status.rawValue
+    return event
   }
 
   @inline(__always)

@@ -1,6 +1,5 @@
 import Book
 import CQuotecastSchema
-import ITCH
 
 /// How packets are laid out. Both write the same schema; `flatbuffers` (libflatbuffers through
 /// CQuotecastSchema) is the reference, `handLaid` the measured-faster default.
@@ -221,131 +220,126 @@ public final class UpdateEncoder {
   }
 
   func encodeStatus(_ event: BookEvent) {
-    guard let message = event.message else { return }
+    guard let status = event.statusKind else { return }
     let sequence = event.upstreamSequence
     let timestampNs = event.timestampNs
     let locate = event.locate
     let channel = routing.channel(for: locate)
     let bound = QC_STRUCT_UPDATE_MAX_BYTES
-    switch event.code {
-    case StockTradingAction.type:
-      let action = StockTradingAction(message)
+    switch status {
+    case .tradingAction:
       if handLaid {
         reserveLaid(channel: channel, .tradingState, payloadBytes: 8).pointee.addTradingState(
-          sequence, timestampNs, locate: locate, state: action.tradingState, reason: action.reason)
+          sequence, timestampNs, locate: locate, state: event.tradingState, reason: event.tradingReason)
       } else {
         qc_encoder_add_trading_state(
-          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, action.tradingState, action.reason)
+          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, event.tradingState,
+          event.tradingReason)
       }
-    case OperationalHalt.type:
-      let halt = OperationalHalt(message)
+    case .operationalHalt:
       if handLaid {
         reserveLaid(channel: channel, .operationalHalt, payloadBytes: 4).pointee.addOperationalHalt(
-          sequence, timestampNs, locate: locate, marketCode: halt.marketCode, action: halt.haltAction)
+          sequence, timestampNs, locate: locate, marketCode: event.haltMarketCode, action: event.haltAction)
       } else {
         qc_encoder_add_operational_halt(
-          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, halt.marketCode, halt.haltAction)
+          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, event.haltMarketCode,
+          event.haltAction)
       }
-    case RegSHORestriction.type:
-      let action = RegSHORestriction(message).action
+    case .regSHO:
       if handLaid {
         reserveLaid(channel: channel, .regSHO, payloadBytes: 4).pointee.addRegSHO(
-          sequence, timestampNs, locate: locate, action: action)
+          sequence, timestampNs, locate: locate, action: event.regSHOAction)
       } else {
-        qc_encoder_add_reg_sho(reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, action)
+        qc_encoder_add_reg_sho(
+          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, event.regSHOAction)
       }
-    case LULDAuctionCollar.type:
-      let collar = LULDAuctionCollar(message)
+    case .luldCollar:
       if handLaid {
         reserveLaid(channel: channel, .luldCollar, payloadBytes: 20).pointee.addLULDCollar(
-          sequence, timestampNs, locate: locate, reference: collar.referencePrice, upper: collar.upperPrice,
-          lower: collar.lowerPrice, collarExtension: collar.collarExtension)
+          sequence, timestampNs, locate: locate, reference: event.collarReferencePrice,
+          upper: event.collarUpperPrice, lower: event.collarLowerPrice, collarExtension: event.collarExtension)
       } else {
         qc_encoder_add_luld_collar(
-          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, collar.referencePrice,
-          collar.upperPrice, collar.lowerPrice, collar.collarExtension)
+          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, event.collarReferencePrice,
+          event.collarUpperPrice, event.collarLowerPrice, event.collarExtension)
       }
-    case NOII.type:
-      let noii = NOII(message)
+    case .imbalance:
       if handLaid {
         reserveLaid(channel: channel, .imbalance, payloadBytes: 40).pointee.addImbalance(
-          sequence, timestampNs, locate: locate, paired: noii.pairedShares, imbalance: noii.imbalanceShares,
-          far: noii.farPrice, near: noii.nearPrice, reference: noii.currentReferencePrice,
-          direction: noii.imbalanceDirection, crossType: noii.crossType, variation: noii.priceVariationIndicator)
+          sequence, timestampNs, locate: locate, paired: event.pairedShares, imbalance: event.imbalanceShares,
+          far: event.farPrice, near: event.nearPrice, reference: event.currentReferencePrice,
+          direction: event.imbalanceDirection, crossType: event.crossType, variation: event.priceVariationIndicator)
       } else {
         qc_encoder_add_imbalance(
-          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, noii.pairedShares,
-          noii.imbalanceShares, noii.farPrice, noii.nearPrice, noii.currentReferencePrice, noii.imbalanceDirection,
-          noii.crossType, noii.priceVariationIndicator)
+          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, event.pairedShares,
+          event.imbalanceShares, event.farPrice, event.nearPrice, event.currentReferencePrice,
+          event.imbalanceDirection, event.crossType, event.priceVariationIndicator)
       }
-    case SystemEvent.type:
+    case .systemEvent:
       // Market-wide: every channel this encoder writes.
-      let code = SystemEvent(message).eventCode
       for channel in writtenChannels {
         if handLaid {
           reserveLaid(channel: channel, .systemEvent, payloadBytes: 1).pointee.addSystemEvent(
-            sequence, timestampNs, code: code)
+            sequence, timestampNs, code: event.systemEventCode)
         } else {
-          qc_encoder_add_system_event(reserve(channel: channel, bytes: bound), sequence, timestampNs, code)
+          qc_encoder_add_system_event(
+            reserve(channel: channel, bytes: bound), sequence, timestampNs, event.systemEventCode)
         }
       }
-    case MWCBStatus.type:
-      let level = MWCBStatus(message).breachedLevel
+    case .marketWideBreaker:
       for channel in writtenChannels {
         if handLaid {
           reserveLaid(channel: channel, .marketWideBreaker, payloadBytes: 1).pointee.addMarketWideBreaker(
-            sequence, timestampNs, level: level)
+            sequence, timestampNs, level: event.breachedLevel)
         } else {
-          qc_encoder_add_market_wide_breaker(reserve(channel: channel, bytes: bound), sequence, timestampNs, level)
+          qc_encoder_add_market_wide_breaker(
+            reserve(channel: channel, bytes: bound), sequence, timestampNs, event.breachedLevel)
         }
       }
-    default:
-      break
     }
   }
 
   func encodeDefinition(_ event: BookEvent) {
-    guard let message = event.message else { return }
+    guard let definition = event.definition else { return }
     encodeDefinition(
-      message: message, locate: event.locate, upstreamSequence: event.upstreamSequence, timestampNs: event.timestampNs,
-      into: routing.channel(for: event.locate))
+      definition.pointee, locate: event.locate, upstreamSequence: event.upstreamSequence,
+      timestampNs: event.timestampNs, into: routing.channel(for: event.locate))
   }
 
-  /// Encodes an instrument definition from its stock directory message into `target` (its own
-  /// channel, or the snapshot channel); the definition always names the instrument's own channel.
+  /// Encodes an instrument definition into `target` (its own channel, or the snapshot channel);
+  /// the definition always names the instrument's own channel.
   public func encodeDefinition(
-    message: UnsafeRawPointer, locate: UInt16, upstreamSequence: UInt64, timestampNs: UInt64, into target: UInt16
+    _ definition: InstrumentDefinition, locate: UInt16, upstreamSequence: UInt64, timestampNs: UInt64,
+    into target: UInt16
   ) {
-    let directory = StockDirectory(message)
     let channel = routing.channel(for: locate)
-    // The symbol's 8 bytes, trailing spaces trimmed, read straight from the message.
-    let symbolBytes = message + 11
-    var symbolLength = 8
-    while symbolLength > 0 && loadByte(symbolBytes, symbolLength - 1) == 0x20 { symbolLength -= 1 }
-    if handLaid {
-      let fields = qc_definition_fields(
-        symbol: symbolBytes, symbolLength: symbolLength, roundLotSize: directory.roundLotSize,
-        etpLeverageFactor: directory.etpLeverageFactor, locate: locate, channel: channel,
-        issueSubType: directory.issueSubType, marketCategory: directory.marketCategory,
-        financialStatus: directory.financialStatus, issueClassification: directory.issueClassification,
-        roundLotsOnly: directory.roundLotsOnly, authenticity: directory.authenticity,
-        shortSaleThreshold: directory.shortSaleThreshold, ipoFlag: directory.ipoFlag,
-        luldTier: directory.luldReferencePriceTier, etpFlag: directory.etpFlag, inverse: directory.inverseIndicator)
-      reserveLaid(
-        channel: target, .definition, payloadBytes: 4, trailingBytes: LaidPacketWriter.definitionTrailingBytes
-      ).pointee.addDefinition(upstreamSequence, timestampNs, fields)
-      return
+    definition.withSymbolBytes { symbol in
+      let symbolBytes = symbol.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+      if handLaid {
+        let fields = qc_definition_fields(
+          symbol: symbolBytes, symbolLength: symbol.count, roundLotSize: definition.roundLotSize,
+          etpLeverageFactor: definition.etpLeverageFactor, locate: locate, channel: channel,
+          issueSubType: definition.issueSubType, marketCategory: definition.marketCategory,
+          financialStatus: definition.financialStatus, issueClassification: definition.issueClassification,
+          roundLotsOnly: definition.roundLotsOnly, authenticity: definition.authenticity,
+          shortSaleThreshold: definition.shortSaleThreshold, ipoFlag: definition.ipoFlag,
+          luldTier: definition.luldTier, etpFlag: definition.etpFlag, inverse: definition.inverse)
+        reserveLaid(
+          channel: target, .definition, payloadBytes: 4, trailingBytes: LaidPacketWriter.definitionTrailingBytes
+        ).pointee.addDefinition(upstreamSequence, timestampNs, fields)
+        return
+      }
+      var fields = qc_definition(
+        symbol: symbolBytes.assumingMemoryBound(to: CChar.self), symbol_length: symbol.count,
+        round_lot_size: definition.roundLotSize, etp_leverage_factor: definition.etpLeverageFactor, locate: locate,
+        channel: channel, issue_sub_type: definition.issueSubType, market_category: definition.marketCategory,
+        financial_status: definition.financialStatus, issue_classification: definition.issueClassification,
+        round_lots_only: definition.roundLotsOnly, authenticity: definition.authenticity,
+        short_sale_threshold: definition.shortSaleThreshold, ipo_flag: definition.ipoFlag,
+        luld_tier: definition.luldTier, etp_flag: definition.etpFlag, inverse: definition.inverse)
+      let encoder = reserve(channel: target, bytes: QC_DEFINITION_UPDATE_MAX_BYTES)
+      qc_encoder_add_definition(encoder, upstreamSequence, timestampNs, &fields)
     }
-    var definition = qc_definition(
-      symbol: symbolBytes.assumingMemoryBound(to: CChar.self), symbol_length: symbolLength,
-      round_lot_size: directory.roundLotSize, etp_leverage_factor: directory.etpLeverageFactor, locate: locate,
-      channel: channel, issue_sub_type: directory.issueSubType, market_category: directory.marketCategory,
-      financial_status: directory.financialStatus, issue_classification: directory.issueClassification,
-      round_lots_only: directory.roundLotsOnly, authenticity: directory.authenticity,
-      short_sale_threshold: directory.shortSaleThreshold, ipo_flag: directory.ipoFlag,
-      luld_tier: directory.luldReferencePriceTier, etp_flag: directory.etpFlag, inverse: directory.inverseIndicator)
-    let encoder = reserve(channel: target, bytes: QC_DEFINITION_UPDATE_MAX_BYTES)
-    qc_encoder_add_definition(encoder, upstreamSequence, timestampNs, &definition)
   }
 
   /// Encodes a full-book snapshot of one instrument into `channel` (its own, or a snapshot channel).

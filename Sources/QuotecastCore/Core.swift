@@ -252,9 +252,9 @@ public final class QuotecastCore {
     if feed.health.stale { encodeStaleStatus(channel: channel, nowNs: nowNs) }
     for locate in books.activeLocates {
       let ownChannel = routing.channel(for: locate)
-      if let directory = books.directoryMessage(locate: locate) {
+      if let definition = books.definition(locate: locate) {
         encoder.encodeDefinition(
-          message: directory, locate: locate, upstreamSequence: upstreamSequence, timestampNs: nowNs, into: channel)
+          definition.pointee, locate: locate, upstreamSequence: upstreamSequence, timestampNs: nowNs, into: channel)
       }
       encoder.encodeSnapshot(
         of: books, locate: locate, into: channel, upstreamSequence: upstreamSequence, timestampNs: nowNs,
@@ -313,9 +313,9 @@ public final class QuotecastCore {
       guard books.isActive(locate: locate) else { continue }
       let ownChannel = routing.channel(for: locate)
       // The definition first, so a late joiner learns the instrument with its book.
-      if let directory = books.directoryMessage(locate: locate) {
+      if let definition = books.definition(locate: locate) {
         encoder.encodeDefinition(
-          message: directory, locate: locate, upstreamSequence: upstream, timestampNs: nowNs, into: channel)
+          definition.pointee, locate: locate, upstreamSequence: upstream, timestampNs: nowNs, into: channel)
       }
       encoder.encodeSnapshot(
         of: books, locate: locate, into: channel, upstreamSequence: upstream, timestampNs: nowNs,
