@@ -1,0 +1,316 @@
+import ITCH
+
+// Orders and the price levels they make: adds, executions, cancels, replaces and deletes, each
+// level change becoming a level event within the published depth.
+extension OrderBooks {
+  // MARK: Order flow
+
+  @inline(__always)
+  func sideValue(_ byte: UInt8) -> UInt8 {
+    byte == UInt8(ascii: "B") ? 0 : byte == UInt8(ascii: "S") ? 1 : 2
+  }
+
+  @inline(__always)
+  func checkLocate(_ locate: UInt16) -> Bool {
+    if Int(locate) < config.maxLocates { return true }
+    state.pointee.counters.locateBeyondCap &+= 1
+    return false
+  }
+
+  /// The live slot for a reference, counting an unknown one.
+  @inline(__always)
+  func liveSlot(_ reference: UInt64, locate: UInt16) -> UInt32? {
+    guard reference <= state.pointee.index.maxReference else {
+      state.pointee.counters.unknownReference &+= 1
+      return nil
+    }
+    let slot = state.pointee.index.lookup(reference)
+    guard slot != 0 else {
+      state.pointee.counters.unknownReference &+= 1
+      return nil
+    }
+    if state.pointee.orders.slots[Int(slot)].locate != locate { state.pointee.counters.locateMismatches &+= 1 }
+    return slot
+  }
+
+  func addOrder(locate: UInt16, reference: UInt64, sideByte: UInt8, shares: UInt32, price: UInt32) {
+    guard checkLocate(locate) else { return }
+    let side = sideValue(sideByte)
+    guard side != 2 else {
+      state.pointee.counters.badSide &+= 1
+      return
+    }
+    guard shares > 0 else {
+      state.pointee.counters.zeroShareAdds &+= 1
+      return
+    }
+    guard price > 0 else {
+      state.pointee.counters.zeroPriceAdds &+= 1
+      return
+    }
+    guard reference <= state.pointee.index.maxReference else {
+      state.pointee.counters.referenceBeyondCap &+= 1
+      return
+    }
+    let existing = state.pointee.index.lookup(reference)
+    if existing != 0 {
+      state.pointee.counters.addsOnLiveReference &+= 1
+      removeOrder(existing)
+    }
+    guard state.pointee.index.reservePage(for: reference) else {
+      state.pointee.counters.referencePagesExhausted &+= 1
+      return
+    }
+    guard let slot = allocateOrder() else {
+      state.pointee.counters.orderCapacityExhausted &+= 1
+      return
+    }
+    guard addToLevel(locate: locate, side: side, price: price, shares: shares) else {
+      freeOrder(slot)
+      state.pointee.counters.levelCapacityExhausted &+= 1
+      return
+    }
+    state.pointee.orders.slots[Int(slot)] = OrderSlot(
+      reference: reference, shares: shares, price: price, locate: locate, side: side)
+    state.pointee.index.insert(reference, slot: slot)
+    instruments[Int(locate)].liveOrders &+= 1
+  }
+
+  func execute(
+    locate: UInt16, reference: UInt64, shares: UInt32, matchNumber: UInt64, price: UInt32,
+    kind: BookEvent.TradeKind, printable: Bool
+  ) {
+    guard let slot = liveSlot(reference, locate: locate) else { return }
+    let order = state.pointee.orders.slots[Int(slot)]
+    var executed = shares
+    if executed > order.shares {
+      state.pointee.counters.clampedExecutions &+= 1
+      executed = order.shares
+    }
+    if printable {
+      var event = newEvent(.trade, locate: order.locate)
+      event.code = kind.rawValue
+      event.side = order.side
+      event.price = kind == .execution ? order.price : price
+      event.shares = UInt64(executed)
+      event.matchNumber = matchNumber
+      emit(event)
+    }
+    reduce(slot, by: executed)
+  }
+
+  func cancel(locate: UInt16, reference: UInt64, shares: UInt32) {
+    guard let slot = liveSlot(reference, locate: locate) else { return }
+    var cancelled = shares
+    let remaining = state.pointee.orders.slots[Int(slot)].shares
+    if cancelled > remaining {
+      state.pointee.counters.clampedCancels &+= 1
+      cancelled = remaining
+    }
+    reduce(slot, by: cancelled)
+  }
+
+  func replace(locate: UInt16, original: UInt64, new newReference: UInt64, shares: UInt32, price: UInt32) {
+    guard original <= state.pointee.index.maxReference, state.pointee.index.lookup(original) != 0 else {
+      state.pointee.counters.unknownReplaceReference &+= 1
+      return
+    }
+    guard let slot = liveSlot(original, locate: locate) else { return }
+    let order = state.pointee.orders.slots[Int(slot)]
+    // Same price, valid new order: adjust in place (one Change instead of Delete + New).
+    if price == order.price, shares > 0,
+      newReference <= state.pointee.index.maxReference,
+      newReference == original || state.pointee.index.lookup(newReference) == 0,
+      state.pointee.index.reservePage(for: newReference)
+    {
+      let (entries, count, position) = level(locate: order.locate, side: order.side, price: order.price)
+      entries[position].shares = entries[position].shares - UInt64(order.shares) + UInt64(shares)
+      state.pointee.orders.slots[Int(slot)].shares = shares
+      if newReference != original {
+        state.pointee.orders.slots[Int(slot)].reference = newReference
+        state.pointee.index.insert(newReference, slot: slot)
+        state.pointee.index.remove(original)
+      }
+      emitChange(locate: order.locate, side: order.side, entries: entries, count: count, position: position)
+      return
+    }
+    removeOrder(slot)
+    addOrder(
+      locate: order.locate, reference: newReference, sideByte: order.side == 0 ? UInt8(ascii: "B") : UInt8(ascii: "S"),
+      shares: shares, price: price)
+  }
+
+  /// Takes `shares` off a live order, removing it when none remain.
+  @inline(__always)
+  func reduce(_ slot: UInt32, by shares: UInt32) {
+    let order = state.pointee.orders.slots[Int(slot)]
+    if shares >= order.shares {
+      removeOrder(slot)
+      return
+    }
+    state.pointee.orders.slots[Int(slot)].shares = order.shares - shares
+    let (entries, count, position) = level(locate: order.locate, side: order.side, price: order.price)
+    entries[position].shares -= UInt64(shares)
+    emitChange(locate: order.locate, side: order.side, entries: entries, count: count, position: position)
+  }
+
+  func removeOrder(_ slot: UInt32) {
+    let order = state.pointee.orders.slots[Int(slot)]
+    state.pointee.index.remove(order.reference)
+    freeOrder(slot)
+    instruments[Int(order.locate)].liveOrders &-= 1
+    let (entries, count, position) = level(locate: order.locate, side: order.side, price: order.price)
+    entries[position].shares -= UInt64(order.shares)
+    entries[position].orders -= 1
+    if entries[position].orders == 0 {
+      removeLevel(locate: order.locate, side: order.side, entries: entries, count: count, position: position)
+    } else {
+      emitChange(locate: order.locate, side: order.side, entries: entries, count: count, position: position)
+    }
+  }
+
+  // MARK: Levels
+
+  @inline(__always)
+  static func key(side: UInt8, price: UInt32) -> UInt32 { side == 0 ? price : ~price }
+
+  @inline(__always)
+  static func price(side: UInt8, key: UInt32) -> UInt32 { side == 0 ? key : ~key }
+
+  /// First position whose key is >= `key`. Scans the top of book first (most activity is
+  /// there), then binary-searches the rest.
+  @inline(__always)
+  static func lowerBound(_ entries: UnsafeMutablePointer<LevelEntry>, count: Int, key: UInt32) -> Int {
+    var upper = count
+    var scanned = 0
+    while upper > 0 && scanned < 8 {
+      if entries[upper - 1].key < key { return upper }
+      upper -= 1
+      scanned += 1
+    }
+    var lower = 0
+    while lower < upper {
+      let middle = (lower + upper) >> 1
+      if entries[middle].key < key { lower = middle + 1 } else { upper = middle }
+    }
+    return lower
+  }
+
+  /// The level of a live order: its side's entries, their count, and the level's position. A live
+  /// order's level always exists (every add puts one there, and it goes only with its last order).
+  @inline(__always)
+  func level(locate: UInt16, side: UInt8, price: UInt32) -> (UnsafeMutablePointer<LevelEntry>, Int, Int) {
+    let sideState = sides[Int(locate) &* 2 &+ Int(side)]
+    let entries = state.pointee.arena.entries + Int(sideState.offset)
+    let count = Int(sideState.count)
+    return (entries, count, Self.lowerBound(entries, count: count, key: Self.key(side: side, price: price)))
+  }
+
+  /// Adds shares and an order at `price`, creating the level if needed. False when a pool is full.
+  func addToLevel(locate: UInt16, side: UInt8, price: UInt32, shares: UInt32) -> Bool {
+    let sideIndex = Int(locate) &* 2 &+ Int(side)
+    let key = Self.key(side: side, price: price)
+    var sideState = sides[sideIndex]
+    var entries = state.pointee.arena.entries + Int(sideState.offset)
+    let count = Int(sideState.count)
+    let position = Self.lowerBound(entries, count: count, key: key)
+    if position < count && entries[position].key == key {
+      entries[position].shares &+= UInt64(shares)
+      entries[position].orders &+= 1
+      let index = count - 1 - position
+      if index < depth { emitLevel(.change, locate: locate, side: side, index: index, entry: entries[position]) }
+      return true
+    }
+    guard state.pointee.liveLevels < config.maxLevels else { return false }
+    if sideState.capacityClass == 0 || count == 1 << Int(sideState.capacityClass) {
+      let newClass = sideState.capacityClass == 0 ? LevelArena.minimumClass : sideState.capacityClass + 1
+      guard newClass <= LevelArena.maximumClass, let offset = state.pointee.arena.allocate(sizeClass: newClass) else {
+        return false
+      }
+      let newEntries = state.pointee.arena.entries + Int(offset)
+      if count > 0 {
+        newEntries.update(from: entries, count: count)
+        state.pointee.arena.deallocate(offset: sideState.offset, sizeClass: sideState.capacityClass)
+      }
+      sideState.offset = offset
+      sideState.capacityClass = newClass
+      entries = newEntries
+    }
+    state.pointee.liveLevels += 1
+    if position < count { (entries + position + 1).update(from: entries + position, count: count - position) }
+    entries[position] = LevelEntry(key: key, orders: 1, shares: UInt64(shares))
+    sideState.count += 1
+    sides[sideIndex] = sideState
+    let index = count - position
+    if index < depth { emitLevel(.new, locate: locate, side: side, index: index, entry: entries[position]) }
+    return true
+  }
+
+  func removeLevel(locate: UInt16, side: UInt8, entries: UnsafeMutablePointer<LevelEntry>, count: Int, position: Int) {
+    let sideIndex = Int(locate) &* 2 &+ Int(side)
+    var sideState = sides[sideIndex]
+    let index = count - 1 - position
+    if position + 1 < count { (entries + position).update(from: entries + position + 1, count: count - position - 1) }
+    sideState.count -= 1
+    let remaining = count - 1
+    state.pointee.liveLevels -= 1
+    if index < depth {
+      var event = newEvent(.level, locate: locate)
+      event.code = BookEvent.LevelAction.delete.rawValue
+      event.side = side
+      event.levelIndex = UInt16(index)
+      emit(event)
+      // The level that now enters the published depth from below.
+      if remaining >= depth {
+        emitLevel(.new, locate: locate, side: side, index: depth - 1, entry: entries[remaining - depth])
+      }
+    }
+    if remaining == 0 {
+      state.pointee.arena.deallocate(offset: sideState.offset, sizeClass: sideState.capacityClass)
+      sideState = SideState()
+    }
+    sides[sideIndex] = sideState
+  }
+
+  @inline(__always)
+  func emitChange(locate: UInt16, side: UInt8, entries: UnsafeMutablePointer<LevelEntry>, count: Int, position: Int) {
+    let index = count - 1 - position
+    if index < depth { emitLevel(.change, locate: locate, side: side, index: index, entry: entries[position]) }
+  }
+
+  @inline(__always)
+  func emitLevel(_ action: BookEvent.LevelAction, locate: UInt16, side: UInt8, index: Int, entry: LevelEntry) {
+    var event = newEvent(.level, locate: locate)
+    event.code = action.rawValue
+    event.side = side
+    event.levelIndex = UInt16(truncatingIfNeeded: index)
+    event.price = Self.price(side: side, key: entry.key)
+    event.shares = entry.shares
+    event.orders = entry.orders
+    emit(event)
+  }
+
+  @inline(__always)
+  func newStatus(_ status: BookEvent.StatusKind, locate: UInt16) -> BookEvent {
+    var event = newEvent(.status, locate: locate)
+    event.code = status.rawValue
+    return event
+  }
+
+  @inline(__always)
+  func newEvent(_ kind: BookEvent.Kind, locate: UInt16) -> BookEvent {
+    BookEvent(
+      kind: kind, upstreamSequence: state.pointee.sequence, timestampNs: state.pointee.timestampNs, locate: locate)
+  }
+
+  @inline(__always)
+  func emit(_ event: BookEvent) {
+    let count = state.pointee.eventCount
+    guard count < config.eventCapacity else {
+      state.pointee.eventsDropped &+= 1
+      return
+    }
+    eventBuffer[count] = event
+    state.pointee.eventCount = count + 1
+  }
+}
