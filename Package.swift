@@ -150,9 +150,21 @@ let package = Package(
       name: "EdgeTests", dependencies: ["ITCH", "Edge", "QuotecastCore", "QuotecastClient", "Synth"],
       path: "Tests/EdgeTests"),
     .testTarget(name: "SynthTests", dependencies: ["Synth"], path: "Tests/SynthTests"),
+    .target(
+      name: "CoreTestSupport", dependencies: ["ITCH", "QuotecastCore", "Synth"], path: "Tests/CoreTestSupport"),
+    // The subscriber library: recovery through snapshots, layouts, stale marks, fuzz regressions.
+    .testTarget(
+      name: "QuotecastClientTests",
+      dependencies: [
+        "QuotecastClient", "QuotecastCore", "CoreTestSupport", "Book", "Encoding", "ITCH", "Transport",
+        "CMallocCounter",
+        "TestSupport",
+      ],
+      path: "Tests/QuotecastClientTests"),
     .testTarget(
       name: "CoreTests",
       dependencies: [
+        "CoreTestSupport",
         "ITCH", "Feed", "Book", "Encoding", "QuotecastCore", "QuotecastClient", "Synth", "CMallocCounter",
         "TestSupport",
         "Transport",

@@ -5,6 +5,7 @@ import QuotecastClient
 import QuotecastCore
 import Synth
 import TestSupport
+import CoreTestSupport
 import XCTest
 
 /// Smart batching changes packet boundaries only: each channel's updates, in order, stay those of unbatched

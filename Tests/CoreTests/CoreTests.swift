@@ -6,41 +6,8 @@ import QuotecastClient
 import QuotecastCore
 import Synth
 import TestSupport
+import CoreTestSupport
 import XCTest
-
-/// A synthetic day framed into MoldUDP64 datagrams, all in memory.
-func syntheticDatagrams(messages: Int, symbols: Int, seed: UInt64, perPacket: Int = 20) -> [[UInt8]] {
-  var day = SyntheticDay(config: SyntheticDayConfig(messages: messages, symbols: symbols, seed: seed))
-  var packetizer = MoldPacketizer(session: MoldSessionID("QUOTECAST"), maxMessagesPerPacket: perPacket)
-  var datagrams: [[UInt8]] = []
-  day.forEachDatagram(&packetizer) { datagrams.append(Array($0)) }
-  return datagrams
-}
-
-struct CollectingSink: PacketSink {
-  var packets: [(channel: UInt16, bytes: [UInt8])] = []
-  mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) { packets.append((channel, Array(packet))) }
-}
-
-struct CountingSink: PacketSink {
-  var packets = 0
-  var bytes = 0
-  mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) {
-    packets += 1
-    bytes += packet.count
-  }
-}
-
-func coreConfig(channels: Int = 3, depth: Int = 10) -> CoreConfig {
-  var config = CoreConfig()
-  config.books.maxLiveOrders = 1 << 18
-  config.books.maxLevels = 1 << 17
-  config.books.levelArenaEntries = 1 << 20
-  config.books.maxReferencePages = 1024
-  config.books.publishedDepth = depth
-  config.encoder.channels = channels
-  return config
-}
 
 /// A subscriber's view rebuilt only from decoded packets: depth-limited sides per locate.
 struct Subscriber {

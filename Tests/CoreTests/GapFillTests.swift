@@ -3,6 +3,7 @@ import Feed
 import ITCH
 import QuotecastClient
 import QuotecastCore
+import CoreTestSupport
 import XCTest
 
 /// A packet's content without its send timestamp (held packets go out later than clean ones).

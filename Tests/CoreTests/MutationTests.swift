@@ -2,6 +2,7 @@ import Encoding
 import QuotecastClient
 import QuotecastCore
 import TestSupport
+import CoreTestSupport
 import XCTest
 
 /// Hostile datagrams through the whole core: seeded bit flips, truncations, splices and forged

@@ -4,6 +4,7 @@ import Encoding
 import QuotecastClient
 import QuotecastCore
 import TestSupport
+import CoreTestSupport
 import Transport
 import XCTest
 
