@@ -168,142 +168,69 @@ public final class UpdateEncoder {
   /// Sets the timestamp stamped on packets closed from now on.
   @inlinable public func setClock(nowNs: UInt64) { state.pointee.nowNs = nowNs }
 
-  /// Encodes events in order. `books` supplies nothing but is where status messages came from.
+  /// The hand-laid writers and the libflatbuffers ones, over this encoder's per-channel storage.
+  var laidWriters: LaidWriters { LaidWriters(laid: laid) }
+  var flatBufferWriters: FlatBufferWriters {
+    FlatBufferWriters(encoders: encoders, maxDatagramBytes: config.maxDatagramBytes)
+  }
+
+  /// Encodes events in order, through the backend chosen once here.
   public func encode(_ events: UnsafeBufferPointer<BookEvent>) {
-    for event in events { encode(event) }
+    if handLaid { encode(events, laidWriters) } else { encode(events, flatBufferWriters) }
   }
 
   public func encode(_ event: BookEvent) {
-    let sequence = event.upstreamSequence
-    let timestampNs = event.timestampNs
+    if handLaid { encode(event, laidWriters) } else { encode(event, flatBufferWriters) }
+  }
+
+  @inline(__always)
+  func encode<Writer: PacketWriter>(_ events: UnsafeBufferPointer<BookEvent>, _ writer: Writer) {
+    for event in events { encode(event, writer) }
+  }
+
+  @inline(__always)
+  func encode<Writer: PacketWriter>(_ event: BookEvent, _ writer: Writer) {
     switch event.kind {
     case .level:
       let channel = routing.channel(for: event.locate)
-      if handLaid {
-        let writer = reserveLaid(channel: channel, .level, payloadBytes: 24)
-        writer.pointee.addLevel(
-          sequence, timestampNs, locate: event.locate, side: event.side, action: event.code, index: event.levelIndex,
-          price: event.price, shares: event.shares, orders: event.orders)
-      } else {
-        qc_encoder_add_level(
-          reserve(channel: channel, bytes: QC_STRUCT_UPDATE_MAX_BYTES), sequence, timestampNs, event.locate,
-          event.side, event.code, event.levelIndex, event.price, event.shares, event.orders)
-      }
+      makeRoom(channel, .level, writer)
+      writer.addLevel(channel, event)
     case .trade:
       let channel = routing.channel(for: event.locate)
-      if handLaid {
-        let writer = reserveLaid(channel: channel, .trade, payloadBytes: 32)
-        writer.pointee.addTrade(
-          sequence, timestampNs, locate: event.locate, kind: event.code, side: event.side, crossType: event.crossType,
-          price: event.price, shares: event.shares, matchNumber: event.matchNumber)
-      } else {
-        qc_encoder_add_trade(
-          reserve(channel: channel, bytes: QC_STRUCT_UPDATE_MAX_BYTES), sequence, timestampNs, event.locate,
-          event.code, event.side, event.crossType, event.price, event.shares, event.matchNumber)
-      }
+      makeRoom(channel, .trade, writer)
+      writer.addTrade(channel, event)
     case .tradeBreak:
       // A break names only a match number: every channel this encoder writes gets it.
       for channel in writtenChannels {
-        if handLaid {
-          reserveLaid(channel: channel, .tradeBreak, payloadBytes: 8).pointee.addTradeBreak(
-            sequence, timestampNs, matchNumber: event.matchNumber)
-        } else {
-          qc_encoder_add_trade_break(
-            reserve(channel: channel, bytes: QC_STRUCT_UPDATE_MAX_BYTES), sequence, timestampNs, event.matchNumber)
-        }
+        makeRoom(channel, .tradeBreak, writer)
+        writer.addTradeBreak(channel, event)
       }
     case .status:
-      encodeStatus(event)
+      guard let kind = event.statusKind else { return }
+      let shape = UpdateShape.status(kind)
+      if kind == .systemEvent || kind == .marketWideBreaker {
+        // Market-wide: every channel this encoder writes.
+        for channel in writtenChannels {
+          makeRoom(channel, shape, writer)
+          writer.addStatus(channel, kind, event)
+        }
+      } else {
+        let channel = routing.channel(for: event.locate)
+        makeRoom(channel, shape, writer)
+        writer.addStatus(channel, kind, event)
+      }
     case .definition:
-      encodeDefinition(event)
+      guard let definition = event.definition else { return }
+      encodeDefinition(
+        definition.pointee, locate: event.locate, upstreamSequence: event.upstreamSequence,
+        timestampNs: event.timestampNs, into: routing.channel(for: event.locate), writer)
     }
   }
 
-  func encodeStatus(_ event: BookEvent) {
-    guard let status = event.statusKind else { return }
-    let sequence = event.upstreamSequence
-    let timestampNs = event.timestampNs
-    let locate = event.locate
-    let channel = routing.channel(for: locate)
-    let bound = QC_STRUCT_UPDATE_MAX_BYTES
-    switch status {
-    case .tradingAction:
-      if handLaid {
-        reserveLaid(channel: channel, .tradingState, payloadBytes: 8).pointee.addTradingState(
-          sequence, timestampNs, locate: locate, state: event.tradingState, reason: event.tradingReason)
-      } else {
-        qc_encoder_add_trading_state(
-          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, event.tradingState,
-          event.tradingReason)
-      }
-    case .operationalHalt:
-      if handLaid {
-        reserveLaid(channel: channel, .operationalHalt, payloadBytes: 4).pointee.addOperationalHalt(
-          sequence, timestampNs, locate: locate, marketCode: event.haltMarketCode, action: event.haltAction)
-      } else {
-        qc_encoder_add_operational_halt(
-          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, event.haltMarketCode,
-          event.haltAction)
-      }
-    case .regSHO:
-      if handLaid {
-        reserveLaid(channel: channel, .regSHO, payloadBytes: 4).pointee.addRegSHO(
-          sequence, timestampNs, locate: locate, action: event.regSHOAction)
-      } else {
-        qc_encoder_add_reg_sho(
-          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, event.regSHOAction)
-      }
-    case .luldCollar:
-      if handLaid {
-        reserveLaid(channel: channel, .luldCollar, payloadBytes: 20).pointee.addLULDCollar(
-          sequence, timestampNs, locate: locate, reference: event.collarReferencePrice,
-          upper: event.collarUpperPrice, lower: event.collarLowerPrice, collarExtension: event.collarExtension)
-      } else {
-        qc_encoder_add_luld_collar(
-          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, event.collarReferencePrice,
-          event.collarUpperPrice, event.collarLowerPrice, event.collarExtension)
-      }
-    case .imbalance:
-      if handLaid {
-        reserveLaid(channel: channel, .imbalance, payloadBytes: 40).pointee.addImbalance(
-          sequence, timestampNs, locate: locate, paired: event.pairedShares, imbalance: event.imbalanceShares,
-          far: event.farPrice, near: event.nearPrice, reference: event.currentReferencePrice,
-          direction: event.imbalanceDirection, crossType: event.crossType, variation: event.priceVariationIndicator)
-      } else {
-        qc_encoder_add_imbalance(
-          reserve(channel: channel, bytes: bound), sequence, timestampNs, locate, event.pairedShares,
-          event.imbalanceShares, event.farPrice, event.nearPrice, event.currentReferencePrice,
-          event.imbalanceDirection, event.crossType, event.priceVariationIndicator)
-      }
-    case .systemEvent:
-      // Market-wide: every channel this encoder writes.
-      for channel in writtenChannels {
-        if handLaid {
-          reserveLaid(channel: channel, .systemEvent, payloadBytes: 1).pointee.addSystemEvent(
-            sequence, timestampNs, code: event.systemEventCode)
-        } else {
-          qc_encoder_add_system_event(
-            reserve(channel: channel, bytes: bound), sequence, timestampNs, event.systemEventCode)
-        }
-      }
-    case .marketWideBreaker:
-      for channel in writtenChannels {
-        if handLaid {
-          reserveLaid(channel: channel, .marketWideBreaker, payloadBytes: 1).pointee.addMarketWideBreaker(
-            sequence, timestampNs, level: event.breachedLevel)
-        } else {
-          qc_encoder_add_market_wide_breaker(
-            reserve(channel: channel, bytes: bound), sequence, timestampNs, event.breachedLevel)
-        }
-      }
-    }
-  }
-
-  func encodeDefinition(_ event: BookEvent) {
-    guard let definition = event.definition else { return }
-    encodeDefinition(
-      definition.pointee, locate: event.locate, upstreamSequence: event.upstreamSequence,
-      timestampNs: event.timestampNs, into: routing.channel(for: event.locate))
+  /// Closes the channel's open packet when one more update of `shape` would not fit it.
+  @inline(__always)
+  func makeRoom<Writer: PacketWriter>(_ channel: UInt16, _ shape: UpdateShape, _ writer: Writer) {
+    if writer.pendingUpdates(channel) > 0 && !writer.fits(channel, shape) { close(channel: channel, writer) }
   }
 
   /// Encodes an instrument definition into `target` (its own channel, or the snapshot channel);
@@ -312,34 +239,25 @@ public final class UpdateEncoder {
     _ definition: InstrumentDefinition, locate: UInt16, upstreamSequence: UInt64, timestampNs: UInt64,
     into target: UInt16
   ) {
-    let channel = routing.channel(for: locate)
-    definition.withSymbolBytes { symbol in
-      let symbolBytes = symbol.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
-      if handLaid {
-        let fields = qc_definition_fields(
-          symbol: symbolBytes, symbolLength: symbol.count, roundLotSize: definition.roundLotSize,
-          etpLeverageFactor: definition.etpLeverageFactor, locate: locate, channel: channel,
-          issueSubType: definition.issueSubType, marketCategory: definition.marketCategory,
-          financialStatus: definition.financialStatus, issueClassification: definition.issueClassification,
-          roundLotsOnly: definition.roundLotsOnly, authenticity: definition.authenticity,
-          shortSaleThreshold: definition.shortSaleThreshold, ipoFlag: definition.ipoFlag,
-          luldTier: definition.luldTier, etpFlag: definition.etpFlag, inverse: definition.inverse)
-        reserveLaid(
-          channel: target, .definition, payloadBytes: 4, trailingBytes: LaidPacketWriter.definitionTrailingBytes
-        ).pointee.addDefinition(upstreamSequence, timestampNs, fields)
-        return
-      }
-      var fields = qc_definition(
-        symbol: symbolBytes.assumingMemoryBound(to: CChar.self), symbol_length: symbol.count,
-        round_lot_size: definition.roundLotSize, etp_leverage_factor: definition.etpLeverageFactor, locate: locate,
-        channel: channel, issue_sub_type: definition.issueSubType, market_category: definition.marketCategory,
-        financial_status: definition.financialStatus, issue_classification: definition.issueClassification,
-        round_lots_only: definition.roundLotsOnly, authenticity: definition.authenticity,
-        short_sale_threshold: definition.shortSaleThreshold, ipo_flag: definition.ipoFlag,
-        luld_tier: definition.luldTier, etp_flag: definition.etpFlag, inverse: definition.inverse)
-      let encoder = reserve(channel: target, bytes: QC_DEFINITION_UPDATE_MAX_BYTES)
-      qc_encoder_add_definition(encoder, upstreamSequence, timestampNs, &fields)
+    if handLaid {
+      encodeDefinition(
+        definition, locate: locate, upstreamSequence: upstreamSequence, timestampNs: timestampNs, into: target,
+        laidWriters)
+    } else {
+      encodeDefinition(
+        definition, locate: locate, upstreamSequence: upstreamSequence, timestampNs: timestampNs, into: target,
+        flatBufferWriters)
     }
+  }
+
+  func encodeDefinition<Writer: PacketWriter>(
+    _ definition: InstrumentDefinition, locate: UInt16, upstreamSequence: UInt64, timestampNs: UInt64,
+    into target: UInt16, _ writer: Writer
+  ) {
+    makeRoom(target, .definition, writer)
+    writer.addDefinition(
+      target, upstreamSequence: upstreamSequence, timestampNs: timestampNs, definition, locate: locate,
+      ownChannel: routing.channel(for: locate))
   }
 
   /// Encodes a full-book snapshot of one instrument into `channel` (its own, or a snapshot channel).
@@ -360,24 +278,17 @@ public final class UpdateEncoder {
       wireAsks[index] = PriceLevelWire(
         price: askLevels[index].price, orders: askLevels[index].orders, shares: askLevels[index].shares)
     }
-    let tradingState = books.tradingState(locate: locate)
-    let regSHOAction = books.regSHOAction(locate: locate)
-    let haltAction = books.operationalHaltAction(locate: locate)
+    let snapshot = SnapshotFields(
+      upstreamSequence: upstreamSequence, timestampNs: timestampNs, locate: locate, depth: depth,
+      tradingState: books.tradingState(locate: locate), bids: wireBids, bidCount: bidCount, asks: wireAsks,
+      askCount: askCount, lastChannelSequence: lastChannelSequence, regSHOAction: books.regSHOAction(locate: locate),
+      operationalHaltAction: books.operationalHaltAction(locate: locate))
     if handLaid {
-      reserveLaid(
-        channel: channel, .snapshot, payloadBytes: 4,
-        trailingBytes: LaidPacketWriter.snapshotTrailingBytes(depth: depth)
-      ).pointee.addSnapshot(
-        upstreamSequence, timestampNs, locate: locate, depth: UInt16(depth), tradingState: tradingState,
-        bids: wireBids, bidCount: bidCount, asks: wireAsks, askCount: askCount,
-        lastChannelSequence: lastChannelSequence, regSHOAction: regSHOAction, operationalHaltAction: haltAction)
-      return
-    }
-    let encoder = reserve(channel: channel, bytes: Self.snapshotBound(depth: depth))
-    wireLevels.withMemoryRebound(to: qc_book_level.self, capacity: depth * 2) { levels in
-      qc_encoder_add_snapshot(
-        encoder, upstreamSequence, timestampNs, locate, UInt16(depth), tradingState, levels, bidCount,
-        levels + depth, askCount, lastChannelSequence, regSHOAction, haltAction)
+      makeRoom(channel, .snapshot(depth: depth), laidWriters)
+      laidWriters.addSnapshot(channel, snapshot)
+    } else {
+      makeRoom(channel, .snapshot(depth: depth), flatBufferWriters)
+      flatBufferWriters.addSnapshot(channel, snapshot)
     }
   }
 
@@ -387,48 +298,30 @@ public final class UpdateEncoder {
     stale: Bool
   ) {
     if handLaid {
-      reserveLaid(channel: channel, .feedStatus, payloadBytes: 24).pointee.addFeedStatus(
-        upstreamSequence, timestampNs, lostFrom: lostFrom, lostMessages: lostMessages, state: stale ? 1 : 0)
+      encodeFeedStatus(channel, upstreamSequence, timestampNs, lostFrom, lostMessages, stale, laidWriters)
     } else {
-      qc_encoder_add_feed_status(
-        reserve(channel: channel, bytes: QC_STRUCT_UPDATE_MAX_BYTES), upstreamSequence, timestampNs, lostFrom,
-        lostMessages, stale ? 1 : 0)
+      encodeFeedStatus(channel, upstreamSequence, timestampNs, lostFrom, lostMessages, stale, flatBufferWriters)
     }
   }
 
-  /// The channel's hand-laid writer with room for one more update; closes the open packet first if needed.
-  @inline(__always)
-  func reserveLaid(
-    channel: UInt16, _ field: LaidPacketWriter.Field, payloadBytes: Int, trailingBytes: Int = 0
-  ) -> UnsafeMutablePointer<LaidPacketWriter> {
-    let writer = laid + Int(channel)
-    if writer.pointee.count > 0
-      && !writer.pointee.fits(field, payloadBytes: payloadBytes, trailingBytes: trailingBytes)
-    {
-      close(channel: channel)
-    }
-    return writer
-  }
-
-  /// The channel's encoder with room for `bytes` more; closes the open packet first if needed.
-  @inline(__always)
-  func reserve(channel: UInt16, bytes: Int) -> OpaquePointer {
-    let encoder = encoders[Int(channel)]
-    let count = Int(qc_encoder_count(encoder))
-    if count > 0 {
-      let projected =
-        qc_encoder_size(encoder) + bytes + 4 * (count + 1) + QC_PACKET_OVERHEAD_MAX_BYTES
-      if projected > config.maxDatagramBytes || count + 1 >= QC_MAX_UPDATES_PER_PACKET {
-        close(channel: channel)
-      }
-    }
-    return encoder
+  func encodeFeedStatus<Writer: PacketWriter>(
+    _ channel: UInt16, _ upstreamSequence: UInt64, _ timestampNs: UInt64, _ lostFrom: UInt64,
+    _ lostMessages: UInt64, _ stale: Bool, _ writer: Writer
+  ) {
+    makeRoom(channel, .feedStatus, writer)
+    writer.addFeedStatus(
+      channel, upstreamSequence: upstreamSequence, timestampNs: timestampNs, lostFrom: lostFrom,
+      lostMessages: lostMessages, state: stale ? 1 : 0)
   }
 
   /// Closes every channel's open packet (the end of an input packet).
   public func flush() {
-    for channel in 0...routing.channelCount where updatesPending(channel: UInt16(channel)) > 0 {
-      close(channel: UInt16(channel))
+    if handLaid { flush(laidWriters) } else { flush(flatBufferWriters) }
+  }
+
+  func flush<Writer: PacketWriter>(_ writer: Writer) {
+    for channel in 0...routing.channelCount where writer.pendingUpdates(UInt16(channel)) > 0 {
+      close(channel: UInt16(channel), writer)
     }
   }
 
@@ -436,13 +329,17 @@ public final class UpdateEncoder {
   /// last (0 before the first), so it uses no sequence number and a subscriber can spot a gap.
   /// Any open updates are closed into a normal packet first.
   public func heartbeat(channel: UInt16) {
-    if updatesPending(channel: channel) > 0 { close(channel: channel) }
-    close(channel: channel, heartbeat: true)
+    if handLaid { heartbeat(channel, laidWriters) } else { heartbeat(channel, flatBufferWriters) }
+  }
+
+  func heartbeat<Writer: PacketWriter>(_ channel: UInt16, _ writer: Writer) {
+    if writer.pendingUpdates(channel) > 0 { close(channel: channel, writer) }
+    close(channel: channel, writer, heartbeat: true)
   }
 
   @inline(__always)
   func updatesPending(channel: UInt16) -> Int {
-    handLaid ? laid[Int(channel)].count : Int(qc_encoder_count(encoders[Int(channel)]))
+    handLaid ? laidWriters.pendingUpdates(channel) : flatBufferWriters.pendingUpdates(channel)
   }
 
   /// Whether `encodeLayout` has a layout to publish.
@@ -453,30 +350,25 @@ public final class UpdateEncoder {
   public func encodeLayout(upstreamSequence: UInt64, timestampNs: UInt64) {
     guard let layoutStorage else { return }
     let channel = snapshotChannel
-    if updatesPending(channel: channel) > 0 { close(channel: channel) }
+    if handLaid { flushChannel(channel, laidWriters) } else { flushChannel(channel, flatBufferWriters) }
     let encoder = encoders[Int(channel)]
     layoutStorage.withLayout { qc_encoder_add_layout(encoder, upstreamSequence, timestampNs, $0) }
-    close(channel: channel, throughLibflatbuffers: true)
+    close(channel: channel, flatBufferWriters)
   }
 
-  func close(channel: UInt16, heartbeat: Bool = false, throughLibflatbuffers: Bool = false) {
-    let handLaid = self.handLaid && !throughLibflatbuffers
-    let updates = handLaid ? laid[Int(channel)].count : Int(qc_encoder_count(encoders[Int(channel)]))
+  func flushChannel<Writer: PacketWriter>(_ channel: UInt16, _ writer: Writer) {
+    if writer.pendingUpdates(channel) > 0 { close(channel: channel, writer) }
+  }
+
+  /// Finishes the channel's open packet into the output arena, and numbers it (a heartbeat reuses the last number).
+  func close<Writer: PacketWriter>(channel: UInt16, _ writer: Writer, heartbeat: Bool = false) {
+    let updates = writer.pendingUpdates(channel)
     let sequence = heartbeat ? nextSequence[Int(channel)] - 1 : nextSequence[Int(channel)]
-    var length = 0
-    let bytes: UnsafeRawPointer
-    if handLaid {
-      let finished = laid[Int(channel)].finish(
-        channel: channel, sequence: sequence, timestampNs: state.pointee.nowNs, session: config.session)
-      bytes = finished.baseAddress!
-      length = finished.count
-    } else {
-      bytes = UnsafeRawPointer(
-        qc_encoder_finish(encoders[Int(channel)], channel, sequence, state.pointee.nowNs, config.session, &length)!)
-    }
+    let finished = writer.finish(channel, sequence: sequence, nowNs: state.pointee.nowNs, session: config.session)
+    let length = finished.count
     let offset = (state.pointee.outputUsed + 7) & ~7
     if offset + length <= config.outputArenaBytes && state.pointee.outputCount < outputIndexCapacity {
-      (output + offset).copyMemory(from: bytes, byteCount: length)
+      (output + offset).copyMemory(from: finished.baseAddress!, byteCount: length)
       outputIndex[state.pointee.outputCount] = (channel, Int32(offset), Int32(length))
       state.pointee.outputCount += 1
       state.pointee.outputUsed = offset + length
@@ -491,7 +383,7 @@ public final class UpdateEncoder {
     state.pointee.counters.packets &+= 1
     state.pointee.counters.updates &+= UInt64(updates)
     state.pointee.counters.bytes &+= UInt64(length)
-    if handLaid { laid[Int(channel)].reset() } else { qc_encoder_reset(encoders[Int(channel)]) }
+    writer.reset(channel)
   }
 
   // MARK: Output
