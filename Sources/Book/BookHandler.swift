@@ -3,33 +3,72 @@ import ITCH
 /// The books as an ITCH handler: `dispatch` checks each message's length and calls the method of
 /// its type; the types that touch no book (L, V, K, N, O) are counted and nothing more.
 struct BookHandler: ITCHHandler {
-  unowned(unsafe) let books: OrderBooks
+  /// Unmanaged, read through `_withUnsafeGuaranteedRef`: a stored class reference would cost a
+  /// retain and a release per message.
+  let books: Unmanaged<OrderBooks>
   let sequence: UInt64
   let counted: Bool
 
   @inline(__always)
   mutating func willHandle(type: UInt8, _ base: UnsafeRawPointer) {
-    books.begin(type: type, sequence: sequence, timestampNs: loadBigEndianUInt48(base, 5), counted: counted)
+    let (sequence, counted) = (self.sequence, self.counted)
+    books._withUnsafeGuaranteedRef {
+      $0.begin(type: type, sequence: sequence, timestampNs: loadBigEndianUInt48(base, 5), counted: counted)
+    }
   }
 
-  @inline(__always) mutating func addOrder(_ message: AddOrder) { books.handle(message) }
-  @inline(__always) mutating func addOrderMPID(_ message: AddOrderMPID) { books.handle(message) }
-  @inline(__always) mutating func orderExecuted(_ message: OrderExecuted) { books.handle(message) }
-  @inline(__always) mutating func orderExecutedWithPrice(_ message: OrderExecutedWithPrice) { books.handle(message) }
-  @inline(__always) mutating func orderCancel(_ message: OrderCancel) { books.handle(message) }
-  @inline(__always) mutating func orderDelete(_ message: OrderDelete) { books.handle(message) }
-  @inline(__always) mutating func orderReplace(_ message: OrderReplace) { books.handle(message) }
-  @inline(__always) mutating func nonCrossTrade(_ message: NonCrossTrade) { books.handle(message) }
-  @inline(__always) mutating func crossTrade(_ message: CrossTrade) { books.handle(message) }
-  @inline(__always) mutating func brokenTrade(_ message: BrokenTrade) { books.handle(message) }
-  @inline(__always) mutating func stockDirectory(_ message: StockDirectory) { books.handle(message) }
-  @inline(__always) mutating func stockTradingAction(_ message: StockTradingAction) { books.handle(message) }
-  @inline(__always) mutating func operationalHalt(_ message: OperationalHalt) { books.handle(message) }
-  @inline(__always) mutating func regSHORestriction(_ message: RegSHORestriction) { books.handle(message) }
-  @inline(__always) mutating func luldAuctionCollar(_ message: LULDAuctionCollar) { books.handle(message) }
-  @inline(__always) mutating func noii(_ message: NOII) { books.handle(message) }
-  @inline(__always) mutating func systemEvent(_ message: SystemEvent) { books.handle(message) }
-  @inline(__always) mutating func mwcbStatus(_ message: MWCBStatus) { books.handle(message) }
+  @inline(__always) mutating func addOrder(_ message: AddOrder) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func addOrderMPID(_ message: AddOrderMPID) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func orderExecuted(_ message: OrderExecuted) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func orderExecutedWithPrice(_ message: OrderExecutedWithPrice) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func orderCancel(_ message: OrderCancel) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func orderDelete(_ message: OrderDelete) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func orderReplace(_ message: OrderReplace) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func nonCrossTrade(_ message: NonCrossTrade) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func crossTrade(_ message: CrossTrade) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func brokenTrade(_ message: BrokenTrade) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func stockDirectory(_ message: StockDirectory) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func stockTradingAction(_ message: StockTradingAction) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func operationalHalt(_ message: OperationalHalt) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func regSHORestriction(_ message: RegSHORestriction) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func luldAuctionCollar(_ message: LULDAuctionCollar) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func noii(_ message: NOII) { books._withUnsafeGuaranteedRef { $0.handle(message) } }
+  @inline(__always) mutating func systemEvent(_ message: SystemEvent) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
+  @inline(__always) mutating func mwcbStatus(_ message: MWCBStatus) {
+    books._withUnsafeGuaranteedRef { $0.handle(message) }
+  }
 }
 
 // What each message does to the books (instrument state and order flow), and the events it makes.

@@ -211,7 +211,7 @@ public final class OrderBooks {
   /// number every resulting event carries. The caller keeps `eventRoom >= maxEventsPerMessage`.
   /// `counted: false` applies a market-wide message that another book shard already counts.
   public func apply(_ message: UnsafeRawBufferPointer, sequence: UInt64, counted: Bool = true) {
-    var handler = BookHandler(books: self, sequence: sequence, counted: counted)
+    var handler = BookHandler(books: Unmanaged.passUnretained(self), sequence: sequence, counted: counted)
     switch dispatch(message, to: &handler) {
     case .dispatched: break
     // An uncounted (market-wide, another shard's) message is not counted as an anomaly either.

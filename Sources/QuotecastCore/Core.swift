@@ -170,7 +170,7 @@ public final class QuotecastCore {
     _ sink: inout Sink, _ body: (inout CoreReceiver<Sink>) -> Result
   ) -> Result {
     withUnsafeMutablePointer(to: &sink) { pointer in
-      var receiver = CoreReceiver(core: self, sink: pointer)
+      var receiver = CoreReceiver(core: Unmanaged.passUnretained(self), sink: pointer)
       return body(&receiver)
     }
   }
@@ -345,21 +345,31 @@ public final class QuotecastCore {
 
 /// The core as the feed session's receiver: deliveries go through the books to `sink`.
 struct CoreReceiver<Sink: PacketSink>: FeedReceiver {
-  unowned(unsafe) let core: QuotecastCore
+  /// Unmanaged, read through `_withUnsafeGuaranteedRef`: a stored class reference would cost a
+  /// retain and a release per datagram.
+  let core: Unmanaged<QuotecastCore>
   let sink: UnsafeMutablePointer<Sink>
 
   @inline(__always)
   mutating func deliver(_ packet: MoldPacket, skip: Int, nowNs: UInt64) -> DeliveredFraming {
-    core.deliver(packet, skip: skip, nowNs: nowNs, encodes: true, into: &sink.pointee)
+    let sink = self.sink
+    return core._withUnsafeGuaranteedRef {
+      $0.deliver(packet, skip: skip, nowNs: nowNs, encodes: true, into: &sink.pointee)
+    }
   }
 
   mutating func feedWentStale(lostFrom: UInt64, totalLostMessages: UInt64, nowNs: UInt64) {
-    core.encodeFeedWentStale(lostFrom: lostFrom, totalLostMessages: totalLostMessages, nowNs: nowNs)
+    core._withUnsafeGuaranteedRef {
+      $0.encodeFeedWentStale(lostFrom: lostFrom, totalLostMessages: totalLostMessages, nowNs: nowNs)
+    }
   }
 
   mutating func flushStaleMark() {
-    core.encoder.flush()
-    core.drainOutput(into: &sink.pointee)
+    let sink = self.sink
+    core._withUnsafeGuaranteedRef {
+      $0.encoder.flush()
+      $0.drainOutput(into: &sink.pointee)
+    }
   }
 }
 
