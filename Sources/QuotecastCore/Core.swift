@@ -248,21 +248,9 @@ public final class QuotecastCore {
   public func publishSnapshots<Sink: PacketSink>(
     channel: UInt16, upstreamSequence: UInt64, nowNs: UInt64, into sink: inout Sink
   ) {
-    encoder.setClock(nowNs: nowNs)
-    if feed.health.stale { encodeStaleStatus(channel: channel, nowNs: nowNs) }
-    for locate in books.activeLocates {
-      let ownChannel = routing.channel(for: locate)
-      if let definition = books.definition(locate: locate) {
-        encoder.encodeDefinition(
-          definition.pointee, locate: locate, upstreamSequence: upstreamSequence, timestampNs: nowNs, into: channel)
-      }
-      encoder.encodeSnapshot(
-        of: books, locate: locate, into: channel, upstreamSequence: upstreamSequence, timestampNs: nowNs,
-        lastChannelSequence: encoder.nextSequence(channel: ownChannel) - 1)
-      if encoder.outputBytesFree < config.encoder.maxDatagramBytes * 4 + flushReserveBytes { drainOutput(into: &sink) }
-    }
-    encoder.flush()
-    drainOutput(into: &sink)
+    _ = publishSnapshots(
+      channel: channel, start: 0, count: config.books.maxLocates, upstreamSequence: upstreamSequence, nowNs: nowNs,
+      into: &sink)
   }
 
   @inline(__always)
@@ -298,28 +286,35 @@ public final class QuotecastCore {
   public func publishSnapshotSlice<Sink: PacketSink>(
     channel: UInt16, start: Int, count: Int, nowNs: UInt64, into sink: inout Sink
   ) -> Int {
+    publishSnapshots(
+      channel: channel, start: start, count: count, upstreamSequence: max(1, feed.expectedSequence) - 1,
+      nowNs: nowNs, into: &sink)
+  }
+
+  /// The one snapshot publisher: the stale status if the feed is stale, then for each active
+  /// instrument from `start` (in locate order, wrapping, at most `count`), its definition (so a
+  /// late joiner learns the instrument with its book) and its book. Allocates nothing.
+  func publishSnapshots<Sink: PacketSink>(
+    channel: UInt16, start: Int, count: Int, upstreamSequence: UInt64, nowNs: UInt64, into sink: inout Sink
+  ) -> Int {
     encoder.setClock(nowNs: nowNs)
-    let upstream = max(1, feed.expectedSequence) - 1
     if feed.health.stale { encodeStaleStatus(channel: channel, nowNs: nowNs) }
     var position = start
     var published = 0
     let maxLocates = config.books.maxLocates
     var scanned = 0
-    // Walk locates in order, skipping empty ones, without allocating.
     while published < count && scanned < maxLocates {
       let locate = UInt16(position % maxLocates)
       position = (position + 1) % maxLocates
       scanned += 1
       guard books.isActive(locate: locate) else { continue }
-      let ownChannel = routing.channel(for: locate)
-      // The definition first, so a late joiner learns the instrument with its book.
       if let definition = books.definition(locate: locate) {
         encoder.encodeDefinition(
-          definition.pointee, locate: locate, upstreamSequence: upstream, timestampNs: nowNs, into: channel)
+          definition.pointee, locate: locate, upstreamSequence: upstreamSequence, timestampNs: nowNs, into: channel)
       }
       encoder.encodeSnapshot(
-        of: books, locate: locate, into: channel, upstreamSequence: upstream, timestampNs: nowNs,
-        lastChannelSequence: encoder.nextSequence(channel: ownChannel) - 1)
+        of: books, locate: locate, into: channel, upstreamSequence: upstreamSequence, timestampNs: nowNs,
+        lastChannelSequence: encoder.nextSequence(channel: routing.channel(for: locate)) - 1)
       published += 1
       if encoder.outputBytesFree < config.encoder.maxDatagramBytes * 4 + flushReserveBytes { drainOutput(into: &sink) }
     }
