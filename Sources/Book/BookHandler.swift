@@ -76,43 +76,40 @@ extension OrderBooks {
   @inline(__always)
   func handle(_ message: AddOrder) {
     let locate = message.stockLocate
-    let add = message
     addOrder(
-      locate: locate, reference: add.orderReference, sideByte: add.side, shares: add.shares, price: add.price)
+      locate: locate, reference: message.orderReference, sideByte: message.side, shares: message.shares,
+      price: message.price)
   }
 
   @inline(__always)
   func handle(_ message: AddOrderMPID) {
     let locate = message.stockLocate
-    let add = message
     addOrder(
-      locate: locate, reference: add.orderReference, sideByte: add.side, shares: add.shares, price: add.price)
+      locate: locate, reference: message.orderReference, sideByte: message.side, shares: message.shares,
+      price: message.price)
   }
 
   @inline(__always)
   func handle(_ message: OrderExecuted) {
     let locate = message.stockLocate
-    let execution = message
     execute(
-      locate: locate, reference: execution.orderReference, shares: execution.executedShares,
-      matchNumber: execution.matchNumber, price: 0, kind: .execution, printable: true)
+      locate: locate, reference: message.orderReference, shares: message.executedShares,
+      matchNumber: message.matchNumber, price: 0, kind: .execution, printable: true)
   }
 
   @inline(__always)
   func handle(_ message: OrderExecutedWithPrice) {
     let locate = message.stockLocate
-    let execution = message
     execute(
-      locate: locate, reference: execution.orderReference, shares: execution.executedShares,
-      matchNumber: execution.matchNumber, price: execution.executionPrice, kind: .executionWithPrice,
-      printable: execution.printable == UInt8(ascii: "Y"))
+      locate: locate, reference: message.orderReference, shares: message.executedShares,
+      matchNumber: message.matchNumber, price: message.executionPrice, kind: .executionWithPrice,
+      printable: message.printable == UInt8(ascii: "Y"))
   }
 
   @inline(__always)
   func handle(_ message: OrderCancel) {
     let locate = message.stockLocate
-    let cancel = message
-    self.cancel(locate: locate, reference: cancel.orderReference, shares: cancel.cancelledShares)
+    self.cancel(locate: locate, reference: message.orderReference, shares: message.cancelledShares)
   }
 
   @inline(__always)
@@ -126,37 +123,34 @@ extension OrderBooks {
   @inline(__always)
   func handle(_ message: OrderReplace) {
     let locate = message.stockLocate
-    let replace = message
     self.replace(
-      locate: locate, original: replace.originalOrderReference, new: replace.newOrderReference,
-      shares: replace.shares, price: replace.price)
+      locate: locate, original: message.originalOrderReference, new: message.newOrderReference,
+      shares: message.shares, price: message.price)
   }
 
   @inline(__always)
   func handle(_ message: NonCrossTrade) {
     let locate = message.stockLocate
-    let trade = message
     guard checkLocate(locate) else { return }
     var event = newEvent(.trade, locate: locate)
     event.code = BookEvent.TradeKind.nonCross.rawValue
-    event.side = sideValue(trade.side)
-    event.price = trade.price
-    event.shares = UInt64(trade.shares)
-    event.matchNumber = trade.matchNumber
+    event.side = sideValue(message.side)
+    event.price = message.price
+    event.shares = UInt64(message.shares)
+    event.matchNumber = message.matchNumber
     emit(event)
   }
 
   @inline(__always)
   func handle(_ message: CrossTrade) {
     let locate = message.stockLocate
-    let cross = message
     guard checkLocate(locate) else { return }
     var event = newEvent(.trade, locate: locate)
     event.code = BookEvent.TradeKind.cross.rawValue
-    event.price = cross.crossPrice
-    event.shares = cross.shares
-    event.matchNumber = cross.matchNumber
-    event.crossType = cross.crossType
+    event.price = message.crossPrice
+    event.shares = message.shares
+    event.matchNumber = message.matchNumber
+    event.crossType = message.crossType
     emit(event)
   }
 
@@ -172,11 +166,10 @@ extension OrderBooks {
   func handle(_ message: StockDirectory) {
     let locate = message.stockLocate
     guard checkLocate(locate) else { return }
-    let directory = message
-    instruments[Int(locate)].symbol = directory.stock.packed
-    instruments[Int(locate)].roundLotSize = directory.roundLotSize
+    instruments[Int(locate)].symbol = message.stock.packed
+    instruments[Int(locate)].roundLotSize = message.roundLotSize
     instruments[Int(locate)].defined = true
-    (definitions + Int(locate)).initialize(to: InstrumentDefinition(directory))
+    (definitions + Int(locate)).initialize(to: InstrumentDefinition(message))
     var event = newEvent(.definition, locate: locate)
     event.code = StockDirectory.type
     event.definition = UnsafePointer(definitions + Int(locate))
@@ -187,11 +180,10 @@ extension OrderBooks {
   func handle(_ message: StockTradingAction) {
     let locate = message.stockLocate
     guard checkLocate(locate) else { return }
-    let action = message
-    instruments[Int(locate)].tradingState = action.tradingState
+    instruments[Int(locate)].tradingState = message.tradingState
     var event = newStatus(.tradingAction, locate: locate)
-    event.tradingState = action.tradingState
-    event.tradingReason = action.reason
+    event.tradingState = message.tradingState
+    event.tradingReason = message.reason
     emit(event)
   }
 
@@ -199,11 +191,10 @@ extension OrderBooks {
   func handle(_ message: OperationalHalt) {
     let locate = message.stockLocate
     guard checkLocate(locate) else { return }
-    let halt = message
-    instruments[Int(locate)].operationalHaltAction = halt.haltAction
+    instruments[Int(locate)].operationalHaltAction = message.haltAction
     var event = newStatus(.operationalHalt, locate: locate)
-    event.haltMarketCode = halt.marketCode
-    event.haltAction = halt.haltAction
+    event.haltMarketCode = message.marketCode
+    event.haltAction = message.haltAction
     emit(event)
   }
 
@@ -222,15 +213,14 @@ extension OrderBooks {
   func handle(_ message: LULDAuctionCollar) {
     let locate = message.stockLocate
     guard checkLocate(locate) else { return }
-    let collar = message
     instruments[Int(locate)].luldCollar = LULDCollarState(
-      referencePrice: collar.referencePrice, upperPrice: collar.upperPrice, lowerPrice: collar.lowerPrice,
-      collarExtension: collar.collarExtension)
+      referencePrice: message.referencePrice, upperPrice: message.upperPrice, lowerPrice: message.lowerPrice,
+      collarExtension: message.collarExtension)
     var event = newStatus(.luldCollar, locate: locate)
-    event.collarReferencePrice = collar.referencePrice
-    event.collarUpperPrice = collar.upperPrice
-    event.collarLowerPrice = collar.lowerPrice
-    event.collarExtension = collar.collarExtension
+    event.collarReferencePrice = message.referencePrice
+    event.collarUpperPrice = message.upperPrice
+    event.collarLowerPrice = message.lowerPrice
+    event.collarExtension = message.collarExtension
     emit(event)
   }
 
@@ -238,20 +228,20 @@ extension OrderBooks {
   func handle(_ message: NOII) {
     let locate = message.stockLocate
     guard checkLocate(locate) else { return }
-    let noii = message
     instruments[Int(locate)].imbalance = ImbalanceState(
-      pairedShares: noii.pairedShares, imbalanceShares: noii.imbalanceShares, direction: noii.imbalanceDirection,
-      farPrice: noii.farPrice, nearPrice: noii.nearPrice, referencePrice: noii.currentReferencePrice,
-      crossType: noii.crossType)
+      pairedShares: message.pairedShares, imbalanceShares: message.imbalanceShares,
+      direction: message.imbalanceDirection,
+      farPrice: message.farPrice, nearPrice: message.nearPrice, referencePrice: message.currentReferencePrice,
+      crossType: message.crossType)
     var event = newStatus(.imbalance, locate: locate)
-    event.pairedShares = noii.pairedShares
-    event.imbalanceShares = noii.imbalanceShares
-    event.farPrice = noii.farPrice
-    event.nearPrice = noii.nearPrice
-    event.currentReferencePrice = noii.currentReferencePrice
-    event.imbalanceDirection = noii.imbalanceDirection
-    event.crossType = noii.crossType
-    event.priceVariationIndicator = noii.priceVariationIndicator
+    event.pairedShares = message.pairedShares
+    event.imbalanceShares = message.imbalanceShares
+    event.farPrice = message.farPrice
+    event.nearPrice = message.nearPrice
+    event.currentReferencePrice = message.currentReferencePrice
+    event.imbalanceDirection = message.imbalanceDirection
+    event.crossType = message.crossType
+    event.priceVariationIndicator = message.priceVariationIndicator
     emit(event)
   }
 

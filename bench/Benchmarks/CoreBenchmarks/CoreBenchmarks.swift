@@ -10,8 +10,8 @@ struct Day {
   var datagrams: [(offset: Int, count: Int)] = []
   var messages = 0
 
-  init(messages: Int, symbols: Int) {
-    var day = SyntheticDay(config: SyntheticDayConfig(messages: messages, symbols: symbols, seed: 7))
+  init(messages: Int, symbols: Int, seed: UInt64 = 7) {
+    var day = SyntheticDay(config: SyntheticDayConfig(messages: messages, symbols: symbols, seed: seed))
     var packetizer = MoldPacketizer(session: MoldSessionID("BENCH"), maxMessagesPerPacket: 20)
     var bytes: [UInt8] = []
     var datagrams: [(offset: Int, count: Int)] = []
@@ -61,6 +61,9 @@ let messagesPerDay = 200_000
 //   BooksApply:  session, decode and books
 //   WholeCore:   session, decode, books and encode (the gateway's core, no I/O)
 //   ClientApply: a subscriber decoding the day's output and applying it to its FeedMirror
+//   BooksApplyDeep, WholeCoreDeep: the same on a deep, busy day (1M messages over 50 symbols,
+//     seed 13: the messages per symbol of bench/core_throughput.py's "10M/500 deep" day; it ends
+//     with 40 levels a book against that day's 28)
 let benchmarks: @Sendable () -> Void = {
   // Time in µs per whole day (200k messages), mallocs counted; throughput is days a second.
   Benchmark.defaultConfiguration = .init(
@@ -110,6 +113,25 @@ let benchmarks: @Sendable () -> Void = {
     var sink = Discard()
     benchmark.startMeasurement()
     day.forEach { core.process(moldPacket: $0, nowNs: 0, into: &sink) }
+    benchmark.stopMeasurement()
+    blackHole(sink.packets)
+  }
+
+  // The deep day: one iteration is the whole day (5× the others), so fewer fit in maxDuration.
+  let deepDay = Day(messages: 1_000_000, symbols: 50, seed: 13)
+  Benchmark("BooksApplyDeep") { benchmark in
+    let core = QuotecastCore(config: coreConfig())
+    benchmark.startMeasurement()
+    deepDay.forEach { core.applyToBooks(moldPacket: $0) }
+    benchmark.stopMeasurement()
+    blackHole(core.books.liveOrders)
+  }
+
+  Benchmark("WholeCoreDeep") { benchmark in
+    let core = QuotecastCore(config: coreConfig())
+    var sink = Discard()
+    benchmark.startMeasurement()
+    deepDay.forEach { core.process(moldPacket: $0, nowNs: 0, into: &sink) }
     benchmark.stopMeasurement()
     blackHole(sink.packets)
   }
