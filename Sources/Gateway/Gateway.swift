@@ -62,7 +62,6 @@ final class BookShard {
   let core: QuotecastCore
   /// When each channel (and the snapshot channel, last) last sent from this shard, monotonic ns.
   let lastSendNs: UnsafeMutablePointer<UInt64>
-  var snapshotPosition = 0
   var longestCycleNs: UInt64 = 0
   var cycles: UInt64 = 0
   var stalls: UInt64 = 0
@@ -457,29 +456,24 @@ public final class Gateway: @unchecked Sendable {
 struct TimerLoop {
   let gateway: Gateway
   let shard: BookShard
-  let heartbeatNs: UInt64
-  let snapshotTickNs: UInt64
-  let ticksPerCycle: Int
+  /// Gap ticks, heartbeats and the snapshot cycle.
+  var duties: CoreDuties
   let statsNs: UInt64
-  var nextSnapshotNs: UInt64
   var nextStatsNs: UInt64
   var nextPublishNs: UInt64
   var nextStagesNs: UInt64
   var nextAnomalyLogNs: UInt64 = 0
   var anomalies = AnomalyLog()
-  var tick = 0
-  var perTick = 1
 
   init(gateway: Gateway, shard: BookShard) {
     self.gateway = gateway
     self.shard = shard
     let config = gateway.config
     let startNs = Clock.monotonicNs()
-    heartbeatNs = UInt64(config.heartbeatIntervalMs) * 1_000_000
-    snapshotTickNs = UInt64(config.snapshotTickMs) * 1_000_000
-    ticksPerCycle = max(1, config.snapshotCycleMs / config.snapshotTickMs)
+    duties = CoreDuties(
+      heartbeatIntervalMs: config.heartbeatIntervalMs, snapshotCycleMs: config.snapshotCycleMs,
+      snapshotTickMs: config.snapshotTickMs, startNs: startNs, lastSendNs: shard.lastSendNs)
     statsNs = UInt64(config.statsIntervalMs) * 1_000_000
-    nextSnapshotNs = startNs + snapshotTickNs
     nextStatsNs = startNs + statsNs
     nextPublishNs = startNs
     nextStagesNs = startNs + 1_000_000_000
@@ -487,24 +481,12 @@ struct TimerLoop {
 
   @inline(__always)
   mutating func tick<Sink: PacketSink>(nowNs: UInt64, into sink: inout Sink, ownsIngestAndSend: Bool) {
-    let core = shard.core
     // Gap filling: every shard keeps its own hold and gives up on its own; shard 0 alone asks the
     // re-request server (the answers reach every shard).
-    if let request = core.tick(nowNs: Clock.realtimeNs(), into: &sink), shard.index == 0 { gateway.send(request) }
-    for channel in core.encoder.writtenChannels where nowNs - shard.lastSendNs[Int(channel)] >= heartbeatNs {
-      core.heartbeat(channel: channel, nowNs: Clock.realtimeNs(), into: &sink)
-    }
-    if nowNs >= nextSnapshotNs {
-      nextSnapshotNs = nowNs + snapshotTickNs
-      // Recount the instruments once per cycle (a scan of every locate), not on every tick.
-      if tick % ticksPerCycle == 0 {
-        perTick = (max(1, core.books.activeCount) + ticksPerCycle - 1) / ticksPerCycle
-        core.publishLayout(nowNs: Clock.realtimeNs(), into: &sink)
-      }
-      tick += 1
-      shard.snapshotPosition = core.publishSnapshotSlice(
-        channel: core.encoder.snapshotChannel, start: shard.snapshotPosition, count: perTick,
-        nowNs: Clock.realtimeNs(), into: &sink)
+    if let request = duties.run(core: shard.core, nowNs: nowNs, wallNs: Clock.realtimeNs(), into: &sink),
+      shard.index == 0
+    {
+      gateway.send(request)
     }
     if nowNs >= nextPublishNs {
       nextPublishNs = nowNs + 20_000_000
