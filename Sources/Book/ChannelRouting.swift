@@ -74,6 +74,8 @@ public final class ChannelRouting {
   public let plan: ChannelPlan
   @usableFromInline let channels: Int
   @usableFromInline let isPrimaryShard: Bool
+  /// Whether another shard or instance writes some channel, so messages must be routed.
+  public let isPartial: Bool
   /// Per channel (the snapshot channel last): whether this shard writes it.
   @usableFromInline let writesChannel: UnsafeMutablePointer<Bool>
   /// `plan.written`, preallocated: market-wide updates go to each.
@@ -83,6 +85,7 @@ public final class ChannelRouting {
     self.plan = plan
     channels = plan.channels
     isPrimaryShard = plan.shardIndex == 0
+    isPartial = plan.isPartial
     writesChannel = .allocate(capacity: plan.channels + 1)
     writesChannel.initialize(repeating: false, count: plan.channels + 1)
     for channel in plan.written { writesChannel[Int(channel)] = true }
@@ -98,9 +101,6 @@ public final class ChannelRouting {
 
   /// The incremental channels' count (the snapshot channel's id).
   @inlinable public var channelCount: Int { channels }
-
-  /// Whether every channel is this shard's: then every message applies and routing is skipped.
-  @inlinable public var isPartial: Bool { plan.isPartial }
 
   @inlinable @inline(__always)
   public func channel(for locate: UInt16) -> UInt16 { UInt16(truncatingIfNeeded: Int(locate) % channels) }

@@ -99,41 +99,26 @@ let benchmarks: @Sendable () -> Void = {
 
   // Each iteration gets fresh books, built before the measurement starts: a core fed the same day
   // twice would drop the second as duplicates. So the pools' first touch is measured, and their
-  // allocation is not.
-  Benchmark("BooksApply") { benchmark in
-    let core = QuotecastCore(config: coreConfig())
-    benchmark.startMeasurement()
-    day.forEach { core.applyToBooks(moldPacket: $0) }
-    benchmark.stopMeasurement()
-    blackHole(core.books.liveOrders)
-  }
-
-  Benchmark("WholeCore") { benchmark in
-    let core = QuotecastCore(config: coreConfig())
-    var sink = Discard()
-    benchmark.startMeasurement()
-    day.forEach { core.process(moldPacket: $0, nowNs: 0, into: &sink) }
-    benchmark.stopMeasurement()
-    blackHole(sink.packets)
-  }
-
-  // The deep day: one iteration is the whole day (5× the others), so fewer fit in maxDuration.
+  // allocation is not. The deep day's iteration is the whole day (5× the others), so fewer fit in
+  // maxDuration.
   let deepDay = Day(messages: 1_000_000, symbols: 50, seed: 13)
-  Benchmark("BooksApplyDeep") { benchmark in
-    let core = QuotecastCore(config: coreConfig())
-    benchmark.startMeasurement()
-    deepDay.forEach { core.applyToBooks(moldPacket: $0) }
-    benchmark.stopMeasurement()
-    blackHole(core.books.liveOrders)
-  }
+  for (suffix, measured) in [("", day), ("Deep", deepDay)] {
+    Benchmark("BooksApply" + suffix) { benchmark in
+      let core = QuotecastCore(config: coreConfig())
+      benchmark.startMeasurement()
+      measured.forEach { core.applyToBooks(moldPacket: $0) }
+      benchmark.stopMeasurement()
+      blackHole(core.books.liveOrders)
+    }
 
-  Benchmark("WholeCoreDeep") { benchmark in
-    let core = QuotecastCore(config: coreConfig())
-    var sink = Discard()
-    benchmark.startMeasurement()
-    deepDay.forEach { core.process(moldPacket: $0, nowNs: 0, into: &sink) }
-    benchmark.stopMeasurement()
-    blackHole(sink.packets)
+    Benchmark("WholeCore" + suffix) { benchmark in
+      let core = QuotecastCore(config: coreConfig())
+      var sink = Discard()
+      benchmark.startMeasurement()
+      measured.forEach { core.process(moldPacket: $0, nowNs: 0, into: &sink) }
+      benchmark.stopMeasurement()
+      blackHole(sink.packets)
+    }
   }
 
   let output: Keep = {
