@@ -24,7 +24,6 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-    .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -59,7 +58,7 @@ let package = Package(
     // The network: io_uring ingest, multicast fan-out, pinning.
     .target(
       name: "Transport",
-      dependencies: ["CLibURing", "CQuotecastLinux", .product(name: "Atomics", package: "swift-atomics")],
+      dependencies: ["CLibURing", "CQuotecastLinux"],
       path: "Sources/Transport"),
 
     // The WebSocket edge, off the hot path: published packets from a ring, to WebSocket clients.
@@ -85,7 +84,6 @@ let package = Package(
         .product(name: "Yams", package: "Yams"),
         .product(name: "CoreMetrics", package: "swift-metrics"),
         .product(name: "Prometheus", package: "swift-prometheus"),
-        .product(name: "Atomics", package: "swift-atomics"),
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
       path: "Sources/Gateway"),

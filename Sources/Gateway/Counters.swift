@@ -1,4 +1,4 @@
-import Atomics
+import Synchronization
 import Book
 import QuotecastCore
 
@@ -150,20 +150,20 @@ public final class CounterBoard: @unchecked Sendable {
   public let shards: Int
   /// Counters per row (`allCases.count`, computed once: it builds an array).
   let rowWidth = GatewayCounter.allCases.count
-  let slots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
-  let messageSlots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
-  let stageSlots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
+  let slots: UnsafeMutablePointer<Atomic<UInt64>>
+  let messageSlots: UnsafeMutablePointer<Atomic<UInt64>>
+  let stageSlots: UnsafeMutablePointer<Atomic<UInt64>>
   static let stageRow = 64
 
   public init(shards: Int = 1) {
     self.shards = max(1, shards)
     let rows = self.shards
     stageSlots = .allocate(capacity: Self.stageRow * rows)
-    stageSlots.initialize(repeating: .init(0), count: Self.stageRow * rows)
+    for slot in 0..<Self.stageRow * rows { (stageSlots + slot).initialize(to: Atomic(0)) }
     slots = .allocate(capacity: GatewayCounter.allCases.count * rows)
-    slots.initialize(repeating: .init(0), count: GatewayCounter.allCases.count * rows)
+    for slot in 0..<GatewayCounter.allCases.count * rows { (slots + slot).initialize(to: Atomic(0)) }
     messageSlots = .allocate(capacity: 256 * rows)
-    messageSlots.initialize(repeating: .init(0), count: 256 * rows)
+    for slot in 0..<256 * rows { (messageSlots + slot).initialize(to: Atomic(0)) }
   }
 
   deinit {
@@ -174,14 +174,14 @@ public final class CounterBoard: @unchecked Sendable {
 
   @inline(__always)
   func store(_ counter: GatewayCounter, _ value: UInt64, shard: Int = 0) {
-    UnsafeAtomic<UInt64>(at: slots + shard * rowWidth + counter.rawValue).store(
+    (slots + shard * rowWidth + counter.rawValue).pointee.store(
       value, ordering: .relaxed)
   }
 
   public func load(_ counter: GatewayCounter) -> UInt64 {
     var total: UInt64 = 0
     for shard in 0..<shards {
-      let value = UnsafeAtomic<UInt64>(at: slots + shard * rowWidth + counter.rawValue).load(
+      let value = (slots + shard * rowWidth + counter.rawValue).pointee.load(
         ordering: .relaxed)
       switch counter {
       case .longestCycleNs, .ingestLongestCycleNs, .publishLongestCycleNs, .largestBatch: total = max(total, value)
@@ -196,7 +196,7 @@ public final class CounterBoard: @unchecked Sendable {
   public func messages(ofType type: UInt8) -> UInt64 {
     var total: UInt64 = 0
     for shard in 0..<shards {
-      total &+= UnsafeAtomic<UInt64>(at: messageSlots + shard * 256 + Int(type)).load(ordering: .relaxed)
+      total &+= (messageSlots + shard * 256 + Int(type)).pointee.load(ordering: .relaxed)
     }
     return total
   }
@@ -207,16 +207,16 @@ public final class CounterBoard: @unchecked Sendable {
     for shard in 0..<shards {
       worst = max(
         worst,
-        UnsafeAtomic<UInt64>(at: stageSlots + shard * Self.stageRow + stage * 8 + quantile).load(ordering: .relaxed))
+        (stageSlots + shard * Self.stageRow + stage * 8 + quantile).pointee.load(ordering: .relaxed))
     }
     return worst
   }
 
   func storeStage(_ stage: Int, quantile: Int, _ value: UInt64, shard: Int) {
-    UnsafeAtomic<UInt64>(at: stageSlots + shard * Self.stageRow + stage * 8 + quantile).store(value, ordering: .relaxed)
+    (stageSlots + shard * Self.stageRow + stage * 8 + quantile).pointee.store(value, ordering: .relaxed)
   }
 
   func storeMessages(ofType type: UInt8, _ value: UInt64, shard: Int) {
-    UnsafeAtomic<UInt64>(at: messageSlots + shard * 256 + Int(type)).store(value, ordering: .relaxed)
+    (messageSlots + shard * 256 + Int(type)).pointee.store(value, ordering: .relaxed)
   }
 }

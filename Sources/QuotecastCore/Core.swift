@@ -1,4 +1,3 @@
-import Glibc
 import Book
 import Encoding
 import Feed
@@ -95,8 +94,9 @@ public final class QuotecastCore {
   public var session: SequenceTracker { feed.tracker }
   public var health: FeedHealth { feed.health }
 
-  /// When set, `process` times its stages (three clock reads per datagram) into `lastStageNs`.
-  public var measuresStages = false
+  /// The caller's clock for stage timing (monotonic ns): when set, `process` times its stages (three
+  /// reads per datagram) into `lastStageNs`. The core reads no clock of its own.
+  public var stageClock: (@convention(c) () -> UInt64)?
   /// The last datagram's stage times: decode and books, encode, and the hand-off to the sink.
   public private(set) var lastStageNs: (decodeAndBooks: UInt64, encode: UInt64, send: UInt64) = (0, 0, 0)
   /// Whether the last `process` call delivered a datagram (and so timed its stages): a held or
@@ -108,7 +108,7 @@ public final class QuotecastCore {
   /// Datagrams delivered in the open batch.
   public private(set) var datagramsInBatch = 0
   public private(set) var batchCounters = BatchCounters()
-  /// The last `closeBatch`: closing the open packets, and handing them to the sink (when `measuresStages`).
+  /// The last `closeBatch`: closing the open packets, and handing them to the sink (with a `stageClock`).
   public private(set) var lastBatchCloseNs: (encode: UInt64, send: UInt64) = (0, 0)
 
   /// Smart batching: the caller opens a batch when more input is already waiting. Until `closeBatch`, `process`
@@ -130,18 +130,12 @@ public final class QuotecastCore {
       if delivered > 1 { batchCounters.multiDatagramBatches &+= 1 }
       batchCounters.largestBatch = max(batchCounters.largestBatch, delivered)
     }
-    let startNs = measuresStages ? Self.monotonicNs() : 0
+    let stageClock = self.stageClock
+    let startNs = stageClock?() ?? 0
     encoder.flush()
-    let encodedNs = measuresStages ? Self.monotonicNs() : 0
+    let encodedNs = stageClock?() ?? 0
     if encoder.pendingPackets > 0 { drainOutput(into: &sink) }
-    if measuresStages { lastBatchCloseNs = (encodedNs - startNs, Self.monotonicNs() - encodedNs) }
-  }
-
-  @inline(__always)
-  static func monotonicNs() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+    if let stageClock { lastBatchCloseNs = (encodedNs - startNs, stageClock() - encodedNs) }
   }
 
   /// Runs one MoldUDP64 datagram through the pipeline and hands every packet it produced to
@@ -192,7 +186,8 @@ public final class QuotecastCore {
   func deliver<Sink: PacketSink>(
     _ packet: MoldPacket, skip: Int, nowNs: UInt64, encodes: Bool, into sink: inout Sink
   ) -> DeliveredFraming {
-    let startNs = measuresStages ? Self.monotonicNs() : 0
+    let stageClock = self.stageClock
+    let startNs = stageClock?() ?? 0
     if encodes {
       encoder.setClock(nowNs: nowNs)
       lastProcessDelivered = true
@@ -219,18 +214,18 @@ public final class QuotecastCore {
     }
     let framing = DeliveredFraming(anomaly: blocks.anomaly, endSequence: sequence)
     guard encodes else { return framing }
-    let booksDoneNs = measuresStages ? Self.monotonicNs() : 0
+    let booksDoneNs = stageClock?() ?? 0
     drainEvents(into: &sink)
     if batchOpen {
       datagramsInBatch += 1
-      if measuresStages { lastStageNs = (booksDoneNs - startNs, Self.monotonicNs() - booksDoneNs, 0) }
+      if let stageClock { lastStageNs = (booksDoneNs - startNs, stageClock() - booksDoneNs, 0) }
       return framing
     }
     encoder.flush()
-    let encodedNs = measuresStages ? Self.monotonicNs() : 0
+    let encodedNs = stageClock?() ?? 0
     drainOutput(into: &sink)
-    if measuresStages {
-      lastStageNs = (booksDoneNs - startNs, encodedNs - booksDoneNs, Self.monotonicNs() - encodedNs)
+    if let stageClock {
+      lastStageNs = (booksDoneNs - startNs, encodedNs - booksDoneNs, stageClock() - encodedNs)
     }
     return framing
   }

@@ -1,4 +1,3 @@
-import Atomics
 import Synchronization
 
 /// A preallocated single-producer/single-consumer ring of variable-length records (packets):
@@ -88,7 +87,7 @@ public final class BroadcastRing<Entry: BitwiseCopyable>: @unchecked Sendable {
   public let consumers: Int
   let head = Atomic<Int>(0)
   /// Each consumer's next position to read, one per 128 bytes so consumers never share a line.
-  let cursors: UnsafeMutablePointer<UnsafeAtomic<Int>.Storage>
+  let cursors: UnsafeMutablePointer<Atomic<Int>>
   static var cursorStride: Int { 16 }
   var producerHead = 0
   var reclaimed = 0
@@ -101,7 +100,7 @@ public final class BroadcastRing<Entry: BitwiseCopyable>: @unchecked Sendable {
     mask = capacity - 1
     entries = .allocate(capacity: capacity)
     cursors = .allocate(capacity: consumers * Self.cursorStride)
-    cursors.initialize(repeating: .init(0), count: consumers * Self.cursorStride)
+    for consumer in 0..<consumers { (cursors + consumer * Self.cursorStride).initialize(to: Atomic(0)) }
   }
 
   deinit {
@@ -110,7 +109,7 @@ public final class BroadcastRing<Entry: BitwiseCopyable>: @unchecked Sendable {
   }
 
   @inline(__always)
-  func cursor(_ consumer: Int) -> UnsafeAtomic<Int> { UnsafeAtomic(at: cursors + consumer * Self.cursorStride) }
+  func cursor(_ consumer: Int) -> UnsafeMutablePointer<Atomic<Int>> { cursors + consumer * Self.cursorStride }
 
   /// Producer: writes one entry without publishing it; false while the oldest unreclaimed entry
   /// occupies the slot (call `reclaim` and retry).
@@ -131,7 +130,7 @@ public final class BroadcastRing<Entry: BitwiseCopyable>: @unchecked Sendable {
   @discardableResult
   public func reclaim(_ body: (Entry) -> Void) -> Int {
     var done = producerHead
-    for consumer in 0..<consumers { done = min(done, cursor(consumer).load(ordering: .acquiring)) }
+    for consumer in 0..<consumers { done = min(done, cursor(consumer).pointee.load(ordering: .acquiring)) }
     let count = done - reclaimed
     while reclaimed < done {
       body(entries[reclaimed & mask])
@@ -169,7 +168,7 @@ public final class BroadcastRing<Entry: BitwiseCopyable>: @unchecked Sendable {
         body(ring.entries[position & ring.mask])
         position += 1
       }
-      ring.cursor(consumer).store(position, ordering: .releasing)
+      ring.cursor(consumer).pointee.store(position, ordering: .releasing)
       return count
     }
   }

@@ -87,3 +87,14 @@ public final class SharedFlag: Sendable {
   /// Sets it, and says whether this call did (false: it was already set).
   public func claim() -> Bool { !raised.exchange(true, ordering: .acquiringAndReleasing) }
 }
+
+/// Counts down from the number of parties; done once each has counted down (a stage whose
+/// upstream is several threads ends after the last). Count-downs release and reads acquire.
+public final class SharedCountdown: Sendable {
+  let remaining: Atomic<Int>
+
+  public init(_ parties: Int) { remaining = Atomic(parties) }
+
+  public func countDown() { remaining.subtract(1, ordering: .releasing) }
+  @inline(__always) public var isDone: Bool { remaining.load(ordering: .acquiring) <= 0 }
+}

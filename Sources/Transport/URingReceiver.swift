@@ -184,12 +184,13 @@ public final class URingReceiver {
   /// buffer that held nothing deliverable arrives with an empty payload (nil base): recycle it too.
   @inline(__always)
   public func pollKeepingBuffers(
-    waitNs: Int64? = nil, _ handler: (Int, UInt16, UnsafeRawBufferPointer, IPv4Endpoint) -> Void
+    waitNs: Int64? = nil, enterKernel: Bool = true,
+    _ handler: (Int, UInt16, UnsafeRawBufferPointer, IPv4Endpoint) -> Void
   ) -> Int {
     keepBuffers = true
     defer { keepBuffers = false }
     var handled = 0
-    _ = poll(waitNs: waitNs) { socket, payload, source in
+    _ = poll(waitNs: waitNs, enterKernel: enterKernel) { socket, payload, source in
       handler(socket, currentBufferID, payload, source)
       if payload.baseAddress != nil { handled += 1 }
     }
@@ -218,6 +219,23 @@ public final class URingReceiver {
   @inline(__always)
   public var completionsReady: Int { Int(io_uring_cq_ready(ring)) }
 
+  /// Blocks until a completion is posted or `timeoutNs` passes, reaping nothing (`poll` takes them).
+  public func wait(timeoutNs: Int64) {
+    guard completionsReady == 0 else { return }
+    var timeout = __kernel_timespec(tv_sec: timeoutNs / 1_000_000_000, tv_nsec: timeoutNs % 1_000_000_000)
+    var cqe: UnsafeMutablePointer<io_uring_cqe>?
+    noteEnter(io_uring_submit_and_wait_timeout(ring, &cqe, 1, &timeout, nil))
+  }
+
+  @inline(__always)
+  func noteEnter(_ entered: Int32) {
+    if entered < 0 && entered != -ETIME && entered != -EINTR && entered != -EAGAIN && entered != -EBUSY {
+      // For example -EEXIST: a SINGLE_ISSUER ring polled from a thread other than its creator.
+      counters.enterErrors &+= 1
+      lastEnterError = -entered
+    }
+  }
+
   var keepBuffers = false
   var currentBufferID: UInt16 = 0
   var pendingRecycles: Int32 = 0
@@ -240,11 +258,7 @@ public final class URingReceiver {
       // With DEFER_TASKRUN completions are posted only when this thread enters the kernel.
       entered = io_uring_submit_and_get_events(ring)
     }
-    if entered < 0 && entered != -ETIME && entered != -EINTR && entered != -EAGAIN && entered != -EBUSY {
-      // For example -EEXIST: a SINGLE_ISSUER ring polled from a thread other than its creator.
-      counters.enterErrors &+= 1
-      lastEnterError = -entered
-    }
+    noteEnter(entered)
     let ready = Int(io_uring_peek_batch_cqe(ring, cqes, UInt32(config.batch)))
     guard ready > 0 else { return 0 }
     lastReapNs = Clock.monotonicNs()
