@@ -29,6 +29,11 @@ public struct EncoderConfig: Sendable, Equatable {
 
   public init() {}
 
+  /// Whether a snapshot of `depth` levels a side fits in one datagram of `datagramBytes`.
+  public static func snapshotFits(depth: Int, datagramBytes: Int) -> Bool {
+    UpdateEncoder.snapshotBound(depth: depth) + Int(QC_PACKET_OVERHEAD_MAX_BYTES) <= datagramBytes
+  }
+
   public func problems() -> [String] {
     var problems: [String] = []
     if channels < 1 || channels > 1024 { problems.append("channels: must be 1...1024, got \(channels)") }

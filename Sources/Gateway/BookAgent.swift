@@ -90,8 +90,8 @@ final class BookShard {
     // The first shard publishes the layout (every shard writes the snapshot channel).
     if index == 0 { coreConfig.encoder.layout = config.layout(session: session) }
     core = QuotecastCore(config: coreConfig)
-    if config.stageTiming { core.stageClock = { Clock.monotonicNs() } }
-    channelSlots = config.channels + 1
+    if config.operations.stageTiming { core.stageClock = { Clock.monotonicNs() } }
+    channelSlots = config.channels.count + 1
     lastSendNs = .allocate(capacity: channelSlots)
     lastSendNs.initialize(repeating: 0, count: channelSlots)
   }
@@ -187,8 +187,8 @@ struct BookAgent<Sink: GatewaySink>: GatewayAgent {
     self.timers = timers
     self.upstreamDone = upstreamDone
     self.closed = closed
-    maxBatch = config.maxBatchDatagrams
-    duty = DutyCycle(stallThresholdUs: config.stallThresholdUs, counters: .bookShard(shard.index))
+    maxBatch = config.ingest.maxBatchDatagrams
+    duty = DutyCycle(stallThresholdUs: config.operations.stallThresholdUs, counters: .bookShard(shard.index))
   }
 
   @inline(__always)
@@ -262,7 +262,7 @@ struct PublishAgent: GatewayAgent {
     self.tap = tap
     self.board = board
     self.booksClosed = booksClosed
-    duty = DutyCycle(stallThresholdUs: config.stallThresholdUs, counters: .publish)
+    duty = DutyCycle(stallThresholdUs: config.operations.stallThresholdUs, counters: .publish)
   }
 
   @inline(__always)

@@ -88,24 +88,25 @@ public final class Gateway: @unchecked Sendable {
     self.config = config
     self.tap = tap
     self.log = log
-    let groups = config.channelGroups
+    let groups = config.channels.groups
     claims = try ChannelClaims(config.owned.map { (channel: $0, group: groups[$0]) })
-    let allowed = config.sources.isEmpty ? [] : config.sources + (config.rerequestServer.map { [$0] } ?? [])
+    let allowed = config.feed.sources.isEmpty ? [] : config.feed.sources + (config.feed.rerequest.map { [$0] } ?? [])
     sources = SourceFilter(allowed)
-    let shardCount = config.shardCount
+    let shardCount = config.threading.shardCount
     // Every start is a new session: subscribers see the sequences begin again and resynchronize.
     let session = Clock.realtimeNs()
     self.session = session
     shards = (0..<shardCount).map { BookShard(index: $0, of: shardCount, config: config, session: session) }
     counters = CounterBoard(shards: shardCount)
-    var sockets = try config.inputs.map {
+    var sockets = try config.feed.inputs.map {
       try UDPReceiveSocket(
-        endpoint: $0, interface: config.inputInterface, receiveBufferBytes: config.receiveBufferBytes)
+        endpoint: $0, interface: config.feed.interface, receiveBufferBytes: config.feed.receiveBufferBytes)
     }
-    if config.rerequestServer != nil {
+    if config.feed.rerequest != nil {
       // On the feed's interface, where the server's answers arrive like the feed.
       let socket = try UDPReceiveSocket(
-        endpoint: IPv4Endpoint(address: config.inputInterface, port: 0), receiveBufferBytes: config.receiveBufferBytes)
+        endpoint: IPv4Endpoint(address: config.feed.interface, port: 0),
+        receiveBufferBytes: config.feed.receiveBufferBytes)
       sockets.append(socket)
       rerequestSocket = socket
     } else {
@@ -113,15 +114,16 @@ public final class Gateway: @unchecked Sendable {
     }
     self.sockets = sockets
     publisher = try MulticastPublisher(
-      destinations: config.channelGroups + [config.snapshotGroup], interface: config.outputInterface,
-      ttl: UInt8(config.ttl), loop: config.loop, sendBufferBytes: config.sendBufferBytes, method: config.sendMethod,
-      dropRange: config.dropOutput)
+      destinations: config.channels.groups + [config.snapshot.group], interface: config.channels.interface,
+      ttl: UInt8(config.channels.ttl), loop: config.channels.loop, sendBufferBytes: config.channels.sendBufferBytes,
+      method: config.channels.sendMethod,
+      dropRange: config.faults.dropOutput)
     let board = counters
     let owned = config.owned
     let ownedJSON = owned.map(String.init).joined(separator: ",")
-    metricsEndpoint = try config.httpEndpoint.map {
+    metricsEndpoint = try config.operations.http.map {
       try MetricsEndpoint(
-        endpoint: $0, board: board, channelCount: config.channels,
+        endpoint: $0, board: board, channelCount: config.channels.count,
         ownedChannels: owned.map { (channel: $0, group: groups[$0]) }, extraMetrics: extraMetrics?.render
       ) {
         "{\"status\":\"serving\",\"datagrams_in\":\(board.load(.datagramsIn)),\"messages\":\(board.load(.messages)),"
@@ -130,10 +132,10 @@ public final class Gateway: @unchecked Sendable {
       }
     }
     for warning in config.warnings { log("warning: \(warning)") }
-    for socket in sockets where socket.receiveBufferBytes < config.receiveBufferBytes {
+    for socket in sockets where socket.receiveBufferBytes < config.feed.receiveBufferBytes {
       log(
         "warning: feed.receive_buffer_bytes: the kernel granted \(socket.receiveBufferBytes) of "
-          + "\(config.receiveBufferBytes) bytes on \(socket.endpoint) (raise net.core.rmem_max or run with CAP_NET_ADMIN)"
+          + "\(config.feed.receiveBufferBytes) bytes on \(socket.endpoint) (raise net.core.rmem_max or run with CAP_NET_ADMIN)"
       )
     }
   }
@@ -174,8 +176,8 @@ public final class Gateway: @unchecked Sendable {
   /// send) as one agent on this thread; dedicated mode runs ingest here, each book shard and the
   /// publisher on threads of their own.
   public func run(durationNs: UInt64? = nil) throws {
-    if config.mode == .single { try AgentRunner.pin(cpu: config.cpu) }
-    let receiver = try URingReceiver(sockets: sockets, config: config.ingest)
+    if config.threading.mode == .single { try AgentRunner.pin(cpu: config.threading.cpu) }
+    let receiver = try URingReceiver(sockets: sockets, config: config.ingest.receiver)
     self.receiver = receiver
     for warning in receiver.warnings { log("warning: \(warning)") }
     metricsEndpoint?.start()
@@ -184,30 +186,32 @@ public final class Gateway: @unchecked Sendable {
       claims = nil
     }
     log(
-      "quotecast serving \(config.inputs.map(\.description).joined(separator: ", ")) → "
-        + "\(config.channels) channel(s) from \(config.groupBase)"
-        + (config.ownedChannels == nil ? "" : " (owning \(config.ownedDescription))")
-        + ", snapshots \(config.snapshotGroup); "
-        + "io_uring \(receiver.setupDescription), sends by \(config.sendMethod.rawValue), \(config.mode.rawValue) mode"
-        + (config.mode == .dedicated ? " (\(config.bookShards) book shard(s))" : "") + ", idle \(config.idle.rawValue)"
-        + (config.mode == .single ? (config.cpu.map { ", pinned to cpu \($0)" } ?? "") : "")
+      "quotecast serving \(config.feed.inputs.map(\.description).joined(separator: ", ")) → "
+        + "\(config.channels.count) channel(s) from \(config.channels.groupBase)"
+        + (config.channels.owned == nil ? "" : " (owning \(config.ownedDescription))")
+        + ", snapshots \(config.snapshot.group); "
+        + "io_uring \(receiver.setupDescription), sends by \(config.channels.sendMethod.rawValue), \(config.threading.mode.rawValue) mode"
+        + (config.threading.mode == .dedicated ? " (\(config.threading.bookShards) book shard(s))" : "")
+        + ", idle \(config.threading.idle.rawValue)"
+        + (config.threading.mode == .single ? (config.threading.cpu.map { ", pinned to cpu \($0)" } ?? "") : "")
         + (metricsEndpoint.map { "; metrics on http://\($0.endpoint)/metrics" } ?? ""))
     let startNs = Clock.monotonicNs()
-    let descriptors = BroadcastRing<DatagramDescriptor>(capacity: config.ingest.bufferCount, consumers: shards.count)
+    let descriptors = BroadcastRing<DatagramDescriptor>(
+      capacity: config.ingest.receiver.bufferCount, consumers: shards.count)
     let ingestDone = SharedFlag()
     var ingest = IngestAgent(
       receiver: receiver, descriptors: descriptors, sources: sources, stopRequested: stopRequested, done: ingestDone,
       deadlineNs: durationNs.map { startNs &+ $0 } ?? .max, config: config, board: counters)
     var rerequests: RerequestSender?
-    if let socket = rerequestSocket, let server = config.rerequestServer {
+    if let socket = rerequestSocket, let server = config.feed.rerequest {
       rerequests = RerequestSender(fd: socket.fd, server: server)
     }
     func timers(_ shard: BookShard) -> ShardTimers {
       ShardTimers(
         shard: shard, config: config, board: counters, rerequests: rerequests, startNs: startNs, log: log)
     }
-    let runner = AgentRunner(idle: config.idle)
-    switch config.mode {
+    let runner = AgentRunner(idle: config.threading.idle)
+    switch config.threading.mode {
     case .single:
       let shard = shards[0]
       let books = BookAgent(
@@ -218,14 +222,14 @@ public final class Gateway: @unchecked Sendable {
       runner.run(&agent)
       ingest = agent.first
     case .dedicated:
-      try AgentRunner.pin(cpu: config.ingestCPU)
+      try AgentRunner.pin(cpu: config.threading.ingestCPU)
       let threadErrors = ThreadErrors()
       let booksClosed = SharedCountdown(shards.count)
-      let packetRings = shards.map { _ in PacketRing(capacity: config.packetRingBytes) }
+      let packetRings = shards.map { _ in PacketRing(capacity: config.threading.packetRingBytes) }
       let publish = PublishAgent(
         rings: packetRings, publisher: publisher, tap: tap, board: counters, booksClosed: booksClosed, config: config)
       let publishThread = WorkerThread { [config] in
-        threadErrors.run(cpu: config.publishCPU) {
+        threadErrors.run(cpu: config.threading.publishCPU) {
           var agent = publish
           runner.run(&agent)
         }
@@ -235,7 +239,7 @@ public final class Gateway: @unchecked Sendable {
           shard: shard, reader: .init(ring: descriptors, consumer: shard.index),
           sink: PacketRingSink(ring: packetRings[shard.index], lastSendNs: shard.lastSendNs), timers: timers(shard),
           upstreamDone: ingestDone, closed: booksClosed, config: config)
-        let cpu = config.coreCPUs.isEmpty ? nil : config.coreCPUs[shard.index]
+        let cpu = config.threading.coreCPUs.isEmpty ? nil : config.threading.coreCPUs[shard.index]
         return WorkerThread {
           threadErrors.run(cpu: cpu) {
             var agent = agent

@@ -5,32 +5,86 @@ import QuotecastCore
 import Transport
 import Yams
 
-/// Everything `quotecast serve` runs with. Built-in defaults serve on loopback; a YAML file
-/// overrides any subset. `problems()` names every bad key before anything starts.
+/// Everything `quotecast serve` runs with, in the sections of its YAML file. Built-in defaults serve
+/// on loopback; a file overrides any subset. Each section's key table reads, prints and checks its
+/// keys; `problems()` adds the rules that span sections and names every bad key before anything starts.
 public struct GatewayConfig: Equatable, Sendable {
-  // feed
+  public var feed = FeedSection()
+  public var channels = ChannelsSection()
+  public var snapshot = SnapshotSection()
+  public var books = BooksSection()
+  public var ingest = IngestSection()
+  public var threading = ThreadingSection()
+  public var operations = OperationsSection()
+  public var websocket = WebSocketSection()
+  public var faults = FaultsSection()
+
+  public init() {}
+}
+
+/// `feed`: where the ITCH feed comes in, and what is done about gaps.
+public struct FeedSection: ConfigSection {
   public var inputs = [IPv4Endpoint(address: IPv4Endpoint.loopback, port: 26400)]
-  public var inputInterface = IPv4Endpoint.loopback
+  public var interface = IPv4Endpoint.loopback
   public var receiveBufferBytes = 8 << 20
   /// Feed datagrams are accepted only from these sources (port 0: any port); empty accepts any.
   public var sources: [IPv4Endpoint] = []
   /// How long packets after a gap wait for the missing ones (another input, or reordering).
   public var gapHoldUs = 2000
   /// The MoldUDP64 re-request server; nil: none (a gap the inputs cannot fill is given up).
-  public var rerequestServer: IPv4Endpoint?
+  public var rerequest: IPv4Endpoint?
   public var rerequestAttempts = 3
   public var rerequestTimeoutMs = 50
   public var maxHeldPackets = 4096
   /// With a re-request server: started mid-session, re-request from message 1 (exact books) rather than go stale.
   public var catchUp = true
-  // channels
-  public var channels = 1
+
+  public init() {}
+  static let name = "feed"
+  static let keys: [ConfigKey<FeedSection>] = [
+    ConfigKey(
+      name: "inputs",
+      read: { reader, node, path, section in
+        if let list = reader.list(node, path) { section.inputs = list.compactMap { reader.endpoint($0, path) } }
+      }, value: { "[\($0.inputs.map { "\"\($0)\"" }.joined(separator: ", "))]" },
+      check: { $0.inputs.isEmpty ? "at least one input is needed" : nil }),
+    .address("interface", \.interface),
+    .int("receive_buffer_bytes", \.receiveBufferBytes),
+    ConfigKey(
+      name: "sources",
+      read: { reader, node, path, section in
+        guard let list = reader.list(node, path) else { return }
+        section.sources = list.compactMap { node in
+          if let address = node.scalar.flatMap({ IPv4Endpoint.parseAddress($0.string) }) {
+            return IPv4Endpoint(address: address, port: 0)
+          }
+          return reader.endpoint(node, path)
+        }
+      },
+      value: { section in
+        let items = section.sources.map { $0.port == 0 ? "\"\(IPv4Endpoint.format($0.address))\"" : "\"\($0)\"" }
+        return "[\(items.joined(separator: ", "))]"
+      }),
+    .int("gap_hold_us", \.gapHoldUs, 0...10_000_000),
+    .optionalEndpoint("rerequest", \.rerequest) {
+      $0.port == 0 || $0.isMulticast ? "must be a unicast address:port, got \($0)" : nil
+    },
+    .int("rerequest_attempts", \.rerequestAttempts, 0...100),
+    .int("rerequest_timeout_ms", \.rerequestTimeoutMs, 1...60_000),
+    .int("max_held_packets", \.maxHeldPackets, 1...(1 << 20)),
+    .bool("catch_up", \.catchUp),
+  ]
+}
+
+/// `channels`: the multicast channels instruments are published on.
+public struct ChannelsSection: ConfigSection {
+  public var count = 1
   /// Channel n goes to groupBase + n.
-  public var groupBase = IPv4Endpoint(address: 0xEFFF_0A01, port: 31001)
+  public var groupBase = ChannelGroups.defaultBase
   /// The channels this instance applies and publishes (nil: all). Several instances on one feed
   /// each own a disjoint share; market-wide updates go on every owned channel.
-  public var ownedChannels: [Int]?
-  public var outputInterface = IPv4Endpoint.loopback
+  public var owned: [Int]?
+  public var interface = IPv4Endpoint.loopback
   public var ttl = 1
   public var loop = true
   public var sendBufferBytes = 4 << 20
@@ -40,29 +94,100 @@ public struct GatewayConfig: Equatable, Sendable {
   public var depth = 10
   public var encoder = EncoderBackend.handLaid
   public var heartbeatIntervalMs = 1000
-  // snapshot
-  public var snapshotGroup = IPv4Endpoint(address: 0xEFFF_0B01, port: 31002)
-  public var snapshotDepth = 10
-  /// Every instrument is snapshotted once per cycle, spread over ticks of `snapshotTickMs`.
-  public var snapshotCycleMs = 1000
-  public var snapshotTickMs = 10
-  // books
+
+  public init() {}
+  static let name = "channels"
+  static let keys: [ConfigKey<ChannelsSection>] = [
+    .int("count", \.count, 1...1024),
+    .endpoint("group_base", \.groupBase),
+    ConfigKey(
+      name: "owned",
+      read: { reader, node, path, section in
+        if node.scalar?.string == "all" {
+          section.owned = nil
+        } else if let items = reader.list(node, path) {
+          section.owned = items.flatMap { reader.channelRange($0, path) }
+        }
+      }, value: { $0.owned.map { "[\($0.map(String.init).joined(separator: ", "))]" } ?? "all" }),
+    .address("interface", \.interface),
+    .int("ttl", \.ttl, 0...255),
+    .bool("loop", \.loop),
+    .int("send_buffer_bytes", \.sendBufferBytes),
+    .choice("send_method", \.sendMethod),
+    .int("datagram_bytes", \.datagramBytes, 512...65507),
+    .int("depth", \.depth, 1...1000),
+    .choice("encoder", \.encoder),
+    .int("heartbeat_interval_ms", \.heartbeatIntervalMs) { $0 < 1 ? "must be at least 1" : nil },
+  ]
+
+  /// Channel n's group: the base address plus n, on the base's port.
+  public var groups: [IPv4Endpoint] { ChannelGroups.groups(count: count, base: groupBase) }
+}
+
+/// `snapshot`: the snapshot channel, which cycles through every instrument.
+public struct SnapshotSection: ConfigSection {
+  public var group = ChannelGroups.defaultSnapshot
+  public var depth = 10
+  /// Every instrument is snapshotted once per cycle, spread over ticks of `tickMs`.
+  public var cycleMs = 1000
+  public var tickMs = 10
+
+  public init() {}
+  static let name = "snapshot"
+  static let keys: [ConfigKey<SnapshotSection>] = [
+    .endpoint("group", \.group) { $0.isMulticast ? nil : "\($0) is not a multicast group" },
+    .int("depth", \.depth, 1...1000),
+    .int("cycle_ms", \.cycleMs) { $0 < 1 ? "must be at least 1" : nil },
+    ConfigKey(
+      name: "tick_ms", read: { reader, node, path, section in reader.int(node, path).map { section.tickMs = $0 } },
+      value: { "\($0.tickMs)" },
+      check: { $0.tickMs < 1 || $0.tickMs > $0.cycleMs ? "must be 1...snapshot.cycle_ms" : nil }),
+  ]
+}
+
+/// `books`: the limits every book structure is preallocated for.
+public struct BooksSection: ConfigSection {
   public var maxLiveOrders = 1 << 21
   public var maxLevels = 1 << 19
   public var maxOrderReference: UInt64 = (1 << 32) - 1
-  // ingest
-  public var ingest = URingReceiver.Config()
+
+  public init() {}
+  static let name = "books"
+  static let keys: [ConfigKey<BooksSection>] = [
+    .int("max_live_orders", \.maxLiveOrders) { $0 < 1 || $0 >= Int(UInt32.max) ? "must be 1..<2^32, got \($0)" : nil },
+    .int("max_levels", \.maxLevels) { $0 < 1 || $0 >= Int(UInt32.max) ? "must be 1..<2^32, got \($0)" : nil },
+    .int("max_order_reference", \.maxOrderReference) { rangeProblem($0, 1...(1 << 40)) },
+  ]
+}
+
+/// `ingest`: the io_uring ring, its provided buffers, and smart batching's bound.
+public struct IngestSection: ConfigSection {
+  public var receiver = URingReceiver.Config()
   /// Smart batching: datagrams already waiting (the rest of a completion batch, or of the descriptor ring) run
   /// through the core before their channels' packets close, at most this many per output batch. 1 turns it off.
   public var maxBatchDatagrams = 32
-  // threading
-  public enum ThreadingMode: String, Sendable, CaseIterable {
+
+  public init() {}
+  static let name = "ingest"
+  static let keys: [ConfigKey<IngestSection>] = [
+    .int("buffer_count", \.receiver.bufferCount) { powerOfTwoProblem($0, 2...32768) },
+    .int("buffer_bytes", \.receiver.bufferBytes, 256...65536),
+    .int("ring_entries", \.receiver.ringEntries) { powerOfTwoProblem(Int($0), 8...32768) },
+    .int("batch", \.receiver.batch, 1...4096),
+    .int("max_batch_datagrams", \.maxBatchDatagrams, 1...4096, " (1: no batching)"),
+    .bool("single_issuer_defer_taskrun", \.receiver.singleIssuerDeferTaskrun),
+  ]
+}
+
+/// `threading`: one thread for everything, or dedicated ingest, book and publish threads.
+public struct ThreadingSection: ConfigSection {
+  public enum Mode: String, Sendable, CaseIterable {
     /// One thread runs each datagram through the whole pipeline (lowest latency).
     case single
     /// Ingest, book shards and publish on their own threads, joined by preallocated rings.
     case dedicated
   }
-  public var mode = ThreadingMode.single
+  public var mode = Mode.single
   /// single mode: the one thread's CPU.
   public var cpu: Int?
   /// dedicated mode: each thread's CPU.
@@ -74,54 +199,59 @@ public struct GatewayConfig: Equatable, Sendable {
   public var bookShards = 1
   public var packetRingBytes = 8 << 20
   public var idle = IdleStrategy.block
-  // operations
+
+  public init() {}
+  static let name = "threading"
+  static let keys: [ConfigKey<ThreadingSection>] = [
+    .choice("mode", \.mode),
+    .optionalInt("cpu", \.cpu, unsetHint: "N   (single mode: pin the thread)"),
+    .optionalInt("ingest_cpu", \.ingestCPU, unsetHint: "N   (dedicated mode)"),
+    ConfigKey(
+      name: "core_cpu",
+      read: { reader, node, path, section in
+        if node.sequence != nil {
+          section.coreCPUs = (reader.list(node, path) ?? []).compactMap { reader.int($0, path) }
+        } else {
+          reader.int(node, path).map { section.coreCPUs = [$0] }
+        }
+      }, value: { $0.coreCPUs.isEmpty ? nil : "[\($0.coreCPUs.map(String.init).joined(separator: ", "))]" },
+      unsetHint: "N   (or [N, M]: one per book shard)"),
+    .int("book_shards", \.bookShards),
+    .optionalInt("publish_cpu", \.publishCPU, unsetHint: "N"),
+    .int("packet_ring_bytes", \.packetRingBytes) {
+      $0 < 1 << 16 || $0 & ($0 - 1) != 0 ? "must be a power of two of at least 65536, got \($0)" : nil
+    },
+    .choice("idle", \.idle),
+  ]
+
+  /// How many threads run books: one in single mode.
+  public var shardCount: Int { mode == .dedicated ? bookShards : 1 }
+}
+
+/// `operations`: the name, the stats line, the metrics endpoint and the stall threshold.
+public struct OperationsSection: ConfigSection {
   /// A name for this gateway, published in its layout (the host name by default).
-  public var instance = GatewayConfig.hostName
+  public var instance = OperationsSection.hostName
   public var statsIntervalMs = 10_000
   /// The read-only metrics and health endpoint; nil = off.
-  public var httpEndpoint: IPv4Endpoint? = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 9464)
+  public var http: IPv4Endpoint? = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 9464)
   /// A duty cycle longer than this counts as a stall.
   public var stallThresholdUs = 1000
   /// Time each datagram's stages into histograms (four clock reads per datagram).
   public var stageTiming = true
-  // websocket: the edge for subscribers without multicast (off the hot path)
-  /// Where WebSocket subscribers connect (ws://listen/feed) and the page is served; nil = off.
-  public var websocketListen: IPv4Endpoint?
-  public var websocketMaxConnections = 256
-  /// Frames a connection may have waiting; past it they are dropped for a fresh snapshot.
-  public var websocketQueueBytes = 1 << 20
-  /// A connection that takes nothing this long while frames wait is closed.
-  public var websocketStallTimeoutMs = 5000
-  /// The sending thread's copy of every packet for the edge; full, it refuses (counted).
-  public var websocketTapRingBytes = 16 << 20
-  /// Each WebSocket connection's kernel send buffer.
-  public var websocketSendBufferBytes = 256 << 10
-  // faults (for recovery tests; never in production)
-  /// Output packets never sent: "CHANNEL:FIRST-LAST" by per-channel packet count.
-  public var dropOutput: MulticastPublisher.DropRange?
 
   public init() {}
-
-  public var channelGroups: [IPv4Endpoint] {
-    (0..<channels).map { IPv4Endpoint(address: groupBase.address &+ UInt32($0), port: groupBase.port) }
-  }
-
-  public var coreConfig: CoreConfig {
-    var config = CoreConfig(
-      channels: channels, depth: depth, datagramBytes: datagramBytes, snapshotDepth: snapshotDepth, encoder: encoder,
-      maxLiveOrders: maxLiveOrders, maxLevels: maxLevels, maxOrderReference: maxOrderReference)
-    config.encoder.ownedChannels = ownedChannels
-    config.gapFill.holdNs = UInt64(max(0, gapHoldUs)) * 1000
-    config.gapFill.rerequestAttempts = rerequestServer == nil ? 0 : rerequestAttempts
-    config.gapFill.rerequestTimeoutNs = UInt64(max(0, rerequestTimeoutMs)) * 1_000_000
-    config.gapFill.maxHeldPackets = maxHeldPackets
-    config.gapFill.catchUpFromStart = catchUp && rerequestServer != nil
-    config.gapFill.maxHeldPacketBytes = ingest.bufferBytes
-    return config
-  }
-
-  /// The channels this instance owns, ascending.
-  public var owned: [Int] { (ownedChannels ?? Array(0..<max(0, channels))).sorted() }
+  static let name = "operations"
+  static let keys: [ConfigKey<OperationsSection>] = [
+    .string("instance", \.instance) {
+      $0.isEmpty || $0.utf8.count > 64 || $0.contains("\"") || $0.contains("\\")
+        ? "must be 1...64 bytes without quotes or backslashes, got \"\($0)\"" : nil
+    },
+    .int("stats_interval_ms", \.statsIntervalMs) { $0 < 0 ? "must be 0 (off) or more" : nil },
+    .optionalEndpoint("http", \.http),
+    .int("stall_threshold_us", \.stallThresholdUs) { $0 < 1 ? "must be at least 1" : nil },
+    .bool("stage_timing", \.stageTiming),
+  ]
 
   /// This host's name (the default `operations.instance`).
   public static var hostName: String {
@@ -130,156 +260,190 @@ public struct GatewayConfig: Equatable, Sendable {
     let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     return name.isEmpty ? "quotecast" : String(name.prefix(64))
   }
+}
 
-  /// What this instance says of the feed on the snapshot channel.
-  public func layout(session: UInt64) -> FeedLayoutInfo {
-    var layout = FeedLayoutInfo()
-    layout.channelCount = channels
-    layout.groupBaseAddress = groupBase.address
-    layout.groupBasePort = groupBase.port
-    layout.snapshotAddress = snapshotGroup.address
-    layout.snapshotPort = snapshotGroup.port
-    layout.ownedChannels = owned
-    layout.session = session
-    layout.depth = depth
-    layout.snapshotDepth = snapshotDepth
-    layout.datagramBytes = datagramBytes
-    layout.instance = instance
-    return layout
+/// `websocket`: the edge for subscribers without multicast (off the hot path).
+public struct WebSocketSection: ConfigSection {
+  /// Where WebSocket subscribers connect (ws://listen/feed) and the page is served; nil = off.
+  public var listen: IPv4Endpoint?
+  public var maxConnections = 256
+  /// Frames a connection may have waiting; past it they are dropped for a fresh snapshot.
+  public var queueBytes = 1 << 20
+  /// A connection that takes nothing this long while frames wait is closed.
+  public var stallTimeoutMs = 5000
+  /// The sending thread's copy of every packet for the edge; full, it refuses (counted).
+  public var tapRingBytes = 16 << 20
+  /// Each WebSocket connection's kernel send buffer.
+  public var sendBufferBytes = 256 << 10
+
+  public init() {}
+  static let name = "websocket"
+  static let keys: [ConfigKey<WebSocketSection>] = [
+    .optionalEndpoint("listen", \.listen, on: IPv4Endpoint(address: IPv4Endpoint.loopback, port: 9470)) {
+      $0.isMulticast ? "must be a unicast address:port, got \($0)" : nil
+    },
+    .int("max_connections", \.maxConnections, 1...65_536),
+    .int("queue_bytes", \.queueBytes, (1 << 16)...(1 << 30)),
+    .int("stall_timeout_ms", \.stallTimeoutMs, 10...600_000),
+    .int("tap_ring_bytes", \.tapRingBytes) {
+      (1 << 16...1 << 30).contains($0) && $0 & ($0 - 1) == 0
+        ? nil : "must be a power of two, 65536...1073741824, got \($0)"
+    },
+    .int("send_buffer_bytes", \.sendBufferBytes, 4096...(1 << 26)),
+  ]
+}
+
+/// `faults`: output faults for recovery tests only (never in production; warned about at start-up).
+public struct FaultsSection: ConfigSection {
+  /// Output packets never sent: "CHANNEL:FIRST-LAST" by per-channel packet count.
+  public var dropOutput: MulticastPublisher.DropRange?
+
+  public init() {}
+  static let name = "faults"
+  static var omittedWhenUnset: Bool { true }
+  static let keys: [ConfigKey<FaultsSection>] = [
+    ConfigKey(
+      name: "drop_output",
+      read: { reader, node, path, section in
+        guard let text = reader.string(node, path) else { return }
+        if let range = MulticastPublisher.DropRange(text) {
+          section.dropOutput = range
+        } else {
+          reader.problems.append("\(path): must be CHANNEL:FIRST-LAST (1-based packets), got \(text)")
+        }
+      }, value: { $0.dropOutput.map { "\"\($0.description)\"" } }, unsetHint: "\"CHANNEL:FIRST-LAST\"")
+  ]
+}
+
+extension GatewayConfig {
+  /// The core's settings from the sections the CLI's core options build too (no gap filling: that is
+  /// the feed section's).
+  public static func coreConfig(channels: ChannelsSection, snapshot: SnapshotSection, books: BooksSection) -> CoreConfig
+  {
+    CoreConfig(
+      channels: channels.count, depth: channels.depth, datagramBytes: channels.datagramBytes,
+      snapshotDepth: snapshot.depth, encoder: channels.encoder, maxLiveOrders: books.maxLiveOrders,
+      maxLevels: books.maxLevels, maxOrderReference: books.maxOrderReference)
   }
+
+  /// The problems of the keys the core reads (channels, snapshot, books), named by key.
+  public func coreProblems() -> [String] {
+    let problems = channels.keyProblems + snapshot.keyProblems + books.keyProblems
+    guard problems.isEmpty else { return problems }
+    return Self.coreConfig(channels: channels, snapshot: snapshot, books: books).problems().map { "core: \($0)" }
+  }
+
+  public var coreConfig: CoreConfig {
+    var config = Self.coreConfig(channels: channels, snapshot: snapshot, books: books)
+    config.encoder.ownedChannels = channels.owned
+    config.gapFill.holdNs = UInt64(max(0, feed.gapHoldUs)) * 1000
+    config.gapFill.rerequestAttempts = feed.rerequest == nil ? 0 : feed.rerequestAttempts
+    config.gapFill.rerequestTimeoutNs = UInt64(max(0, feed.rerequestTimeoutMs)) * 1_000_000
+    config.gapFill.maxHeldPackets = feed.maxHeldPackets
+    config.gapFill.catchUpFromStart = feed.catchUp && feed.rerequest != nil
+    config.gapFill.maxHeldPacketBytes = ingest.receiver.bufferBytes
+    return config
+  }
+
+  /// The channels this instance owns, ascending.
+  public var owned: [Int] { (channels.owned ?? Array(0..<max(0, channels.count))).sorted() }
 
   /// The owned channels as ranges: "0-3, 6".
   public var ownedDescription: String { channelRangesText(owned) }
 
-  /// How many cores run books: one in single mode.
-  public var shardCount: Int { mode == .dedicated ? bookShards : 1 }
+  /// What this instance says of the feed on the snapshot channel.
+  public func layout(session: UInt64) -> FeedLayoutInfo {
+    var layout = FeedLayoutInfo()
+    layout.channelCount = channels.count
+    layout.groupBaseAddress = channels.groupBase.address
+    layout.groupBasePort = channels.groupBase.port
+    layout.snapshotAddress = snapshot.group.address
+    layout.snapshotPort = snapshot.group.port
+    layout.ownedChannels = owned
+    layout.session = session
+    layout.depth = channels.depth
+    layout.snapshotDepth = snapshot.depth
+    layout.datagramBytes = channels.datagramBytes
+    layout.instance = operations.instance
+    return layout
+  }
 
   /// Settings that leave this host: allowed, but said out loud at start.
   public var warnings: [String] {
     var warnings: [String] = []
-    if let httpEndpoint, !httpEndpoint.isLoopback {
-      warnings.append("operations.http \(httpEndpoint) is reachable from other hosts (read-only)")
+    if let http = operations.http, !http.isLoopback {
+      warnings.append("operations.http \(http) is reachable from other hosts (read-only)")
     }
-    if let websocketListen, !websocketListen.isLoopback {
-      warnings.append("websocket.listen \(websocketListen) is reachable from other hosts")
+    if let listen = websocket.listen, !listen.isLoopback {
+      warnings.append("websocket.listen \(listen) is reachable from other hosts")
     }
-    if outputInterface >> 24 != 127 {
+    if channels.interface >> 24 != 127 {
       warnings.append(
-        "channels.interface \(IPv4Endpoint.format(outputInterface)) is not loopback: multicast leaves this host")
+        "channels.interface \(IPv4Endpoint.format(channels.interface)) is not loopback: multicast leaves this host")
     }
-    if ttl > 1 { warnings.append("channels.ttl \(ttl) lets multicast cross routers") }
-    if let rerequestServer, !rerequestServer.isLoopback {
-      warnings.append("feed.rerequest \(rerequestServer) is not on this host: re-requests leave it")
+    if channels.ttl > 1 { warnings.append("channels.ttl \(channels.ttl) lets multicast cross routers") }
+    if let rerequest = feed.rerequest, !rerequest.isLoopback {
+      warnings.append("feed.rerequest \(rerequest) is not on this host: re-requests leave it")
     }
-    if let dropOutput {
+    if let dropOutput = faults.dropOutput {
       warnings.append("faults.drop_output \(dropOutput.description): output packets will be withheld")
     }
     return warnings
   }
 
-  /// Every problem, as "key: problem".
+  /// Every problem, as "key: problem": each section's own keys, then the rules that span sections.
   public func problems() -> [String] {
-    var problems: [String] = []
-    if inputs.isEmpty { problems.append("feed.inputs: at least one input is needed") }
-    if maxBatchDatagrams < 1 || maxBatchDatagrams > 4096 {
-      problems.append("ingest.max_batch_datagrams: must be 1...4096 (1: no batching), got \(maxBatchDatagrams)")
+    var problems =
+      feed.keyProblems + channels.keyProblems + snapshot.keyProblems + books.keyProblems + ingest.keyProblems
+      + threading.keyProblems + operations.keyProblems + websocket.keyProblems + faults.keyProblems
+    if (1...1024).contains(channels.count) {
+      for group in channels.groups where !group.isMulticast {
+        problems.append("channels.group_base: \(group) is not a multicast group (224.0.0.0/4)")
+      }
+      if (1...1000).contains(snapshot.depth)
+        && !EncoderConfig.snapshotFits(depth: snapshot.depth, datagramBytes: channels.datagramBytes)
+      {
+        problems.append(
+          "snapshot.depth: a \(snapshot.depth)-level snapshot does not fit in channels.datagram_bytes "
+            + "(\(channels.datagramBytes))")
+      }
+      // The owned channels' own rules (one shard here: the shard bound is checked below, by this file's words).
+      problems += ChannelPlan.problems(channels: channels.count, owned: channels.owned, shardCount: 1)
     }
-    if gapHoldUs < 0 || gapHoldUs > 10_000_000 {
-      problems.append("feed.gap_hold_us: must be 0...10000000, got \(gapHoldUs)")
-    }
-    if rerequestAttempts < 0 || rerequestAttempts > 100 {
-      problems.append("feed.rerequest_attempts: must be 0...100, got \(rerequestAttempts)")
-    }
-    if rerequestTimeoutMs < 1 || rerequestTimeoutMs > 60_000 {
-      problems.append("feed.rerequest_timeout_ms: must be 1...60000, got \(rerequestTimeoutMs)")
-    }
-    if maxHeldPackets < 1 || maxHeldPackets > 1 << 20 {
-      problems.append("feed.max_held_packets: must be 1...1048576, got \(maxHeldPackets)")
-    }
-    if let rerequestServer, rerequestServer.port == 0 || rerequestServer.isMulticast {
-      problems.append("feed.rerequest: must be a unicast address:port, got \(rerequestServer)")
-    }
-    for group in channelGroups where !group.isMulticast {
-      problems.append("channels.group_base: \(group) is not a multicast group (224.0.0.0/4)")
-    }
-    if !snapshotGroup.isMulticast { problems.append("snapshot.group: \(snapshotGroup) is not a multicast group") }
-    if ttl < 0 || ttl > 255 { problems.append("channels.ttl: must be 0...255, got \(ttl)") }
-    if heartbeatIntervalMs < 1 { problems.append("channels.heartbeat_interval_ms: must be at least 1") }
-    if snapshotCycleMs < 1 { problems.append("snapshot.cycle_ms: must be at least 1") }
-    if snapshotTickMs < 1 || snapshotTickMs > snapshotCycleMs {
-      problems.append("snapshot.tick_ms: must be 1...snapshot.cycle_ms")
+    if threading.bookShards < 1 || threading.bookShards > owned.count {
+      let bound = channels.owned == nil ? "channels.count (\(channels.count))" : "\(owned.count) (the channels owned)"
+      problems.append("threading.book_shards: must be 1...\(bound), got \(threading.bookShards)")
+    } else if threading.mode == .single && threading.bookShards != 1 {
+      problems.append("threading.book_shards: only for mode dedicated (single runs every book on one thread)")
     }
     let pinned: [(String, Int?)] =
-      [("cpu", cpu), ("ingest_cpu", ingestCPU), ("publish_cpu", publishCPU)] + coreCPUs.map { ("core_cpu", $0) }
+      [("cpu", threading.cpu), ("ingest_cpu", threading.ingestCPU), ("publish_cpu", threading.publishCPU)]
+      + threading.coreCPUs.map { ("core_cpu", $0) }
     for (key, cpu) in pinned {
       if let cpu, !CPUPinning.isAllowed(cpu) {
         problems.append("threading.\(key): cpu \(cpu) does not exist or is not allowed for this process")
       }
     }
-    if mode == .single && (ingestCPU != nil || !coreCPUs.isEmpty || publishCPU != nil) {
-      problems.append("threading.ingest_cpu/core_cpu/publish_cpu: only for mode dedicated (single uses threading.cpu)")
-    }
-    if bookShards < 1 || bookShards > owned.count {
-      let bound = ownedChannels == nil ? "channels.count (\(channels))" : "\(owned.count) (the channels owned)"
-      problems.append("threading.book_shards: must be 1...\(bound), got \(bookShards)")
-    } else if mode == .single && bookShards != 1 {
-      problems.append("threading.book_shards: only for mode dedicated (single runs every book on one thread)")
-    }
-    if !coreCPUs.isEmpty && coreCPUs.count != bookShards {
-      problems.append(
-        "threading.core_cpu: names \(coreCPUs.count) cpu(s) for \(bookShards) book shard(s); give one per shard")
-    }
-    if mode == .dedicated && cpu != nil {
+    if threading.mode == .single {
+      if threading.ingestCPU != nil || !threading.coreCPUs.isEmpty || threading.publishCPU != nil {
+        problems.append(
+          "threading.ingest_cpu/core_cpu/publish_cpu: only for mode dedicated (single uses threading.cpu)")
+      }
+    } else if threading.cpu != nil {
       problems.append("threading.cpu: only for mode single (dedicated uses ingest_cpu, core_cpu, publish_cpu)")
     }
-    if packetRingBytes < 1 << 16 || packetRingBytes & (packetRingBytes - 1) != 0 {
-      problems.append("threading.packet_ring_bytes: must be a power of two of at least 65536, got \(packetRingBytes)")
-    }
-    if instance.isEmpty || instance.utf8.count > 64 || instance.contains("\"") || instance.contains("\\") {
-      problems.append("operations.instance: must be 1...64 bytes without quotes or backslashes, got \"\(instance)\"")
-    }
-    if let websocketListen, websocketListen.isMulticast {
-      problems.append("websocket.listen: must be a unicast address:port, got \(websocketListen)")
-    }
-    if websocketMaxConnections < 1 || websocketMaxConnections > 65_536 {
-      problems.append("websocket.max_connections: must be 1...65536, got \(websocketMaxConnections)")
-    }
-    if websocketQueueBytes < 1 << 16 || websocketQueueBytes > 1 << 30 {
-      problems.append("websocket.queue_bytes: must be 65536...1073741824, got \(websocketQueueBytes)")
-    }
-    if websocketStallTimeoutMs < 10 || websocketStallTimeoutMs > 600_000 {
-      problems.append("websocket.stall_timeout_ms: must be 10...600000, got \(websocketStallTimeoutMs)")
-    }
-    if websocketSendBufferBytes < 4096 || websocketSendBufferBytes > 1 << 26 {
-      problems.append("websocket.send_buffer_bytes: must be 4096...67108864, got \(websocketSendBufferBytes)")
-    }
-    if websocketTapRingBytes < 1 << 16 || websocketTapRingBytes > 1 << 30
-      || websocketTapRingBytes & (websocketTapRingBytes - 1) != 0
-    {
+    if !threading.coreCPUs.isEmpty && threading.coreCPUs.count != threading.bookShards {
       problems.append(
-        "websocket.tap_ring_bytes: must be a power of two, 65536...1073741824, got \(websocketTapRingBytes)")
+        "threading.core_cpu: names \(threading.coreCPUs.count) cpu(s) for \(threading.bookShards) book shard(s); "
+          + "give one per shard")
     }
-    if statsIntervalMs < 0 { problems.append("operations.stats_interval_ms: must be 0 (off) or more") }
-    if stallThresholdUs < 1 { problems.append("operations.stall_threshold_us: must be at least 1") }
-    if let dropOutput, Int(dropOutput.destination) > channels {
+    if let dropOutput = faults.dropOutput, Int(dropOutput.destination) > channels.count {
       problems.append(
-        "faults.drop_output: channel \(dropOutput.destination) does not exist (0...\(channels), \(channels) = snapshots)"
-      )
+        "faults.drop_output: channel \(dropOutput.destination) does not exist (0...\(channels.count), "
+          + "\(channels.count) = snapshots)")
     }
-    let renames = [
-      "channels:": "channels.count:", "maxDatagramBytes:": "channels.datagram_bytes:",
-      "snapshotDepth:": "snapshot.depth:", "publishedDepth:": "channels.depth:",
-      "maxLiveOrders:": "books.max_live_orders:", "maxLevels:": "books.max_levels:",
-      "maxOrderReference:": "books.max_order_reference:",
-    ]
-    for problem in coreConfig.problems() {
-      var renamed = problem
-      for (from, to) in renames where problem.hasPrefix(from) {
-        renamed = to + problem.dropFirst(from.count)
-      }
-      problems.append(renamed)
-    }
-    problems += ingest.problems()
+    // The core's own rules are the table's above; one it has that the table missed still stops start-up.
+    if problems.isEmpty { problems = coreConfig.problems().map { "core: \($0)" } }
     return problems
   }
 }
@@ -301,221 +465,21 @@ extension GatewayConfig {
     var config = GatewayConfig()
     guard let node else { return config }
     var reader = ConfigReader()
-    reader.section(
-      node, "",
-      keys: ["feed", "channels", "snapshot", "books", "ingest", "threading", "operations", "websocket", "faults"]
-    ) {
-      reader, key, value in
+    let sections = [
+      FeedSection.name, ChannelsSection.name, SnapshotSection.name, BooksSection.name, IngestSection.name,
+      ThreadingSection.name, OperationsSection.name, WebSocketSection.name, FaultsSection.name,
+    ]
+    reader.section(node, "", keys: Set(sections)) { reader, key, value in
       switch key {
-      case "feed":
-        reader.section(
-          value, "feed",
-          keys: [
-            "inputs", "interface", "receive_buffer_bytes", "sources", "gap_hold_us", "rerequest", "rerequest_attempts",
-            "catch_up",
-            "rerequest_timeout_ms", "max_held_packets",
-          ]
-        ) { reader, key, value in
-          switch key {
-          case "inputs":
-            if let list = reader.list(value, "feed.inputs") {
-              config.inputs = list.compactMap { reader.endpoint($0, "feed.inputs") }
-            }
-          case "sources":
-            if let list = reader.list(value, "feed.sources") {
-              config.sources = list.compactMap { node in
-                if let address = node.scalar.flatMap({ IPv4Endpoint.parseAddress($0.string) }) {
-                  return IPv4Endpoint(address: address, port: 0)
-                }
-                return reader.endpoint(node, "feed.sources")
-              }
-            }
-          case "gap_hold_us": reader.int(value, "feed.gap_hold_us").map { config.gapHoldUs = $0 }
-          case "rerequest":
-            if value.scalar?.string == "off" {
-              config.rerequestServer = nil
-            } else {
-              reader.endpoint(value, "feed.rerequest").map { config.rerequestServer = $0 }
-            }
-          case "rerequest_attempts": reader.int(value, "feed.rerequest_attempts").map { config.rerequestAttempts = $0 }
-          case "rerequest_timeout_ms":
-            reader.int(value, "feed.rerequest_timeout_ms").map { config.rerequestTimeoutMs = $0 }
-          case "max_held_packets": reader.int(value, "feed.max_held_packets").map { config.maxHeldPackets = $0 }
-          case "catch_up": reader.bool(value, "feed.catch_up").map { config.catchUp = $0 }
-          case "interface": reader.address(value, "feed.interface").map { config.inputInterface = $0 }
-          default: reader.int(value, "feed.receive_buffer_bytes").map { config.receiveBufferBytes = $0 }
-          }
-        }
-      case "channels":
-        reader.section(
-          value, "channels",
-          keys: [
-            "count", "group_base", "interface", "ttl", "loop", "send_buffer_bytes", "datagram_bytes", "depth",
-            "encoder", "heartbeat_interval_ms", "send_method", "owned",
-          ]
-        ) { reader, key, value in
-          let path = "channels.\(key)"
-          switch key {
-          case "count": reader.int(value, path).map { config.channels = $0 }
-          case "group_base": reader.endpoint(value, path).map { config.groupBase = $0 }
-          case "owned":
-            if value.scalar?.string == "all" {
-              config.ownedChannels = nil
-            } else if let items = reader.list(value, path) {
-              config.ownedChannels = items.flatMap { reader.channelRange($0, path) }
-            }
-          case "interface": reader.address(value, path).map { config.outputInterface = $0 }
-          case "ttl": reader.int(value, path).map { config.ttl = $0 }
-          case "loop": reader.bool(value, path).map { config.loop = $0 }
-          case "send_buffer_bytes": reader.int(value, path).map { config.sendBufferBytes = $0 }
-          case "send_method":
-            if let text = reader.string(value, path) {
-              if let method = MulticastPublisher.SendMethod(rawValue: text) {
-                config.sendMethod = method
-              } else {
-                reader.problems.append("\(path): must be sendmmsg, io_uring or gso, got \(text)")
-              }
-            }
-          case "datagram_bytes": reader.int(value, path).map { config.datagramBytes = $0 }
-          case "depth": reader.int(value, path).map { config.depth = $0 }
-          case "encoder":
-            if let text = reader.string(value, path) {
-              if let backend = EncoderBackend(rawValue: text) {
-                config.encoder = backend
-              } else {
-                reader.problems.append("\(path): must be hand-laid or flatbuffers, got \(text)")
-              }
-            }
-          default: reader.int(value, path).map { config.heartbeatIntervalMs = $0 }
-          }
-        }
-      case "snapshot":
-        reader.section(value, "snapshot", keys: ["group", "depth", "cycle_ms", "tick_ms"]) { reader, key, value in
-          let path = "snapshot.\(key)"
-          switch key {
-          case "group": reader.endpoint(value, path).map { config.snapshotGroup = $0 }
-          case "depth": reader.int(value, path).map { config.snapshotDepth = $0 }
-          case "cycle_ms": reader.int(value, path).map { config.snapshotCycleMs = $0 }
-          default: reader.int(value, path).map { config.snapshotTickMs = $0 }
-          }
-        }
-      case "books":
-        reader.section(value, "books", keys: ["max_live_orders", "max_levels", "max_order_reference"]) {
-          reader, key, value in
-          let path = "books.\(key)"
-          switch key {
-          case "max_live_orders": reader.int(value, path).map { config.maxLiveOrders = $0 }
-          case "max_levels": reader.int(value, path).map { config.maxLevels = $0 }
-          default: reader.int(value, path).map { config.maxOrderReference = UInt64(max(0, $0)) }
-          }
-        }
-      case "ingest":
-        reader.section(
-          value, "ingest",
-          keys: [
-            "buffer_count", "buffer_bytes", "ring_entries", "batch", "max_batch_datagrams",
-            "single_issuer_defer_taskrun",
-          ]
-        ) { reader, key, value in
-          let path = "ingest.\(key)"
-          switch key {
-          case "buffer_count": reader.int(value, path).map { config.ingest.bufferCount = $0 }
-          case "buffer_bytes": reader.int(value, path).map { config.ingest.bufferBytes = $0 }
-          case "ring_entries": reader.int(value, path).map { config.ingest.ringEntries = UInt32(clamping: $0) }
-          case "batch": reader.int(value, path).map { config.ingest.batch = $0 }
-          case "max_batch_datagrams": reader.int(value, path).map { config.maxBatchDatagrams = $0 }
-          default: reader.bool(value, path).map { config.ingest.singleIssuerDeferTaskrun = $0 }
-          }
-        }
-      case "threading":
-        reader.section(
-          value, "threading",
-          keys: ["mode", "cpu", "ingest_cpu", "core_cpu", "publish_cpu", "book_shards", "packet_ring_bytes", "idle"]
-        ) { reader, key, value in
-          let path = "threading.\(key)"
-          switch key {
-          case "mode":
-            if let text = reader.string(value, path) {
-              if let mode = ThreadingMode(rawValue: text) {
-                config.mode = mode
-              } else {
-                reader.problems.append("\(path): must be single or dedicated, got \(text)")
-              }
-            }
-          case "cpu": reader.int(value, path).map { config.cpu = $0 }
-          case "ingest_cpu": reader.int(value, path).map { config.ingestCPU = $0 }
-          case "core_cpu":
-            if value.sequence != nil {
-              config.coreCPUs = (reader.list(value, path) ?? []).compactMap { reader.int($0, path) }
-            } else {
-              reader.int(value, path).map { config.coreCPUs = [$0] }
-            }
-          case "book_shards": reader.int(value, path).map { config.bookShards = $0 }
-          case "publish_cpu": reader.int(value, path).map { config.publishCPU = $0 }
-          case "packet_ring_bytes": reader.int(value, path).map { config.packetRingBytes = $0 }
-          default:
-            if let text = reader.string(value, path) {
-              if let idle = IdleStrategy(rawValue: text) {
-                config.idle = idle
-              } else {
-                reader.problems.append("\(path): must be busy, yield or block, got \(text)")
-              }
-            }
-          }
-        }
-      case "websocket":
-        reader.section(
-          value, "websocket",
-          keys: [
-            "listen", "max_connections", "queue_bytes", "stall_timeout_ms", "tap_ring_bytes", "send_buffer_bytes",
-          ]
-        ) { reader, key, value in
-          let path = "websocket.\(key)"
-          switch key {
-          case "listen":
-            if value.scalar?.string == "off" {
-              config.websocketListen = nil
-            } else if value.scalar?.string == "on" {
-              config.websocketListen = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 9470)
-            } else {
-              reader.endpoint(value, path).map { config.websocketListen = $0 }
-            }
-          case "max_connections": reader.int(value, path).map { config.websocketMaxConnections = $0 }
-          case "queue_bytes": reader.int(value, path).map { config.websocketQueueBytes = $0 }
-          case "stall_timeout_ms": reader.int(value, path).map { config.websocketStallTimeoutMs = $0 }
-          case "send_buffer_bytes": reader.int(value, path).map { config.websocketSendBufferBytes = $0 }
-          default: reader.int(value, path).map { config.websocketTapRingBytes = $0 }
-          }
-        }
-      case "faults":
-        reader.section(value, "faults", keys: ["drop_output"]) { reader, key, value in
-          if let text = reader.string(value, "faults.drop_output") {
-            if let range = MulticastPublisher.DropRange(text) {
-              config.dropOutput = range
-            } else {
-              reader.problems.append("faults.drop_output: must be CHANNEL:FIRST-LAST (1-based packets), got \(text)")
-            }
-          }
-        }
-      default:
-        reader.section(
-          value, "operations", keys: ["stats_interval_ms", "http", "stall_threshold_us", "stage_timing", "instance"]
-        ) {
-          reader, key, value in
-          let path = "operations.\(key)"
-          switch key {
-          case "stats_interval_ms": reader.int(value, path).map { config.statsIntervalMs = $0 }
-          case "instance": reader.string(value, path).map { config.instance = $0 }
-          case "stall_threshold_us": reader.int(value, path).map { config.stallThresholdUs = $0 }
-          case "stage_timing": reader.bool(value, path).map { config.stageTiming = $0 }
-          default:
-            if value.scalar?.string == "off" {
-              config.httpEndpoint = nil
-            } else {
-              reader.endpoint(value, path).map { config.httpEndpoint = $0 }
-            }
-          }
-        }
+      case FeedSection.name: config.feed.read(value, into: &reader)
+      case ChannelsSection.name: config.channels.read(value, into: &reader)
+      case SnapshotSection.name: config.snapshot.read(value, into: &reader)
+      case BooksSection.name: config.books.read(value, into: &reader)
+      case IngestSection.name: config.ingest.read(value, into: &reader)
+      case ThreadingSection.name: config.threading.read(value, into: &reader)
+      case OperationsSection.name: config.operations.read(value, into: &reader)
+      case WebSocketSection.name: config.websocket.read(value, into: &reader)
+      default: config.faults.read(value, into: &reader)
       }
     }
     let problems = reader.problems + (reader.problems.isEmpty ? config.problems() : [])
@@ -525,164 +489,7 @@ extension GatewayConfig {
 
   /// The effective configuration as YAML that `load` reads back unchanged.
   public var yaml: String {
-    """
-    feed:
-      inputs: [\(inputs.map { "\"\($0)\"" }.joined(separator: ", "))]
-      interface: \(IPv4Endpoint.format(inputInterface))
-      receive_buffer_bytes: \(receiveBufferBytes)
-      sources: [\(sources.map { $0.port == 0 ? "\"\(IPv4Endpoint.format($0.address))\"" : "\"\($0)\"" }.joined(separator: ", "))]
-      gap_hold_us: \(gapHoldUs)
-      rerequest: \(rerequestServer.map { "\"\($0)\"" } ?? "off")
-      rerequest_attempts: \(rerequestAttempts)
-      rerequest_timeout_ms: \(rerequestTimeoutMs)
-      max_held_packets: \(maxHeldPackets)
-      catch_up: \(catchUp)
-    channels:
-      count: \(channels)
-      group_base: "\(groupBase)"
-      owned: \(ownedChannels.map { "[\($0.map(String.init).joined(separator: ", "))]" } ?? "all")
-      interface: \(IPv4Endpoint.format(outputInterface))
-      ttl: \(ttl)
-      loop: \(loop)
-      send_buffer_bytes: \(sendBufferBytes)
-      send_method: \(sendMethod.rawValue)
-      datagram_bytes: \(datagramBytes)
-      depth: \(depth)
-      encoder: \(encoder.rawValue)
-      heartbeat_interval_ms: \(heartbeatIntervalMs)
-    snapshot:
-      group: "\(snapshotGroup)"
-      depth: \(snapshotDepth)
-      cycle_ms: \(snapshotCycleMs)
-      tick_ms: \(snapshotTickMs)
-    books:
-      max_live_orders: \(maxLiveOrders)
-      max_levels: \(maxLevels)
-      max_order_reference: \(maxOrderReference)
-    ingest:
-      buffer_count: \(ingest.bufferCount)
-      buffer_bytes: \(ingest.bufferBytes)
-      ring_entries: \(ingest.ringEntries)
-      batch: \(ingest.batch)
-      max_batch_datagrams: \(maxBatchDatagrams)
-      single_issuer_defer_taskrun: \(ingest.singleIssuerDeferTaskrun)
-    threading:
-      mode: \(mode.rawValue)
-    \(cpu.map { "  cpu: \($0)" } ?? "  # cpu: N   (single mode: pin the thread)")
-    \(ingestCPU.map { "  ingest_cpu: \($0)" } ?? "  # ingest_cpu: N   (dedicated mode)")
-    \(coreCPUs.isEmpty ? "  # core_cpu: N   (or [N, M]: one per book shard)" : "  core_cpu: [\(coreCPUs.map(String.init).joined(separator: ", "))]")
-      book_shards: \(bookShards)
-    \(publishCPU.map { "  publish_cpu: \($0)" } ?? "  # publish_cpu: N")
-      packet_ring_bytes: \(packetRingBytes)
-      idle: \(idle.rawValue)
-    operations:
-      instance: "\(instance)"
-      stats_interval_ms: \(statsIntervalMs)
-      http: \(httpEndpoint.map { "\"\($0)\"" } ?? "off")
-      stall_threshold_us: \(stallThresholdUs)
-      stage_timing: \(stageTiming)
-    websocket:
-      listen: \(websocketListen.map { "\"\($0)\"" } ?? "off")
-      max_connections: \(websocketMaxConnections)
-      queue_bytes: \(websocketQueueBytes)
-      stall_timeout_ms: \(websocketStallTimeoutMs)
-      tap_ring_bytes: \(websocketTapRingBytes)
-      send_buffer_bytes: \(websocketSendBufferBytes)
-    \(dropOutput.map { "faults:\n  drop_output: \"\($0.description)\"" } ?? "")
-    """
+    feed.yaml + channels.yaml + snapshot.yaml + books.yaml + ingest.yaml + threading.yaml + operations.yaml
+      + websocket.yaml + faults.yaml
   }
-}
-
-/// Walks YAML mappings, collecting problems by dotted key instead of stopping at the first.
-struct ConfigReader {
-  var problems: [String] = []
-
-  mutating func section(
-    _ node: Node, _ path: String, keys: Set<String>, _ body: (inout ConfigReader, String, Node) -> Void
-  ) {
-    guard let mapping = node.mapping else {
-      problems.append("\(path.isEmpty ? "top level" : path): must be a mapping")
-      return
-    }
-    for (keyNode, value) in mapping {
-      guard let key = keyNode.string else {
-        problems.append("\(path.isEmpty ? "top level" : path): keys must be strings")
-        continue
-      }
-      let full = path.isEmpty ? key : "\(path).\(key)"
-      guard keys.contains(key) else {
-        problems.append("\(full): unknown key (expected one of \(keys.sorted().joined(separator: ", ")))")
-        continue
-      }
-      body(&self, key, value)
-    }
-  }
-
-  mutating func int(_ node: Node, _ path: String) -> Int? {
-    if let text = node.scalar?.string, let value = Int(text.replacingUnderscores()) { return value }
-    problems.append("\(path): must be an integer, got \(node.scalar?.string ?? "a \(node.kindName)")")
-    return nil
-  }
-
-  /// A channel number, or a range "FIRST-LAST".
-  mutating func channelRange(_ node: Node, _ path: String) -> [Int] {
-    if let text = node.scalar?.string {
-      if let value = Int(text) { return [value] }
-      let bounds = text.split(separator: "-", omittingEmptySubsequences: false)
-      if bounds.count == 2, let first = Int(bounds[0]), let last = Int(bounds[1]), first <= last, last - first < 1024 {
-        return Array(first...last)
-      }
-    }
-    problems.append(
-      "\(path): each item is a channel number or FIRST-LAST, got \(node.scalar?.string ?? "a \(node.kindName)")")
-    return []
-  }
-
-  mutating func bool(_ node: Node, _ path: String) -> Bool? {
-    switch node.scalar?.string {
-    case "true", "yes", "on": return true
-    case "false", "no", "off": return false
-    default:
-      problems.append("\(path): must be true or false, got \(node.scalar?.string ?? "a \(node.kindName)")")
-      return nil
-    }
-  }
-
-  mutating func string(_ node: Node, _ path: String) -> String? {
-    if let text = node.scalar?.string { return text }
-    problems.append("\(path): must be a string")
-    return nil
-  }
-
-  mutating func list(_ node: Node, _ path: String) -> [Node]? {
-    if let sequence = node.sequence { return Array(sequence) }
-    problems.append("\(path): must be a list")
-    return nil
-  }
-
-  mutating func endpoint(_ node: Node, _ path: String) -> IPv4Endpoint? {
-    if let text = node.scalar?.string, let endpoint = IPv4Endpoint(text) { return endpoint }
-    problems.append("\(path): must be an IPv4 address:port, got \(node.scalar?.string ?? "a \(node.kindName)")")
-    return nil
-  }
-
-  mutating func address(_ node: Node, _ path: String) -> UInt32? {
-    if let text = node.scalar?.string, let address = IPv4Endpoint.parseAddress(text) { return address }
-    problems.append("\(path): must be an IPv4 address, got \(node.scalar?.string ?? "a \(node.kindName)")")
-    return nil
-  }
-}
-
-extension Node {
-  var kindName: String {
-    switch self {
-    case .mapping: "mapping"
-    case .sequence: "list"
-    default: "scalar"
-    }
-  }
-}
-
-extension String {
-  func replacingUnderscores() -> String { String(filter { $0 != "_" }) }
 }

@@ -66,9 +66,9 @@ struct IngestAgent: GatewayAgent {
     self.stopRequested = stopRequested
     self.done = done
     self.deadlineNs = deadlineNs
-    maxBatch = config.maxBatchDatagrams
+    maxBatch = config.ingest.maxBatchDatagrams
     self.board = board
-    duty = DutyCycle(stallThresholdUs: config.stallThresholdUs, counters: .ingest)
+    duty = DutyCycle(stallThresholdUs: config.operations.stallThresholdUs, counters: .ingest)
   }
 
   @inline(__always)

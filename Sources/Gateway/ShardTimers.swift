@@ -48,9 +48,9 @@ struct ShardTimers {
     self.rerequests = shard.index == 0 ? rerequests : nil
     for channel in 0..<shard.channelSlots { shard.lastSendNs[channel] = startNs }
     duties = CoreDuties(
-      heartbeatIntervalMs: config.heartbeatIntervalMs, snapshotCycleMs: config.snapshotCycleMs,
-      snapshotTickMs: config.snapshotTickMs, startNs: startNs, lastSendNs: shard.lastSendNs)
-    statsNs = UInt64(config.statsIntervalMs) * 1_000_000
+      heartbeatIntervalMs: config.channels.heartbeatIntervalMs, snapshotCycleMs: config.snapshot.cycleMs,
+      snapshotTickMs: config.snapshot.tickMs, startNs: startNs, lastSendNs: shard.lastSendNs)
+    statsNs = UInt64(config.operations.statsIntervalMs) * 1_000_000
     nextStatsNs = startNs + statsNs
     nextPublishNs = startNs
     nextStagesNs = startNs + 1_000_000_000

@@ -100,8 +100,8 @@ func measureOnThisThread(
   var gateway: Gateway?
   switch target {
   case .gateway(let config):
-    input = config.inputs[0]
-    groups = config.channelGroups
+    input = config.feed.inputs[0]
+    groups = config.channels.groups
     relayOutput = false
     let running = try Gateway(config: config, log: log)
     gateway = running

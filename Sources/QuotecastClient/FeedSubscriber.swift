@@ -7,9 +7,9 @@ public struct SubscriberConfig: Sendable, Equatable {
   /// The gateway's `channels.count`.
   public var channels = 1
   /// The gateway's `channels.group_base`: channel n is this address + n.
-  public var groupBase = IPv4Endpoint(address: 0xEFFF_0A01, port: 31_001)
+  public var groupBase = ChannelGroups.defaultBase
   /// The gateway's `snapshot.group`; nil to follow incrementals only (no recovery).
-  public var snapshotGroup: IPv4Endpoint? = IPv4Endpoint(address: 0xEFFF_0B01, port: 31_002)
+  public var snapshotGroup: IPv4Endpoint? = ChannelGroups.defaultSnapshot
   /// The interface to join on (IPv4, host order): loopback by default.
   public var interface = IPv4Endpoint.loopback
   /// Levels per side kept: at least the gateway's `channels.depth`.
@@ -35,7 +35,7 @@ public struct SubscriberConfig: Sendable, Equatable {
   public var joinedChannels: [Int] { joinChannels ?? Array(0..<max(0, channels)) }
 
   public var channelGroups: [IPv4Endpoint] {
-    joinedChannels.map { IPv4Endpoint(address: groupBase.address &+ UInt32($0), port: groupBase.port) }
+    joinedChannels.map { ChannelGroups.group($0, base: groupBase) }
   }
 
   public func problems() -> [String] {

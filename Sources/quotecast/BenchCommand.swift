@@ -113,7 +113,7 @@ struct BenchCommand: ParsableCommand {
     guard messagesPerPacket >= 1 && messagesPerPacket <= 200 else {
       throw ValidationError("--messages-per-packet must be 1...200")
     }
-    guard GatewayConfig.ThreadingMode(rawValue: threading) != nil else {
+    guard ThreadingSection.Mode(rawValue: threading) != nil else {
       throw ValidationError("--threading must be single or dedicated")
     }
     guard IdleStrategy(rawValue: idle) != nil else { throw ValidationError("--idle must be busy, yield or block") }
@@ -133,16 +133,20 @@ struct BenchCommand: ParsableCommand {
 
   func gatewayConfig(port: UInt16) -> GatewayConfig {
     var config = GatewayConfig()
-    config.inputs = [IPv4Endpoint(address: IPv4Endpoint.loopback, port: port)]
-    config.channels = channels
-    config.groupBase = IPv4Endpoint(address: 0xEFFF_5A01, port: port + 1)
-    config.snapshotGroup = IPv4Endpoint(address: 0xEFFF_5B01, port: port + 2)
-    config.httpEndpoint = nil
-    config.statsIntervalMs = 0
-    config.mode = GatewayConfig.ThreadingMode(rawValue: threading)!
-    config.idle = IdleStrategy(rawValue: idle)!
-    config.receiveBufferBytes = 32 << 20
-    if config.mode == .single { config.cpu = gatewayCPU } else { config.coreCPUs = gatewayCPU.map { [$0] } ?? [] }
+    config.feed.inputs = [IPv4Endpoint(address: IPv4Endpoint.loopback, port: port)]
+    config.channels.count = channels
+    config.channels.groupBase = IPv4Endpoint(address: 0xEFFF_5A01, port: port + 1)
+    config.snapshot.group = IPv4Endpoint(address: 0xEFFF_5B01, port: port + 2)
+    config.operations.http = nil
+    config.operations.statsIntervalMs = 0
+    config.threading.mode = ThreadingSection.Mode(rawValue: threading)!
+    config.threading.idle = IdleStrategy(rawValue: idle)!
+    config.feed.receiveBufferBytes = 32 << 20
+    if config.threading.mode == .single {
+      config.threading.cpu = gatewayCPU
+    } else {
+      config.threading.coreCPUs = gatewayCPU.map { [$0] } ?? []
+    }
     return config
   }
 

@@ -61,15 +61,13 @@ struct DemoCommand: ParsableCommand {
 
   func runLive(dayPath: String) throws {
     var settings = GatewayConfig()
-    settings.channels = core.channels
-    settings.depth = core.depth
-    settings.datagramBytes = core.datagramBytes
-    settings.snapshotDepth = core.snapshotDepth
-    settings.encoder = core.encoder
-    settings.statsIntervalMs = 0
-    settings.heartbeatIntervalMs = 200
+    core.apply(to: &settings)
+    settings.operations.statsIntervalMs = 0
+    settings.channels.heartbeatIntervalMs = 200
     let gateway = try Gateway(config: settings) { _ in }
-    print("2. gateway serving \(settings.inputs[0]) → \(settings.channels) channel(s) from \(settings.groupBase)")
+    print(
+      "2. gateway serving \(settings.feed.inputs[0]) → \(settings.channels.count) channel(s) from \(settings.channels.groupBase)"
+    )
     let gatewayDone = DispatchSemaphore(value: 0)
     let gatewayError = ErrorSlot()
     Thread {
@@ -80,10 +78,10 @@ struct DemoCommand: ParsableCommand {
     // The subscriber (the QuotecastClient library): its own thread and io_uring ring, joined to
     // every channel group and the snapshot group on loopback.
     var subscriberConfig = SubscriberConfig()
-    subscriberConfig.channels = settings.channels
-    subscriberConfig.groupBase = settings.groupBase
-    subscriberConfig.snapshotGroup = settings.snapshotGroup
-    subscriberConfig.depth = settings.depth
+    subscriberConfig.channels = settings.channels.count
+    subscriberConfig.groupBase = settings.channels.groupBase
+    subscriberConfig.snapshotGroup = settings.snapshot.group
+    subscriberConfig.depth = settings.channels.depth
     let subscriber = try FeedSubscriber(config: subscriberConfig)
     let subscriberDone = DispatchSemaphore(value: 0)
     let subscriberError = ErrorSlot()
@@ -95,7 +93,7 @@ struct DemoCommand: ParsableCommand {
     if let error = gatewayError.get() { throw error }
     print("3. replaying the day into it over UDP at \(ReplayReport.grouped(UInt64(rate))) msg/s")
     var replay = NetworkReplay(
-      destination: settings.inputs[0], speed: nil, rate: rate, loopInput: false, durationNs: nil)
+      destination: settings.feed.inputs[0], speed: nil, rate: rate, loopInput: false, durationNs: nil)
     let sent = try replay.run(input: dayPath, messagesPerPacket: core.messagesPerPacket)
     // Let the last updates land (heartbeats keep coming, so watch the update count), then stop.
     var lastUpdates = UInt64.max
@@ -119,8 +117,8 @@ struct DemoCommand: ParsableCommand {
       let wire = { (levels: [PriceLevel]) in
         levels.map { FeedBookLevel(price: $0.price, orders: $0.orders, shares: $0.shares) }
       }
-      if mirrored.bids == wire(books.levels(locate: locate, side: .bid, depth: settings.depth))
-        && mirrored.asks == wire(books.levels(locate: locate, side: .ask, depth: settings.depth))
+      if mirrored.bids == wire(books.levels(locate: locate, side: .bid, depth: settings.channels.depth))
+        && mirrored.asks == wire(books.levels(locate: locate, side: .ask, depth: settings.channels.depth))
       {
         matching += 1
       }
@@ -149,7 +147,7 @@ struct DemoCommand: ParsableCommand {
         + "\(ReplayReport.grouped(seen.updates)) updates, \(seen.gaps) gaps, \(seen.recoveries) recoveries, "
         + "\(seen.staleInstruments) stale, \(seen.malformed) malformed")
     print(
-      "books      the subscriber's books equal the gateway's to depth \(settings.depth) for \(matching) of "
+      "books      the subscriber's books equal the gateway's to depth \(settings.channels.depth) for \(matching) of "
         + "\(books.activeLocates.count) instruments")
     if matching != books.activeLocates.count || seen.gaps > 0 { throw ExitCode.failure }
   }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Encoding
+import Gateway
 import QuotecastCore
 
 @main
@@ -43,18 +44,31 @@ struct CoreOptions: ParsableArguments {
   @Option(help: "Order references above this are rejected (caps the reference index).")
   var maxOrderReference: UInt64 = (1 << 32) - 1
 
+  /// The same settings as the gateway's config sections: a flag and its YAML key are one setting.
+  func apply(to config: inout GatewayConfig) {
+    config.channels.count = channels
+    config.channels.depth = depth
+    config.channels.datagramBytes = datagramBytes
+    config.channels.encoder = encoder
+    config.snapshot.depth = snapshotDepth
+    config.books.maxLiveOrders = maxLiveOrders
+    config.books.maxLevels = maxLevels
+    config.books.maxOrderReference = maxOrderReference
+  }
+
+  /// The core's settings from those sections, checked by their key tables; gap filling stays off
+  /// (a file has no other line to fill from).
   func coreConfig() throws -> CoreConfig {
-    let config = CoreConfig(
-      channels: channels, depth: depth, datagramBytes: datagramBytes, snapshotDepth: snapshotDepth, encoder: encoder,
-      maxLiveOrders: maxLiveOrders, maxLevels: maxLevels, maxOrderReference: maxOrderReference)
-    var problems = config.problems()
+    var config = GatewayConfig()
+    apply(to: &config)
+    var problems = config.coreProblems()
     if messagesPerPacket < 1 || messagesPerPacket > 4096 {
       problems.append("messagesPerPacket: must be 1...4096, got \(messagesPerPacket)")
     }
     if !problems.isEmpty {
       throw ValidationError("invalid options:\n  " + problems.joined(separator: "\n  "))
     }
-    return config
+    return GatewayConfig.coreConfig(channels: config.channels, snapshot: config.snapshot, books: config.books)
   }
 }
 

@@ -8,14 +8,10 @@ import Glibc
 import QuotecastCore
 import Transport
 
-/// Channel n multicasts to 239.255.10.(n+1):31001; the snapshot channel to 239.255.11.1:31002.
-enum DefaultGroups {
-  static let sourceAddress: UInt32 = 0x7F00_0001
-  static let sourcePort: UInt16 = 31000
-  static let incrementalPort: UInt16 = 31001
-  static let snapshotPort: UInt16 = 31002
-  static func incremental(channel: UInt16) -> UInt32 { 0xEFFF_0A01 &+ UInt32(channel) }
-  static let snapshot: UInt32 = 0xEFFF_0B01
+/// The pcap's datagrams come from here and go to the default groups (`ChannelGroups`).
+enum PcapSource {
+  static let address: UInt32 = 0x7F00_0001
+  static let port: UInt16 = 31000
 }
 
 /// Writes every packet as the UDP/IPv4 datagram the gateway would multicast.
@@ -28,12 +24,12 @@ struct PcapSink: PacketSink {
 
   mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) {
     guard error == nil else { return }
-    let isSnapshot = channel == snapshotChannel
+    let destination =
+      channel == snapshotChannel ? ChannelGroups.defaultSnapshot : ChannelGroups.group(Int(channel))
     do {
       try writer.write(
-        timestampNs: timestampNs, sourceAddress: DefaultGroups.sourceAddress, sourcePort: DefaultGroups.sourcePort,
-        destinationAddress: isSnapshot ? DefaultGroups.snapshot : DefaultGroups.incremental(channel: channel),
-        destinationPort: isSnapshot ? DefaultGroups.snapshotPort : DefaultGroups.incrementalPort, payload: packet)
+        timestampNs: timestampNs, sourceAddress: PcapSource.address, sourcePort: PcapSource.port,
+        destinationAddress: destination.address, destinationPort: destination.port, payload: packet)
       packets += 1
     } catch {
       self.error = error

@@ -54,16 +54,16 @@ struct ServeCommand: AsyncParsableCommand {
     if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
     LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
     let logger = Logger(label: "quotecast")
-    let edge = settings.websocketListen.map { listen in
+    let edge = settings.websocket.listen.map { listen in
       var edgeConfig = EdgeConfig()
       edgeConfig.listen = listen
-      edgeConfig.channels = settings.channels
-      edgeConfig.depth = settings.depth
-      edgeConfig.maxConnections = settings.websocketMaxConnections
-      edgeConfig.queueBytes = settings.websocketQueueBytes
-      edgeConfig.stallTimeoutMs = settings.websocketStallTimeoutMs
-      edgeConfig.tapRingBytes = settings.websocketTapRingBytes
-      edgeConfig.sendBufferBytes = settings.websocketSendBufferBytes
+      edgeConfig.channels = settings.channels.count
+      edgeConfig.depth = settings.channels.depth
+      edgeConfig.maxConnections = settings.websocket.maxConnections
+      edgeConfig.queueBytes = settings.websocket.queueBytes
+      edgeConfig.stallTimeoutMs = settings.websocket.stallTimeoutMs
+      edgeConfig.tapRingBytes = settings.websocket.tapRingBytes
+      edgeConfig.sendBufferBytes = settings.websocket.sendBufferBytes
       return EdgeServer(hub: EdgeHub(config: edgeConfig) { logger.info("\($0)") }, logger: logger)
     }
     let gateway: Gateway
@@ -85,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
     if let edge {
       edge.hub.start()
       services.append(.init(service: edge.service))
-      logger.info("quotecast: WebSocket subscribers on ws://\(settings.websocketListen!)/feed")
+      logger.info("quotecast: WebSocket subscribers on ws://\(settings.websocket.listen!)/feed")
     }
     let group = ServiceGroup(
       configuration: ServiceGroupConfiguration(
@@ -94,7 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
     edge?.hub.stop()
     await edge?.shutdown()
     // The gateway has drained and stopped: its books and counters are final.
-    if let booksJSON { try writeBooksJSON(gateway.cores, depth: settings.depth, path: booksJSON) }
+    if let booksJSON { try writeBooksJSON(gateway.cores, depth: settings.channels.depth, path: booksJSON) }
     if let countersJSON {
       let board = gateway.counters
       let fields = GatewayCounter.allCases.map { "\"\($0.metricName)\":\(board.load($0))" }

@@ -41,10 +41,10 @@ struct SubscribeCommand: ParsableCommand {
   var discoverTimeout = 3.0
 
   @Option(help: "The gateway's channels.group_base (channel n is group_base + n).")
-  var groupBase = "239.255.10.1:31001"
+  var groupBase = ChannelGroups.defaultBase.description
 
   @Option(help: "The gateway's snapshot.group.")
-  var snapshotGroup = "239.255.11.1:31002"
+  var snapshotGroup = ChannelGroups.defaultSnapshot.description
 
   @Option(help: "The interface to join on.")
   var interface = "127.0.0.1"

@@ -95,8 +95,8 @@ final class AgentTests: XCTestCase {
   /// offline core's on the same datagrams.
   func testABookAgentDrainsTheRingAndGivesUpOpenGapsWhenIngestHasFinished() throws {
     var config = testConfig(port: 34_700, channels: 2)
-    config.gapHoldUs = 10_000_000  // not given up by the clock: only by the drain
-    config.maxBatchDatagrams = 8
+    config.feed.gapHoldUs = 10_000_000  // not given up by the clock: only by the drain
+    config.ingest.maxBatchDatagrams = 8
     let datagrams = dayDatagrams(messages: 3_000, symbols: 12, seed: 21)
     let missing = 40
     let delivered = datagrams.enumerated().filter { $0.offset != missing }.map(\.element)

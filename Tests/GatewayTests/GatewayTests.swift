@@ -166,29 +166,29 @@ func send(_ datagrams: [[UInt8]], to port: UInt16, datagramsPerMillisecond: Int 
 
 func testConfig(port: UInt16, channels: Int) -> GatewayConfig {
   var config = GatewayConfig()
-  config.inputs = [IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0)]
-  config.channels = channels
-  config.groupBase = IPv4Endpoint(address: 0xEFFF_5A01, port: port)
-  config.snapshotGroup = IPv4Endpoint(address: 0xEFFF_5B01, port: port + 1)
-  config.maxLiveOrders = 1 << 18
-  config.maxLevels = 1 << 16
-  config.statsIntervalMs = 0
-  config.httpEndpoint = nil
-  config.ingest.bufferCount = 1024
+  config.feed.inputs = [IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0)]
+  config.channels.count = channels
+  config.channels.groupBase = IPv4Endpoint(address: 0xEFFF_5A01, port: port)
+  config.snapshot.group = IPv4Endpoint(address: 0xEFFF_5B01, port: port + 1)
+  config.books.maxLiveOrders = 1 << 18
+  config.books.maxLevels = 1 << 16
+  config.operations.statsIntervalMs = 0
+  config.operations.http = nil
+  config.ingest.receiver.bufferCount = 1024
   return config
 }
 
 /// Every threading layout the tests run: one thread; dedicated threads with one book shard; and
 /// with two (shard 0 owns channels 0 and 2 of three, shard 1 owns channel 1).
-let threadingLayouts: [(mode: GatewayConfig.ThreadingMode, shards: Int)] = [
+let threadingLayouts: [(mode: ThreadingSection.Mode, shards: Int)] = [
   (.single, 1), (.dedicated, 1), (.dedicated, 2),
 ]
 
 extension GatewayConfig {
-  func with(_ layout: (mode: GatewayConfig.ThreadingMode, shards: Int)) -> GatewayConfig {
+  func with(_ layout: (mode: ThreadingSection.Mode, shards: Int)) -> GatewayConfig {
     var config = self
-    config.mode = layout.mode
-    config.bookShards = layout.shards
+    config.threading.mode = layout.mode
+    config.threading.bookShards = layout.shards
     return config
   }
 }
@@ -206,15 +206,15 @@ final class GatewayTests: XCTestCase {
     for (layout, idle, sendMethod) in combinations {
       let mode = "\(layout.mode) with \(layout.shards) book shard(s), sends by \(sendMethod)"
       var config = testConfig(port: 34_100, channels: 3).with(layout)
-      config.idle = idle
-      config.sendMethod = sendMethod
+      config.threading.idle = idle
+      config.channels.sendMethod = sendMethod
       // Packet for packet: no batching (BatchingTests checks the update streams with batching on).
-      config.maxBatchDatagrams = 1
-      config.heartbeatIntervalMs = 60_000
-      config.snapshotCycleMs = 60_000
-      config.snapshotTickMs = 60_000
+      config.ingest.maxBatchDatagrams = 1
+      config.channels.heartbeatIntervalMs = 60_000
+      config.snapshot.cycleMs = 60_000
+      config.snapshot.tickMs = 60_000
       let datagrams = dayDatagrams(messages: 30_000, symbols: 25, seed: 31)
-      let subscriber = try Subscriber(groups: config.channelGroups)
+      let subscriber = try Subscriber(groups: config.channels.groups)
       let running = try RunningGateway(config)
       try send(datagrams, to: running.gateway.inputPorts[0])
       // The offline core on the same datagrams: the reference.
@@ -262,20 +262,20 @@ final class GatewayTests: XCTestCase {
   /// Input in bursts: several datagrams wait at each reap, so batches form. Packet boundaries change, but each
   /// channel's update stream is the offline core's, in order, with no gap, no loss and no stale feed.
   func testBatchingUnderBacklogKeepsEveryChannelsUpdateStream() throws {
-    let runs: [((mode: GatewayConfig.ThreadingMode, shards: Int), MulticastPublisher.SendMethod)] = [
+    let runs: [((mode: ThreadingSection.Mode, shards: Int), MulticastPublisher.SendMethod)] = [
       (threadingLayouts[0], .sendmmsg), (threadingLayouts[2], .sendmmsg), (threadingLayouts[0], .gso),
     ]
     for (layout, sendMethod) in runs {
       let mode = "\(layout.mode) with \(layout.shards) book shard(s), sends by \(sendMethod)"
       var config = testConfig(port: 34_700, channels: 4).with(layout)
-      config.sendMethod = sendMethod
-      config.heartbeatIntervalMs = 60_000
-      config.snapshotCycleMs = 60_000
-      config.snapshotTickMs = 60_000
-      XCTAssertEqual(config.maxBatchDatagrams, 32, "batching is on by default")
+      config.channels.sendMethod = sendMethod
+      config.channels.heartbeatIntervalMs = 60_000
+      config.snapshot.cycleMs = 60_000
+      config.snapshot.tickMs = 60_000
+      XCTAssertEqual(config.ingest.maxBatchDatagrams, 32, "batching is on by default")
       // One or two messages a datagram, as a real feed outside bursts; sent 64 at a time.
       let datagrams = dayDatagrams(messages: 40_000, symbols: 40, seed: 71, perPacket: 2)
-      let subscriber = try BackgroundSubscriber(groups: config.channelGroups, seconds: 20)
+      let subscriber = try BackgroundSubscriber(groups: config.channels.groups, seconds: 20)
       let running = try RunningGateway(config)
       try send(datagrams, to: running.gateway.inputPorts[0], datagramsPerMillisecond: 64, burst: 64)
       let offline = QuotecastCore(config: config.coreConfig)
@@ -317,13 +317,13 @@ final class GatewayTests: XCTestCase {
     }
   }
 
-  func checkHeartbeatsAndSnapshots(_ layout: (mode: GatewayConfig.ThreadingMode, shards: Int)) throws {
+  func checkHeartbeatsAndSnapshots(_ layout: (mode: ThreadingSection.Mode, shards: Int)) throws {
     var config = testConfig(port: 34_200, channels: 2).with(layout)
-    config.heartbeatIntervalMs = 40
-    config.snapshotCycleMs = 200
-    config.snapshotTickMs = 20
+    config.channels.heartbeatIntervalMs = 40
+    config.snapshot.cycleMs = 200
+    config.snapshot.tickMs = 20
     let datagrams = dayDatagrams(messages: 20_000, symbols: 12, seed: 5)
-    let subscriber = try Subscriber(groups: config.channelGroups + [config.snapshotGroup])
+    let subscriber = try Subscriber(groups: config.channels.groups + [config.snapshot.group])
     let running = try RunningGateway(config)
     try send(datagrams, to: running.gateway.inputPorts[0])
     let offline = QuotecastCore(config: config.coreConfig)
@@ -384,12 +384,12 @@ final class GatewayTests: XCTestCase {
     for layout in threadingLayouts { try checkSteadyStateAllocations(layout) }
   }
 
-  func checkSteadyStateAllocations(_ layout: (mode: GatewayConfig.ThreadingMode, shards: Int)) throws {
+  func checkSteadyStateAllocations(_ layout: (mode: ThreadingSection.Mode, shards: Int)) throws {
     let mode = "\(layout.mode) with \(layout.shards) book shard(s)"
     var config = testConfig(port: 34_600, channels: 2).with(layout)
-    config.heartbeatIntervalMs = 60_000
-    config.snapshotCycleMs = 60_000
-    config.snapshotTickMs = 60_000
+    config.channels.heartbeatIntervalMs = 60_000
+    config.snapshot.cycleMs = 60_000
+    config.snapshot.tickMs = 60_000
     let datagrams = dayDatagrams(messages: 60_000, symbols: 20, seed: 44)
     // With the WebSocket edge's tap on: every packet sent is copied into it too.
     let tap = PacketRing(capacity: 16 << 20)
@@ -438,9 +438,9 @@ final class GatewayTests: XCTestCase {
     for layout in threadingLayouts {
       let mode = "\(layout.mode) with \(layout.shards) book shard(s)"
       var config = testConfig(port: 34_300, channels: 2).with(layout)
-      config.idle = .block
+      config.threading.idle = .block
       let datagrams = dayDatagrams(messages: 4_000, symbols: 5, seed: 8)
-      let subscriber = try Subscriber(groups: config.channelGroups)
+      let subscriber = try Subscriber(groups: config.channels.groups)
       let running = try RunningGateway(config)
       try send(datagrams, to: running.gateway.inputPorts[0], datagramsPerMillisecond: 200)
       running.stop()
@@ -481,7 +481,7 @@ func httpRequest(port: UInt16, _ request: String) -> String {
 final class MetricsEndpointTests: XCTestCase {
   func testPrometheusAndHealthAreServedReadOnly() throws {
     var config = testConfig(port: 34_400, channels: 1)
-    config.httpEndpoint = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0)
+    config.operations.http = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0)
     let datagrams = dayDatagrams(messages: 10_000, symbols: 5, seed: 3)
     let running = try RunningGateway(config)
     let port = running.gateway.metricsEndpoint!.port
@@ -533,8 +533,8 @@ final class MetricsEndpointTests: XCTestCase {
   /// Which channels an instance owns is on /metrics and /health; instruments of other channels are not applied.
   func testTheOwnedChannelsArePublished() throws {
     var config = testConfig(port: 34_450, channels: 3)
-    config.ownedChannels = [0, 2]
-    config.httpEndpoint = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0)
+    config.channels.owned = [0, 2]
+    config.operations.http = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0)
     let datagrams = dayDatagrams(messages: 10_000, symbols: 12, seed: 3)
     let running = try RunningGateway(config)
     let port = running.gateway.metricsEndpoint!.port
@@ -558,10 +558,10 @@ final class MetricsEndpointTests: XCTestCase {
 
   func testATakenPortFailsAtStartUp() throws {
     var config = testConfig(port: 34_500, channels: 1)
-    config.httpEndpoint = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0)
+    config.operations.http = IPv4Endpoint(address: IPv4Endpoint.loopback, port: 0)
     let first = try Gateway(config: config) { _ in }
-    config.httpEndpoint = IPv4Endpoint(address: IPv4Endpoint.loopback, port: first.metricsEndpoint!.port)
-    config.groupBase.port += 10  // another instance's channels: only the port is taken
+    config.operations.http = IPv4Endpoint(address: IPv4Endpoint.loopback, port: first.metricsEndpoint!.port)
+    config.channels.groupBase.port += 10  // another instance's channels: only the port is taken
     XCTAssertThrowsError(try Gateway(config: config) { _ in }) { error in
       XCTAssertTrue(String(describing: error).contains("cannot listen"), "\(error)")
     }
@@ -573,13 +573,13 @@ final class ChannelOwnershipTests: XCTestCase {
   /// refused before anything runs, naming the channel.
   func testASecondInstanceOnTheSameChannelsIsRefused() throws {
     var low = testConfig(port: 0, channels: 4)
-    low.ownedChannels = [0, 1]
+    low.channels.owned = [0, 1]
     var high = low
-    high.ownedChannels = [2, 3]
+    high.channels.owned = [2, 3]
     let first = try Gateway(config: low) { _ in }
     let second = try Gateway(config: high) { _ in }
     var overlapping = low
-    overlapping.ownedChannels = [3, 1]
+    overlapping.channels.owned = [3, 1]
     XCTAssertThrowsError(try Gateway(config: overlapping) { _ in }) { error in
       XCTAssertTrue(String(describing: error).contains("channel 1 ("), "\(error)")
       XCTAssertTrue(String(describing: error).contains("pid \(getpid())"), "\(error)")
@@ -597,152 +597,5 @@ final class ChannelOwnershipTests: XCTestCase {
     running.stop()
     XCTAssertNoThrow(try Gateway(config: config, log: { _ in }), "the stopped one still exists, but claims nothing")
     withExtendedLifetime(running) {}
-  }
-}
-
-final class GatewayConfigTests: XCTestCase {
-  func testDefaultsServeOnLoopbackAndRoundTripThroughYAML() throws {
-    let defaults = GatewayConfig()
-    XCTAssertEqual(defaults.problems(), [])
-    XCTAssertEqual(defaults.inputs, [IPv4Endpoint("127.0.0.1:26400")!])
-    XCTAssertEqual(defaults.outputInterface, IPv4Endpoint.loopback)
-    XCTAssertEqual(try GatewayConfig.load(yaml: defaults.yaml), defaults)
-  }
-
-  func testOverrides() throws {
-    let config = try GatewayConfig.load(
-      yaml: """
-        feed:
-          inputs: ["239.1.2.3:26400", "127.0.0.1:26401"]
-        channels:
-          count: 4
-          depth: 5
-          encoder: flatbuffers
-        threading:
-          idle: busy
-        ingest:
-          buffer_count: 8192
-        """)
-    XCTAssertEqual(config.inputs.count, 2)
-    XCTAssertEqual(config.channels, 4)
-    XCTAssertEqual(config.depth, 5)
-    XCTAssertEqual(config.encoder, .flatbuffers)
-    XCTAssertEqual(config.idle, .busy)
-    XCTAssertEqual(config.ingest.bufferCount, 8192)
-  }
-
-  func testThreadingModes() throws {
-    let dedicated = try GatewayConfig.load(
-      yaml: "threading:\n  mode: dedicated\n  ingest_cpu: 0\n  core_cpu: 1\n  publish_cpu: 1\n  idle: yield\n")
-    XCTAssertEqual(dedicated.mode, .dedicated)
-    XCTAssertEqual(dedicated.coreCPUs, [1])
-    let sharded = try GatewayConfig.load(
-      yaml: "channels:\n  count: 4\nthreading:\n  mode: dedicated\n  book_shards: 2\n  core_cpu: [0, 1]\n")
-    XCTAssertEqual(sharded.bookShards, 2)
-    XCTAssertEqual(sharded.coreCPUs, [0, 1])
-    XCTAssertEqual(try GatewayConfig.load(yaml: sharded.yaml), sharded, "round trip through --print-config")
-    XCTAssertThrowsError(try GatewayConfig.load(yaml: "threading:\n  mode: dedicated\n  book_shards: 2\n")) {
-      XCTAssertTrue(String(describing: $0).contains("threading.book_shards: must be 1...channels.count (1), got 2"))
-    }
-    XCTAssertThrowsError(
-      try GatewayConfig.load(
-        yaml: "channels:\n  count: 4\nthreading:\n  mode: dedicated\n  book_shards: 2\n  core_cpu: [0]\n")
-    ) { XCTAssertTrue(String(describing: $0).contains("threading.core_cpu: names 1 cpu(s) for 2 book shard(s)")) }
-    XCTAssertThrowsError(
-      try GatewayConfig.load(
-        yaml: "channels:\n  count: 4\nthreading:\n  mode: dedicated\n  book_shards: 2\n  core_cpu: [0, 64]\n")
-    ) { XCTAssertTrue(String(describing: $0).contains("threading.core_cpu: cpu 64 does not exist")) }
-    XCTAssertEqual(try GatewayConfig.load(yaml: dedicated.yaml), dedicated)
-    XCTAssertThrowsError(try GatewayConfig.load(yaml: "threading:\n  mode: single\n  core_cpu: 1\n")) {
-      XCTAssertTrue(String(describing: $0).contains("threading.ingest_cpu/core_cpu/publish_cpu"))
-    }
-    XCTAssertThrowsError(try GatewayConfig.load(yaml: "threading:\n  mode: sharded\n")) {
-      XCTAssertTrue(String(describing: $0).contains("threading.mode: must be single or dedicated"))
-    }
-  }
-
-  func testOwnedChannelsAreReadPrintedAndChecked() throws {
-    let config = try GatewayConfig.load(
-      yaml: "channels:\n  count: 8\n  owned: [\"4-6\", 7]\nthreading:\n  mode: dedicated\n  book_shards: 4\n")
-    XCTAssertEqual(config.ownedChannels, [4, 5, 6, 7])
-    XCTAssertEqual(config.ownedDescription, "4-7")
-    XCTAssertEqual(config.coreConfig.encoder.ownedChannels, [4, 5, 6, 7])
-    XCTAssertEqual(try GatewayConfig.load(yaml: config.yaml), config, "round trip through --print-config")
-    XCTAssertNil(try GatewayConfig.load(yaml: "channels:\n  owned: all\n").ownedChannels)
-    XCTAssertEqual(GatewayConfig().yaml.contains("owned: all"), true)
-    let cases = [
-      ("channels:\n  count: 8\n  owned: [8]\n", "channels.owned: channel 8 does not exist (0...7)"),
-      ("channels:\n  count: 8\n  owned: [1, 1]\n", "channels.owned: names a channel twice"),
-      ("channels:\n  count: 8\n  owned: []\n", "channels.owned: names no channel"),
-      ("channels:\n  count: 8\n  owned: [\"3-1\"]\n", "channels.owned: each item is a channel number or FIRST-LAST"),
-      ("channels:\n  count: 8\n  owned: 3\n", "channels.owned: must be a list"),
-      (
-        "channels:\n  count: 8\n  owned: [0, 1]\nthreading:\n  mode: dedicated\n  book_shards: 3\n",
-        "threading.book_shards: must be 1...2 (the channels owned), got 3"
-      ),
-    ]
-    for (yaml, expected) in cases {
-      XCTAssertThrowsError(try GatewayConfig.load(yaml: yaml), yaml) {
-        XCTAssertTrue(String(describing: $0).contains(expected), "\(yaml): \($0)")
-      }
-    }
-  }
-
-  func testTheWebSocketEdgeIsConfiguredByKey() throws {
-    let config = try GatewayConfig.load(
-      yaml: "websocket:\n  listen: \"127.0.0.1:9470\"\n  max_connections: 300\n  stall_timeout_ms: 2000\n")
-    XCTAssertEqual(config.websocketListen, IPv4Endpoint("127.0.0.1:9470"))
-    XCTAssertEqual(config.websocketMaxConnections, 300)
-    XCTAssertEqual(config.websocketStallTimeoutMs, 2000)
-    XCTAssertEqual(try GatewayConfig.load(yaml: config.yaml), config, "round trip through --print-config")
-    XCTAssertNil(GatewayConfig().websocketListen, "off by default")
-    XCTAssertEqual(
-      try GatewayConfig.load(yaml: "websocket:\n  listen: on\n").websocketListen, IPv4Endpoint("127.0.0.1:9470"),
-      "on: loopback")
-    XCTAssertThrowsError(
-      try GatewayConfig.load(yaml: "websocket:\n  queue_bytes: 1000\n  tap_ring_bytes: 100000\n")
-    ) { error in
-      let text = String(describing: error)
-      XCTAssertTrue(text.contains("websocket.queue_bytes: must be 65536...1073741824, got 1000"), text)
-      XCTAssertTrue(text.contains("websocket.tap_ring_bytes: must be a power of two"), text)
-    }
-    XCTAssertThrowsError(try GatewayConfig.load(yaml: "websocket:\n  colour: red\n")) {
-      XCTAssertTrue(String(describing: $0).contains("websocket.colour: unknown key"), "\($0)")
-    }
-    XCTAssertTrue(
-      try GatewayConfig.load(yaml: "websocket:\n  listen: \"0.0.0.0:9470\"\n").warnings.contains {
-        $0.contains("websocket.listen 0.0.0.0:9470 is reachable from other hosts")
-      })
-  }
-
-  func testEveryProblemIsNamedByKey() {
-    let bad = """
-      channels:
-        count: 0
-        colour: blue
-        depth: many
-      snapshot:
-        group: 10.0.0.1
-      ingest:
-        buffer_count: 1000
-      threading:
-        cpu: 4095
-        mode: threaded
-      """
-    XCTAssertThrowsError(try GatewayConfig.load(yaml: bad)) { error in
-      let text = String(describing: error)
-      for key in ["channels.colour", "channels.depth", "snapshot.group", "threading.mode"] {
-        XCTAssertTrue(text.contains(key), "\(key) in: \(text)")
-      }
-    }
-    XCTAssertThrowsError(
-      try GatewayConfig.load(yaml: "channels:\n  count: 0\ningest:\n  buffer_count: 1000\nthreading:\n  cpu: 4095\n")
-    ) {
-      let text = String(describing: $0)
-      XCTAssertTrue(text.contains("channels.count"), text)
-      XCTAssertTrue(text.contains("ingest.buffer_count"), text)
-      XCTAssertTrue(text.contains("threading.cpu"), text)
-    }
-    XCTAssertThrowsError(try GatewayConfig.load(yaml: "feed: [unclosed"))
   }
 }

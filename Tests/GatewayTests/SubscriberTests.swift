@@ -11,10 +11,10 @@ extension SubscriberConfig {
   /// A subscriber for a gateway configured as `gateway`.
   init(following gateway: GatewayConfig) {
     self.init()
-    channels = gateway.channels
-    groupBase = gateway.groupBase
-    snapshotGroup = gateway.snapshotGroup
-    depth = gateway.depth
+    channels = gateway.channels.count
+    groupBase = gateway.channels.groupBase
+    snapshotGroup = gateway.snapshot.group
+    depth = gateway.channels.depth
     bufferCount = 4096
   }
 }
@@ -90,9 +90,9 @@ final class SubscriberTests: XCTestCase {
   /// instrument, and its receiving thread allocates nothing per packet after warm-up.
   func testTheSubscriberMirrorsEveryBookWithoutAllocating() throws {
     var config = testConfig(port: 34_700, channels: 2)
-    config.heartbeatIntervalMs = 60_000
-    config.snapshotCycleMs = 60_000
-    config.snapshotTickMs = 60_000
+    config.channels.heartbeatIntervalMs = 60_000
+    config.snapshot.cycleMs = 60_000
+    config.snapshot.tickMs = 60_000
     let datagrams = dayDatagrams(messages: 40_000, symbols: 20, seed: 71)
     let running = try RunningGateway(config)
     let subscriber = try RunningSubscriber(SubscriberConfig(following: config), warmUpUpdates: 5_000)
@@ -112,7 +112,7 @@ final class SubscriberTests: XCTestCase {
     XCTAssertEqual(stats.recoveries, 0)
     XCTAssertEqual(stats.malformed, 0)
     XCTAssertGreaterThan(subscriber.delivered, 20_000)
-    assertSubscriberMatches(subscriber.subscriber, running.gateway, depth: config.depth)
+    assertSubscriberMatches(subscriber.subscriber, running.gateway, depth: config.channels.depth)
     XCTAssertNotEqual(subscriber.allocationsAtWarmUp, 0, "the warm-up point was reached and counted")
     XCTAssertNotEqual(subscriber.allocationsAtWarmUp, UInt64.max, "the malloc counter is linked in")
     XCTAssertEqual(
@@ -124,10 +124,10 @@ final class SubscriberTests: XCTestCase {
   /// gap, marks channel 0's instruments stale, and recovers them exactly from the snapshot channel.
   func testInducedLossIsRecoveredFromTheSnapshotChannel() throws {
     var config = testConfig(port: 34_800, channels: 2)
-    config.heartbeatIntervalMs = 50
-    config.snapshotCycleMs = 200
-    config.snapshotTickMs = 20
-    config.dropOutput = MulticastPublisher.DropRange(destination: 0, first: 200, last: 239)
+    config.channels.heartbeatIntervalMs = 50
+    config.snapshot.cycleMs = 200
+    config.snapshot.tickMs = 20
+    config.faults.dropOutput = MulticastPublisher.DropRange(destination: 0, first: 200, last: 239)
     let datagrams = dayDatagrams(messages: 40_000, symbols: 20, seed: 72)
     let running = try RunningGateway(config)
     let subscriber = try RunningSubscriber(SubscriberConfig(following: config))
@@ -141,15 +141,15 @@ final class SubscriberTests: XCTestCase {
     let stats = subscriber.subscriber.stats
     XCTAssertGreaterThanOrEqual(stats.gaps, 1)
     XCTAssertGreaterThan(stats.recoveries, 0)
-    assertSubscriberMatches(subscriber.subscriber, running.gateway, depth: config.depth)
+    assertSubscriberMatches(subscriber.subscriber, running.gateway, depth: config.channels.depth)
   }
 
   /// A subscriber that starts in the middle of the day knows nothing, then everything.
   func testALateJoinerInTheMiddleOfTheDayRecoversEveryBook() throws {
     var config = testConfig(port: 34_900, channels: 3)
-    config.heartbeatIntervalMs = 50
-    config.snapshotCycleMs = 200
-    config.snapshotTickMs = 20
+    config.channels.heartbeatIntervalMs = 50
+    config.snapshot.cycleMs = 200
+    config.snapshot.tickMs = 20
     let datagrams = dayDatagrams(messages: 40_000, symbols: 20, seed: 73)
     let running = try RunningGateway(config)
     let half = datagrams.count / 2
@@ -162,16 +162,16 @@ final class SubscriberTests: XCTestCase {
     running.stop()
     let stats = subscriber.subscriber.stats
     XCTAssertGreaterThanOrEqual(stats.recoveries, 10, "every instrument came from a snapshot")
-    assertSubscriberMatches(subscriber.subscriber, running.gateway, depth: config.depth)
+    assertSubscriberMatches(subscriber.subscriber, running.gateway, depth: config.channels.depth)
   }
 
   /// The AsyncSequence with a symbol filter: only the chosen symbols' updates (and market-wide
   /// ones) arrive, and every level update of theirs does.
   func testTheAsyncSequenceDeliversOnlyTheChosenSymbols() async throws {
     var config = testConfig(port: 35_000, channels: 2)
-    config.heartbeatIntervalMs = 60_000
-    config.snapshotCycleMs = 60_000
-    config.snapshotTickMs = 60_000
+    config.channels.heartbeatIntervalMs = 60_000
+    config.snapshot.cycleMs = 60_000
+    config.snapshot.tickMs = 60_000
     let datagrams = dayDatagrams(messages: 30_000, symbols: 12, seed: 74)
     // The reference: which level updates the chosen symbols get.
     let offline = QuotecastCore(config: config.coreConfig)
@@ -220,28 +220,28 @@ final class SubscriberTests: XCTestCase {
   /// for, or every channel, and ends with both gateways' books.
   func testASubscriberThatKnowsOnlyTheSnapshotGroupFindsTheChannels() throws {
     var low = testConfig(port: 35_100, channels: 3)
-    low.snapshotCycleMs = 200
-    low.snapshotTickMs = 20
-    low.heartbeatIntervalMs = 50
-    low.ownedChannels = [0, 1]
-    low.instance = "low"
+    low.snapshot.cycleMs = 200
+    low.snapshot.tickMs = 20
+    low.channels.heartbeatIntervalMs = 50
+    low.channels.owned = [0, 1]
+    low.operations.instance = "low"
     var high = low
-    high.ownedChannels = [2]
-    high.instance = "high"
+    high.channels.owned = [2]
+    high.operations.instance = "high"
     let datagrams = dayDatagrams(messages: 30_000, symbols: 36, seed: 74)
     let gateways = try [RunningGateway(low), RunningGateway(high)]
     for gateway in gateways { try send(datagrams, to: gateway.gateway.inputPorts[0]) }
-    let found = try FeedSubscriber.discover(snapshotGroup: low.snapshotGroup)
+    let found = try FeedSubscriber.discover(snapshotGroup: low.snapshot.group)
     XCTAssertEqual(found.layouts.map(\.instance).sorted(), ["high", "low"])
     XCTAssertEqual(found.unownedChannels, [])
     let lowLayout = try XCTUnwrap(found.layouts.first { $0.instance == "low" })
     XCTAssertEqual(lowLayout.channelCount, 3)
-    XCTAssertEqual(lowLayout.groupBase, low.groupBase)
-    XCTAssertEqual(lowLayout.snapshotGroup, low.snapshotGroup)
+    XCTAssertEqual(lowLayout.groupBase, low.channels.groupBase)
+    XCTAssertEqual(lowLayout.snapshotGroup, low.snapshot.group)
     XCTAssertEqual(lowLayout.ownedChannels, [0, 1])
     XCTAssertEqual(lowLayout.session, gateways[0].gateway.session)
-    XCTAssertEqual(lowLayout.depth, low.depth)
-    XCTAssertEqual(lowLayout.datagramBytes, low.datagramBytes)
+    XCTAssertEqual(lowLayout.depth, low.channels.depth)
+    XCTAssertEqual(lowLayout.datagramBytes, low.channels.datagramBytes)
     XCTAssertEqual(lowLayout.schemaVersion, feedSchemaVersion)
     XCTAssertTrue(found.description.contains("published by"), found.description)
 
@@ -250,11 +250,13 @@ final class SubscriberTests: XCTestCase {
     let locate = try XCTUnwrap(books.activeLocates.first)
     let symbol = try XCTUnwrap(books.symbol(locate: locate)?.description)
     var base = SubscriberConfig()
-    base.snapshotGroup = low.snapshotGroup
+    base.snapshotGroup = low.snapshot.group
     base.symbols = [symbol]
-    let narrow = try FeedSubscriber.discover(snapshotGroup: low.snapshotGroup, symbols: [symbol]).config(base: base)
+    let narrow = try FeedSubscriber.discover(snapshotGroup: low.snapshot.group, symbols: [symbol]).config(base: base)
     XCTAssertEqual(narrow.joinChannels, [Int(locate) % 3])
-    XCTAssertEqual(narrow.channelGroups, [IPv4Endpoint(address: low.groupBase.address + 2, port: low.groupBase.port)])
+    XCTAssertEqual(
+      narrow.channelGroups,
+      [IPv4Endpoint(address: low.channels.groupBase.address + 2, port: low.channels.groupBase.port)])
 
     // Every channel, from the layout alone: late joiners recover every book from both gateways.
     var everything = found.config(base: SubscriberConfig())
@@ -265,25 +267,27 @@ final class SubscriberTests: XCTestCase {
     usleep(600_000)  // three snapshot cycles
     subscriber.stop()
     for gateway in gateways { gateway.stop() }
-    for gateway in gateways { assertSubscriberMatches(subscriber.subscriber, gateway.gateway, depth: low.depth) }
+    for gateway in gateways {
+      assertSubscriberMatches(subscriber.subscriber, gateway.gateway, depth: low.channels.depth)
+    }
   }
 
   /// A subscriber built from the layout notices when the gateway comes back with other channels,
   /// and says so (`quotecast subscribe` then discovers again).
   func testAChangeOfLayoutStopsTheSubscriberThatFollowsIt() throws {
     var before = testConfig(port: 35_200, channels: 2)
-    before.snapshotCycleMs = 100
-    before.snapshotTickMs = 10
+    before.snapshot.cycleMs = 100
+    before.snapshot.tickMs = 10
     var config = SubscriberConfig()
     do {
       let first = try RunningGateway(before)
-      config = try FeedSubscriber.discover(snapshotGroup: before.snapshotGroup).config(base: SubscriberConfig())
+      config = try FeedSubscriber.discover(snapshotGroup: before.snapshot.group).config(base: SubscriberConfig())
       first.stop()
     }
     config.bufferCount = 1024
     let subscriber = try FeedSubscriber(config: config)
     var after = before
-    after.channels = 4
+    after.channels.count = 4
     let second = try RunningGateway(after)
     defer { second.stop() }
     XCTAssertThrowsError(try subscriber.run(durationNs: 3_000_000_000, onUpdate: { _ in })) { error in

@@ -29,14 +29,14 @@ final class LatencyBenchTests: XCTestCase {
   func testALiveRunMatchesEveryOutputAndReports() throws {
     let plan = LoadPlan(rate: 5_000, seconds: 0.6, messagesPerPacket: 4, symbols: 20)
     var config = GatewayConfig()
-    config.inputs = [IPv4Endpoint(address: IPv4Endpoint.loopback, port: 36_900)]
-    config.channels = 2
-    config.groupBase = IPv4Endpoint(address: 0xEFFF_5A21, port: 36_901)
-    config.snapshotGroup = IPv4Endpoint(address: 0xEFFF_5B21, port: 36_902)
-    config.httpEndpoint = nil
-    config.statsIntervalMs = 0
-    config.maxLiveOrders = 1 << 16
-    config.maxLevels = 1 << 14
+    config.feed.inputs = [IPv4Endpoint(address: IPv4Endpoint.loopback, port: 36_900)]
+    config.channels.count = 2
+    config.channels.groupBase = IPv4Endpoint(address: 0xEFFF_5A21, port: 36_901)
+    config.snapshot.group = IPv4Endpoint(address: 0xEFFF_5B21, port: 36_902)
+    config.operations.http = nil
+    config.operations.statsIntervalMs = 0
+    config.books.maxLiveOrders = 1 << 16
+    config.books.maxLevels = 1 << 14
     let withOutput = plan.sequencesWithOutput(config: config.coreConfig)
     let placement = Placement(harnessCPU: nil, targetCPU: nil)
     let gateway = try measureLatency(
