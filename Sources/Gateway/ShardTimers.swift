@@ -3,24 +3,6 @@ import Glibc
 import QuotecastCore
 import Transport
 
-/// Sends MoldUDP64 re-requests to the configured server from the socket whose answers ingest reads
-/// like any feed datagram.
-struct RerequestSender {
-  let fd: Int32
-  let server: IPv4Endpoint
-
-  func send(_ request: RerequestAction) {
-    var address = server.socketAddress
-    request.withRequestBytes { bytes in
-      _ = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-          sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-      }
-    }
-  }
-}
-
 /// A book agent's timed duties: gap ticks, heartbeats and the snapshot cycle (`CoreDuties`), counter
 /// publication every 20 ms, stage quantiles every second, and for shard 0 the anomaly log and the
 /// stats line. Times come from the caller.
@@ -60,7 +42,7 @@ struct ShardTimers {
   mutating func tick<Sink: GatewaySink>(nowNs: UInt64, wallNs: UInt64, duty: DutyCycle, into sink: inout Sink) {
     // Gap filling: every shard keeps its own hold and gives up on its own.
     if let request = duties.run(core: shard.core, nowNs: nowNs, wallNs: wallNs, into: &sink) {
-      rerequests?.send(request)
+      if let rerequests { request.withRequestBytes { rerequests.send(request: $0) } }
     }
     if nowNs >= nextPublishNs {
       nextPublishNs = nowNs + 20_000_000

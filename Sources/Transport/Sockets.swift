@@ -451,3 +451,25 @@ struct SegmentedBatch {
     zeros.deallocate()
   }
 }
+
+/// Sends MoldUDP64 re-requests to the configured server from the socket whose answers ingest reads
+/// like any feed datagram.
+public struct RerequestSender: Sendable {
+  public let fd: Int32
+  public let server: IPv4Endpoint
+
+  public init(fd: Int32, server: IPv4Endpoint) {
+    self.fd = fd
+    self.server = server
+  }
+
+  /// Sends the request's 20 bytes without waiting (a full socket drops it; the gap filler asks again).
+  public func send(request bytes: UnsafeRawBufferPointer) {
+    var address = server.socketAddress
+    _ = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+  }
+}
