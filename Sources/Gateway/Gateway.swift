@@ -45,9 +45,9 @@ extension GatewayStats {
   }
 }
 
-/// The gateway in its run-to-completion mode: one thread (pinned if configured) reaps datagrams
-/// from io_uring, runs each through the core, and multicasts what comes out before taking the
-/// next. Idle channels heartbeat; the snapshot channel cycles through every instrument.
+/// The gateway: its sockets, book shards, publisher and counters, and `run`, which drives the
+/// agents (ingest, books, publish) on one thread or on dedicated ones. Idle channels heartbeat; the
+/// snapshot channel cycles through every instrument.
 /// Sendable because other threads only call `requestStop` (an atomic), read the CounterBoard, or read
 /// state after `run` has returned.
 public final class Gateway: @unchecked Sendable {
