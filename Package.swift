@@ -92,7 +92,7 @@ let package = Package(
     .target(
       name: "LatencyBench",
       dependencies: [
-        "Gateway", "QuotecastCore", "QuotecastClient", "Transport", "Synth", "ITCH",
+        "Gateway", "QuotecastCore", "QuotecastClient", "Transport", "Synth", "ITCH", "Replay", "Capture", "Book",
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
       path: "Sources/LatencyBench"),
@@ -102,7 +102,10 @@ let package = Package(
     .target(name: "Synth", dependencies: ["ITCH"], path: "Sources/Synth"),
     // Files to MoldUDP64 datagrams: format detection, day-file packetizing, capture payloads.
     // … and to the network: the paced sender with A/B lines and fault injection, and a MoldUDP64 re-request server.
-    .target(name: "Replay", dependencies: ["Capture", "ITCH", "Feed", "Synth", "Transport"], path: "Sources/Replay"),
+    .target(
+      name: "Replay",
+      dependencies: ["Capture", "ITCH", "Feed", "Book", "QuotecastCore", "QuotecastClient", "Synth", "Transport"],
+      path: "Sources/Replay"),
 
     .executableTarget(
       name: "quotecast",
@@ -139,7 +142,8 @@ let package = Package(
       path: "Tests/GatewayTests"),
     .testTarget(name: "CaptureTests", dependencies: ["Capture"], path: "Tests/CaptureTests"),
     .testTarget(
-      name: "ReplayTests", dependencies: ["Replay", "Capture", "ITCH", "Feed", "Synth", "Transport"],
+      name: "ReplayTests",
+      dependencies: ["Replay", "Capture", "ITCH", "Feed", "Synth", "Transport", "QuotecastCore"],
       path: "Tests/ReplayTests"),
     .testTarget(
       name: "LatencyBenchTests", dependencies: ["LatencyBench", "Gateway", "Transport"],

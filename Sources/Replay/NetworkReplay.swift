@@ -37,6 +37,24 @@ public struct NetworkReplay {
     return value
   }
 
+  /// Replays the input while serving MoldUDP64 re-requests on `port` (at the replay's interface) from everything
+  /// sent, and for `lingerNs` after the last packet; the server's counts join the replay's.
+  public mutating func run(
+    input: String, messagesPerPacket: Int, servingRerequestsOn port: UInt16, lingerNs: UInt64
+  ) throws -> (datagrams: UInt64, messages: UInt64, elapsedNs: UInt64) {
+    let server = try RerequestServer(port: port, address: interface)
+    server.start()
+    rerequest = server
+    let sent = try run(input: input, messagesPerPacket: messagesPerPacket)
+    usleep(UInt32(min(lingerNs / 1000, UInt64(UInt32.max))))
+    server.stop()
+    let served = server.counts
+    counts.rerequestsServed = served.requestsServed
+    counts.messagesRetransmitted = served.messagesRetransmitted
+    counts.datagramsRetransmitted = served.datagramsRetransmitted
+    return sent
+  }
+
   public mutating func run(input: String, messagesPerPacket: Int) throws -> (
     datagrams: UInt64, messages: UInt64, elapsedNs: UInt64
   ) {

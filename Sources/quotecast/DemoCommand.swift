@@ -1,13 +1,5 @@
-import Book
-import Replay
 import ArgumentParser
-import Capture
-import Foundation
-import Gateway
-import Glibc
-import QuotecastClient
-import QuotecastCore
-import Transport
+import LatencyBench
 
 struct DemoCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -19,189 +11,37 @@ struct DemoCommand: ParsableCommand {
       joined to every channel rebuilds the books from the multicast output. --offline runs the core on the file \
       instead and writes the packets to a pcap.
       """)
-
   @Option(help: "Messages in the generated day.")
   var messages = 500_000
-
   @Option(help: "Instruments in the generated day.")
   var symbols = 50
-
   @Option(help: "Seed for the generated day.")
   var seed: UInt64 = 7
-
   @Option(help: "Folder for the generated day (and, offline, the output pcap).")
   var dir = "out/demo"
-
   @Option(help: "Books to show (the deepest).")
   var show = 3
-
   @Option(help: "Live: replay rate in messages per second.")
   var rate: Double = 500_000
-
   @Flag(help: "Run the core on the file instead of a live gateway.")
   var offline = false
-
   @OptionGroup var core: CoreOptions
 
   func run() throws {
-    let config = try core.coreConfig()
-    mkdirs(dir)
-    let dayPath = dir + "/demo-day.itch"
-    print("1. generating a synthetic ITCH 5.0 day")
-    try GenCommand.generate(
-      messages: messages, symbols: symbols, seed: seed, out: dayPath, format: .raw,
-      messagesPerPacket: core.messagesPerPacket)
-    print("   \(ReplayReport.grouped(UInt64(messages))) messages, \(symbols) symbols → \(dayPath)")
-    if offline {
-      try runOffline(config: config, dayPath: dayPath)
-    } else {
-      try runLive(dayPath: dayPath)
+    var job = LiveDemo()
+    job.messages = messages
+    job.symbols = symbols
+    job.seed = seed
+    job.dir = dir
+    job.show = show
+    job.rate = rate
+    job.offline = offline
+    job.config = try core.coreConfig()
+    job.messagesPerPacket = core.messagesPerPacket
+    core.apply(to: &job.gatewayConfig)
+    do { try job.run() } catch let error as BenchError {
+      print("\(error)")
+      throw ExitCode.failure
     }
-  }
-
-  func runLive(dayPath: String) throws {
-    var settings = GatewayConfig()
-    core.apply(to: &settings)
-    settings.operations.statsIntervalMs = 0
-    settings.channels.heartbeatIntervalMs = 200
-    let gateway = try Gateway(config: settings) { _ in }
-    print(
-      "2. gateway serving \(settings.feed.inputs[0]) → \(settings.channels.count) channel(s) from \(settings.channels.groupBase)"
-    )
-    let gatewayDone = DispatchSemaphore(value: 0)
-    let gatewayError = ErrorSlot()
-    Thread {
-      do { try gateway.run() } catch { gatewayError.set(error) }
-      gatewayDone.signal()
-    }.start()
-
-    // The subscriber (the QuotecastClient library): its own thread and io_uring ring, joined to
-    // every channel group and the snapshot group on loopback.
-    var subscriberConfig = SubscriberConfig()
-    subscriberConfig.channels = settings.channels.count
-    subscriberConfig.groupBase = settings.channels.groupBase
-    subscriberConfig.snapshotGroup = settings.snapshot.group
-    subscriberConfig.depth = settings.channels.depth
-    let subscriber = try FeedSubscriber(config: subscriberConfig)
-    let subscriberDone = DispatchSemaphore(value: 0)
-    let subscriberError = ErrorSlot()
-    Thread {
-      do { try subscriber.run(onUpdate: { _ in }) } catch { subscriberError.set(error) }
-      subscriberDone.signal()
-    }.start()
-    usleep(300_000)
-    if let error = gatewayError.get() { throw error }
-    print("3. replaying the day into it over UDP at \(ReplayReport.grouped(UInt64(rate))) msg/s")
-    var replay = NetworkReplay(
-      destination: settings.feed.inputs[0], speed: nil, rate: rate, loopInput: false, durationNs: nil)
-    let sent = try replay.run(input: dayPath, messagesPerPacket: core.messagesPerPacket)
-    // Let the last updates land (heartbeats keep coming, so watch the update count), then stop.
-    var lastUpdates = UInt64.max
-    while subscriber.stats.updates != lastUpdates {
-      lastUpdates = subscriber.stats.updates
-      usleep(300_000)
-    }
-    gateway.requestStop()
-    gatewayDone.wait()
-    subscriber.stop()
-    subscriberDone.wait()
-    if let error = subscriberError.get() { throw error }
-    print("4. what the subscriber rebuilt from the multicast, beside the gateway's own books")
-    let books = gateway.core.books
-    func depth(_ locate: UInt16) -> Int {
-      books.levelCount(locate: locate, side: .bid) + books.levelCount(locate: locate, side: .ask)
-    }
-    var matching = 0
-    for locate in books.activeLocates {
-      let mirrored = subscriber.book(locate: locate) ?? MirroredBook()
-      let wire = { (levels: [PriceLevel]) in
-        levels.map { FeedBookLevel(price: $0.price, orders: $0.orders, shares: $0.shares) }
-      }
-      if mirrored.bids == wire(books.levels(locate: locate, side: .bid, depth: settings.channels.depth))
-        && mirrored.asks == wire(books.levels(locate: locate, side: .ask, depth: settings.channels.depth))
-      {
-        matching += 1
-      }
-    }
-    for locate in books.activeLocates.sorted(by: { depth($0) > depth($1) }).prefix(show) {
-      let mirrored = subscriber.book(locate: locate) ?? MirroredBook()
-      let state = mirrored.tradingState == 0 ? "unknown" : String(Character(Unicode.Scalar(mirrored.tradingState)))
-      var header = "\(mirrored.symbol) (locate \(locate))  trading state \(state)"
-      if let trade = mirrored.lastTrade { header += "  last trade \(trade.shares) @ \(formatPrice(trade.price))" }
-      print("")
-      print(
-        ladderText(
-          header: header, bids: mirrored.bids.prefix(5).map { ($0.price, $0.shares, $0.orders) },
-          asks: mirrored.asks.prefix(5).map { ($0.price, $0.shares, $0.orders) }))
-    }
-    let stats = gateway.stats
-    print("")
-    print("5. summary")
-    print(
-      "replay     \(ReplayReport.grouped(sent.datagrams)) MoldUDP64 packets, \(ReplayReport.grouped(sent.messages)) "
-        + "messages in \(String(format3: Double(sent.elapsedNs) / 1e9)) s")
-    print("gateway    \(stats.line)")
-    let seen = subscriber.stats
-    print(
-      "subscriber \(ReplayReport.grouped(seen.packets)) packets (\(seen.heartbeats) heartbeats), "
-        + "\(ReplayReport.grouped(seen.updates)) updates, \(seen.gaps) gaps, \(seen.recoveries) recoveries, "
-        + "\(seen.staleInstruments) stale, \(seen.malformed) malformed")
-    print(
-      "books      the subscriber's books equal the gateway's to depth \(settings.channels.depth) for \(matching) of "
-        + "\(books.activeLocates.count) instruments")
-    if matching != books.activeLocates.count || seen.gaps > 0 { throw ExitCode.failure }
-  }
-
-  func runOffline(config: CoreConfig, dayPath: String) throws {
-    let outputPath = dir + "/demo-output.pcap"
-    print("2. replaying it through session → decode → books → FlatBuffers encode")
-    let pipeline = QuotecastCore(config: config)
-    let writer = try PcapWriter(path: outputPath)
-    var sink = PcapSink(writer: writer, snapshotChannel: pipeline.encoder.snapshotChannel)
-    let startNs = monotonicNowNs()
-    var lastTimestampNs: UInt64 = 0
-    let summary = try FeedInput.forEachDatagram(path: dayPath, messagesPerPacket: core.messagesPerPacket) {
-      datagram, timestampNs in
-      sink.timestampNs = timestampNs
-      lastTimestampNs = timestampNs
-      pipeline.process(moldPacket: datagram, nowNs: timestampNs, into: &sink)
-    }
-    pipeline.publishSnapshots(
-      channel: pipeline.encoder.snapshotChannel, upstreamSequence: pipeline.session.expectedSequence - 1,
-      nowNs: lastTimestampNs, into: &sink)
-    if let error = sink.error { throw error }
-    try writer.close()
-    let elapsedNs = monotonicNowNs() - startNs
-    print("3. the deepest books at the end of the day")
-    let books = pipeline.books
-    func depth(_ locate: UInt16) -> Int {
-      books.levelCount(locate: locate, side: .bid) + books.levelCount(locate: locate, side: .ask)
-    }
-    for locate in books.activeLocates.sorted(by: { depth($0) > depth($1) }).prefix(show) {
-      print("")
-      print(ladderText(books, locate: locate, depth: 5))
-    }
-    print("")
-    print("4. summary (output packets written to \(outputPath))")
-    print(
-      ReplayReport(input: dayPath, summary: summary, pipeline: pipeline, elapsedNs: elapsedNs)
-        .text)
-  }
-}
-
-/// An error handed from a worker thread to the main one.
-final class ErrorSlot: @unchecked Sendable {
-  private let lock = NSLock()
-  private var error: Error?
-  func set(_ error: Error) { lock.withLock { self.error = error } }
-  func get() -> Error? { lock.withLock { error } }
-}
-
-/// mkdir -p.
-func mkdirs(_ path: String) {
-  var partial = path.hasPrefix("/") ? "/" : ""
-  for component in path.split(separator: "/") {
-    partial += (partial.isEmpty || partial.hasSuffix("/") ? "" : "/") + component
-    mkdir(partial, 0o755)
   }
 }

@@ -8,40 +8,6 @@ import Glibc
 import QuotecastCore
 import Transport
 
-/// The pcap's datagrams come from here and go to the default groups (`ChannelGroups`).
-enum PcapSource {
-  static let address: UInt32 = 0x7F00_0001
-  static let port: UInt16 = 31000
-}
-
-/// Writes every packet as the UDP/IPv4 datagram the gateway would multicast.
-struct PcapSink: PacketSink {
-  let writer: PcapWriter
-  let snapshotChannel: UInt16
-  var timestampNs: UInt64 = 0
-  var error: Error?
-  var packets: UInt64 = 0
-
-  mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) {
-    guard error == nil else { return }
-    let destination =
-      channel == snapshotChannel ? ChannelGroups.defaultSnapshot : ChannelGroups.group(Int(channel))
-    do {
-      try writer.write(
-        timestampNs: timestampNs, sourceAddress: PcapSource.address, sourcePort: PcapSource.port,
-        destinationAddress: destination.address, destinationPort: destination.port, payload: packet)
-      packets += 1
-    } catch {
-      self.error = error
-    }
-  }
-}
-
-struct DiscardSink: PacketSink {
-  var packets: UInt64 = 0
-  mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) { packets += 1 }
-}
-
 struct ReplayCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "replay",
@@ -174,19 +140,13 @@ struct ReplayCommand: ParsableCommand {
       replay.lineB = lineB.flatMap(IPv4Endpoint.init)
       replay.interface = IPv4Endpoint.parseAddress(interface)!
       if let faults { replay.faults = try replayOption { try FaultPlan(faults, seed: faultSeed) } }
-      if let rerequestPort {
-        let server = try RerequestServer(port: rerequestPort, address: replay.interface)
-        server.start()
-        replay.rerequest = server
-      }
-      let sent = try replayOption { try replay.run(input: input, messagesPerPacket: core.messagesPerPacket) }
-      if let server = replay.rerequest {
-        usleep(UInt32(rerequestLinger * 1e6))
-        server.stop()
-        let served = server.counts
-        replay.counts.rerequestsServed = served.requestsServed
-        replay.counts.messagesRetransmitted = served.messagesRetransmitted
-        replay.counts.datagramsRetransmitted = served.datagramsRetransmitted
+      let sent = try replayOption {
+        if let rerequestPort {
+          return try replay.run(
+            input: input, messagesPerPacket: core.messagesPerPacket, servingRerequestsOn: rerequestPort,
+            lingerNs: UInt64(rerequestLinger * 1e9))
+        }
+        return try replay.run(input: input, messagesPerPacket: core.messagesPerPacket)
       }
       if let faultReport {
         let encoder = JSONEncoder()
@@ -202,163 +162,21 @@ struct ReplayCommand: ParsableCommand {
       }
       return
     }
-    let config = try core.coreConfig()
-    let pipeline = QuotecastCore(config: config)
-    var batching = try offlineBatching() ?? BatchPlan(sizes: [1])
-    var summary = InputSummary()
-    let startNs = monotonicNowNs()
-    var lastTimestampNs: UInt64 = 0
-    if let output {
-      let writer = try PcapWriter(path: output)
-      var sink = PcapSink(writer: writer, snapshotChannel: pipeline.encoder.snapshotChannel)
-      summary = try FeedInput.forEachDatagram(
-        path: input, messagesPerPacket: core.messagesPerPacket, udpPort: port
-      ) { datagram, timestampNs in
-        sink.timestampNs = timestampNs
-        lastTimestampNs = timestampNs
-        batching.process(pipeline, moldPacket: datagram, nowNs: timestampNs, into: &sink)
-        if let error = sink.error { throw error }
-      }
-      batching.finish(pipeline, into: &sink)
-      if snapshots {
-        pipeline.publishSnapshots(
-          channel: pipeline.encoder.snapshotChannel, upstreamSequence: pipeline.session.expectedSequence - 1,
-          nowNs: lastTimestampNs, into: &sink)
-      }
-      if let error = sink.error { throw error }
-      try writer.close()
-    } else {
-      var sink = DiscardSink()
-      summary = try FeedInput.forEachDatagram(
-        path: input, messagesPerPacket: core.messagesPerPacket, udpPort: port
-      ) { datagram, timestampNs in
-        lastTimestampNs = timestampNs
-        batching.process(pipeline, moldPacket: datagram, nowNs: timestampNs, into: &sink)
-      }
-      batching.finish(pipeline, into: &sink)
-      if snapshots {
-        pipeline.publishSnapshots(
-          channel: pipeline.encoder.snapshotChannel, upstreamSequence: pipeline.session.expectedSequence - 1,
-          nowNs: lastTimestampNs, into: &sink)
-      }
-    }
-    let elapsedNs = monotonicNowNs() - startNs
+    var replay = OfflineReplay(config: try core.coreConfig())
+    replay.messagesPerPacket = core.messagesPerPacket
+    replay.udpPort = port
+    replay.batching = try offlineBatching() ?? BatchPlan(sizes: [1])
+    replay.snapshots = snapshots
+    let result = try replay.run(input: input, output: output)
     if let booksJSON {
-      try writeBooksJSON(pipeline.books, depth: config.books.publishedDepth, path: booksJSON)
+      try replayOption {
+        try writeBooksJSON(result.core.books, depth: replay.config.books.publishedDepth, path: booksJSON)
+      }
     }
     if !quiet {
       print(
-        ReplayReport(
-          input: input, summary: summary, pipeline: pipeline, elapsedNs: elapsedNs
-        ).text)
+        ReplayReport(input: input, summary: result.summary, pipeline: result.core, elapsedNs: result.elapsedNs).text)
     }
-  }
-}
-
-func writeBooksJSON(_ books: OrderBooks, depth: Int, path: String) throws {
-  try writeBooksJSON(books.activeLocates.map { (books, $0) }, depth: depth, path: path)
-}
-
-/// Every shard's books, in locate order (each locate lives in exactly one shard).
-func writeBooksJSON(_ cores: [QuotecastCore], depth: Int, path: String) throws {
-  let held = cores.flatMap { core in core.books.activeLocates.map { (core.books, $0) } }.sorted { $0.1 < $1.1 }
-  try writeBooksJSON(held, depth: depth, path: path)
-}
-
-func writeBooksJSON(_ held: [(OrderBooks, UInt16)], depth: Int, path: String) throws {
-  let body = held.map { bookJSON($0.0, locate: $0.1, depth: depth) }.joined(separator: ",\n  ")
-  let text = "{\"depth\":\(depth),\"books\":[\n  \(body)\n]}\n"
-  guard let file = fopen(path, "w") else {
-    throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))")
-  }
-  defer { fclose(file) }
-  guard fputs(text, file) >= 0 else { throw ValidationError("cannot write \(path)") }
-}
-
-/// The summary `replay` prints: messages by type, every anomaly counter, books, throughput.
-struct ReplayReport {
-  let input: String
-  let summary: InputSummary
-  let pipeline: QuotecastCore
-  let elapsedNs: UInt64
-
-  static func grouped(_ value: UInt64) -> String {
-    let digits = String(value)
-    var out = ""
-    for (index, character) in digits.enumerated() {
-      if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
-      out.append(character)
-    }
-    return out
-  }
-
-  var text: String {
-    let books = pipeline.books
-    let session = pipeline.session.counters
-    var lines: [String] = []
-    lines.append(
-      "input      \(input) (\(summary.formatDescription)): \(Self.grouped(summary.datagrams)) MoldUDP64 packets")
-    if let offset = summary.truncatedAtOffset {
-      lines.append("           truncated: the file ends inside the frame at byte \(Self.grouped(offset))")
-    }
-    let byType = ITCHMessageType.all.compactMap { type -> String? in
-      let count = books.messages(ofType: type)
-      return count > 0 ? "\(Character(Unicode.Scalar(type))) \(Self.grouped(count))" : nil
-    }
-    lines.append("messages   \(Self.grouped(books.counters.messages)) decoded: " + byType.joined(separator: "  "))
-    // Every anomaly counter, zero or not, so a clean run says so explicitly.
-    func block(_ title: String, _ counters: [(name: String, value: UInt64)]) {
-      let total = counters.reduce(0) { $0 + $1.value }
-      var rows: [String] = []
-      var row = ""
-      for (name, value) in counters {
-        let cell = "\(name) \(Self.grouped(value))"
-        if !row.isEmpty && row.count + cell.count + 2 > 96 {
-          rows.append(row)
-          row = ""
-        }
-        row += (row.isEmpty ? "" : ", ") + cell
-      }
-      rows.append(row)
-      lines.append("\(title)\(total == 0 ? "(all zero) " : "")" + rows.joined(separator: "\n           "))
-    }
-    block("anomalies  book: ", books.counters.anomalies + [("events_dropped", books.eventsDropped)])
-    block("           session: ", session.anomalies)
-    block("           file: ", summary.anomalies)
-    lines.append(
-      "session    packets \(Self.grouped(session.packets)), heartbeats \(session.heartbeats), "
-        + "end of session \(session.endOfSession > 0 || summary.endOfSession ? "seen" : "not seen")")
-    let active = books.activeLocates.count
-    lines.append(
-      "books      \(active) instruments, \(Self.grouped(UInt64(books.liveOrders))) live orders, "
-        + "\(Self.grouped(UInt64(books.liveLevels))) price levels")
-    let encoded = pipeline.encoder.counters
-    lines.append(
-      "output     \(Self.grouped(encoded.packets)) packets, \(Self.grouped(encoded.updates)) updates, "
-        + "\(Self.grouped(encoded.bytes)) bytes on \(pipeline.encoder.plan.channels) channel(s)")
-    let seconds = Double(elapsedNs) / 1e9
-    let messages = Double(books.counters.messages)
-    let rate = seconds > 0 ? messages / seconds : 0
-    let nsPerMessage = messages > 0 ? Double(elapsedNs) / messages : 0
-    lines.append(
-      "throughput \(Self.grouped(UInt64(rate))) msg/s, \(String(format1: nsPerMessage)) ns/msg "
-        + "(\(String(format3: seconds)) s wall, file read and output included)")
-    return lines.joined(separator: "\n")
-  }
-}
-
-extension String {
-  init(format1 value: Double) { self = Self.fixed(value, digits: 1) }
-  init(format3 value: Double) { self = Self.fixed(value, digits: 3) }
-
-  static func fixed(_ value: Double, digits: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let scaled = (value * scale).rounded()
-    let whole = Int(scaled / scale)
-    var fraction = String(Int(abs(scaled).truncatingRemainder(dividingBy: scale)))
-    while fraction.count < digits { fraction = "0" + fraction }
-    return digits == 0 ? "\(whole)" : "\(whole).\(fraction)"
   }
 }
 

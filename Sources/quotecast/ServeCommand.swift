@@ -3,6 +3,7 @@ import Edge
 import Foundation
 import Gateway
 import Logging
+import Replay
 import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {

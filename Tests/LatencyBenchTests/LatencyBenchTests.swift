@@ -6,6 +6,15 @@ import XCTest
 final class LatencyBenchTests: XCTestCase {
   /// The open-loop schedule: a flat load keeps the rate throughout; open-close packs the first
   /// tenth at 4× and the last at 3×; every message maps to the datagram that carries it.
+  func testRatesAreReadWithTheirSuffixes() throws {
+    XCTAssertEqual(try LatencyBenchmark.parseRate("10k"), 10_000)
+    XCTAssertEqual(try LatencyBenchmark.parseRate(" 2.5M "), 2_500_000)
+    XCTAssertEqual(try LatencyBenchmark.parseRate("137500"), 137_500)
+    for bad in ["0", "-5k", "fast", "25M", ""] {
+      XCTAssertThrowsError(try LatencyBenchmark.parseRate(bad), bad)
+    }
+  }
+
   func testTheScheduleFollowsTheRateAndTheProfile() {
     let flat = LoadPlan(rate: 10_000, seconds: 2, profile: .flat, messagesPerPacket: 4, symbols: 20)
     XCTAssertEqual(Double(flat.messages), 20_000, accuracy: 30)
