@@ -122,7 +122,7 @@ let package = Package(
 
     // Test support: a per-thread malloc counter interposed on glibc's allocator.
     .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
-    .target(name: "TestSupport", dependencies: ["CQuotecastLinux"], path: "Tests/TestSupport"),
+    .target(name: "TestSupport", dependencies: ["CQuotecastLinux", "Synth"], path: "Tests/TestSupport"),
     .testTarget(name: "ITCHTests", dependencies: ["ITCH"], path: "Tests/ITCHTests"),
     .testTarget(name: "FeedTests", dependencies: ["Feed", "ITCH"], path: "Tests/FeedTests"),
     .testTarget(
@@ -140,7 +140,7 @@ let package = Package(
         "TestSupport",
       ],
       path: "Tests/GatewayTests"),
-    .testTarget(name: "CaptureTests", dependencies: ["Capture"], path: "Tests/CaptureTests"),
+    .testTarget(name: "CaptureTests", dependencies: ["Capture", "Synth"], path: "Tests/CaptureTests"),
     .testTarget(
       name: "ReplayTests",
       dependencies: ["Replay", "Capture", "ITCH", "Feed", "Synth", "Transport", "QuotecastCore"],

@@ -23,20 +23,15 @@ import struct
 import subprocess
 import sys
 import time
-import urllib.request
+
+import benchlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FEED_PORT, HTTP_PORT = 36400, 36403
 
 
 def metrics():
-    text = urllib.request.urlopen(f"http://127.0.0.1:{HTTP_PORT}/metrics", timeout=5).read().decode()
-    values = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#") and "{" not in line:
-            name, value = line.rsplit(" ", 1)
-            values[name] = float(value)
-    return values
+    return benchlib.metrics(HTTP_PORT)
 
 
 GROUP_BASE, GROUP_PORT = "239.255.66.1", 36401
@@ -247,10 +242,7 @@ def main():
                "messages_per_packet": args.messages_per_packet, "channels": args.channels, "layout": layout,
                "max_batch_datagrams": args.max_batch_datagrams, "send_method": args.send_method,
                "highest_zero_loss_rate": good, "first_lossy_rate": bad, "runs": runs}
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    (out / f"ingest-capacity-{stamp}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    benchlib.write_result(args.out, "ingest-capacity", summary)
     where = (f"{layout}, {args.channels} channel(s), {args.messages_per_packet} message(s) a datagram, "
              f"max_batch_datagrams {args.max_batch_datagrams}, sends by {args.send_method}")
     if good is None:

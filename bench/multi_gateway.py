@@ -14,15 +14,9 @@ messages and seconds. All namespaces share this machine's cores, so this measure
 rate, not the gain of a second host."""
 
 import argparse
-import datetime
 import json
-import os
 import pathlib
-import platform
-import select
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -30,6 +24,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+import benchlib  # noqa: E402
 import netns  # noqa: E402
 
 ROLES = {"feed": "198.18.0.1", "a": "198.18.0.2", "b": "198.18.0.3", "sub": "198.18.0.4"}
@@ -200,12 +195,9 @@ def main():
                 steps += 1
                 rate = (good + bad) // 2
             results[layout] = {"max_zero_loss_rate": good, "runs": runs}
-    summary = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                           "kernel": platform.release()},
+    summary = {"machine": benchlib.machine(),
                "seconds_per_run": args.seconds, "messages_per_packet": args.messages_per_packet, "channels": CHANNELS, "results": results}
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = pathlib.Path(args.out) / f"multi-gateway-{stamp}.json"
-    path.write_text(json.dumps(summary, indent=2) + "\n")
+    path = benchlib.write_result(args.out, "multi-gateway", summary)
     print(f"zero-loss maximum: one gateway {results['single']['max_zero_loss_rate']}, two gateways "
           f"{results['split']['max_zero_loss_rate']} msg/s; {path}")
 

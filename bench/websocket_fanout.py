@@ -13,11 +13,9 @@ on loopback only."""
 
 import argparse
 import asyncio
-import datetime
 import json
 import os
 import pathlib
-import platform
 import signal
 import socket
 import statistics
@@ -25,7 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+import benchlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "schemas" / "generated" / "python"))
@@ -53,13 +52,7 @@ websocket:
 
 
 def metrics():
-    text = urllib.request.urlopen(f"http://127.0.0.1:{HTTP_PORT}/metrics", timeout=5).read().decode()
-    values = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#") and "{" not in line:
-            name, value = line.rsplit(" ", 1)
-            values[name] = float(value)
-    return values
+    return benchlib.metrics(HTTP_PORT)
 
 
 async def hold_clients(count, seconds, report_path):
@@ -206,16 +199,13 @@ def main():
     median = {key: {name: statistics.median(r[name] for r in value) for name in ("p50_us", "p99_us")}
               for key, value in runs.items()}
     summary = {
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "kernel": platform.release()},
+        "machine": benchlib.machine(),
         "rate": args.rate, "seconds": args.seconds, "clients": args.clients, "channels": args.channels,
         "rounds": args.rounds, "runs": runs, "median": median,
         "p99_ratio": median["with"]["p99_us"] / median["without"]["p99_us"],
         "p50_ratio": median["with"]["p50_us"] / median["without"]["p50_us"],
     }
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = pathlib.Path(args.out) / f"websocket-fanout-{stamp}.json"
-    path.write_text(json.dumps(summary, indent=2) + "\n")
+    path = benchlib.write_result(args.out, "websocket-fanout", summary)
     print(f"median p99 without {median['without']['p99_us']:.2f} µs, with {median['with']['p99_us']:.2f} µs: "
           f"ratio {summary['p99_ratio']:.3f} (p50 ratio {summary['p50_ratio']:.3f}); {path}")
 

@@ -177,20 +177,6 @@ struct BookAgent<Sink: GatewaySink>: GatewayAgent {
   let maxBatch: Int
   var duty: DutyCycle
 
-  init(
-    shard: BookShard, reader: BroadcastRing<DatagramDescriptor>.Reader, sink: Sink, timers: ShardTimers,
-    upstreamDone: SharedFlag, closed: SharedCountdown?, config: GatewayConfig
-  ) {
-    self.shard = shard
-    self.reader = reader
-    self.sink = sink
-    self.timers = timers
-    self.upstreamDone = upstreamDone
-    self.closed = closed
-    maxBatch = config.ingest.maxBatchDatagrams
-    duty = DutyCycle(stallThresholdUs: config.operations.stallThresholdUs, counters: .bookShard(shard.index))
-  }
-
   @inline(__always)
   mutating func noteCycle(_ cycleNs: UInt64) { duty.note(cycleNs) }
 
@@ -244,6 +230,7 @@ struct BookAgent<Sink: GatewaySink>: GatewayAgent {
 /// sendmmsg for all of them); a ring's space is released only after the flush, since the queued
 /// sends point into it. Finishes after every book agent has.
 struct PublishAgent: GatewayAgent {
+  /// Every book shard's ring, copied into plain memory (no array on the hot path); freed on close.
   let rings: UnsafeMutableBufferPointer<PacketRing>
   let publisher: MulticastPublisher
   let tap: PacketRing?
@@ -251,19 +238,6 @@ struct PublishAgent: GatewayAgent {
   let booksClosed: SharedCountdown
   var duty: DutyCycle
   var nextPublishNs: UInt64 = 0
-
-  init(
-    rings: [PacketRing], publisher: MulticastPublisher, tap: PacketRing?, board: CounterBoard,
-    booksClosed: SharedCountdown, config: GatewayConfig
-  ) {
-    self.rings = .allocate(capacity: rings.count)
-    _ = self.rings.initialize(from: rings)
-    self.publisher = publisher
-    self.tap = tap
-    self.board = board
-    self.booksClosed = booksClosed
-    duty = DutyCycle(stallThresholdUs: config.operations.stallThresholdUs, counters: .publish)
-  }
 
   @inline(__always)
   mutating func noteCycle(_ cycleNs: UInt64) { duty.note(cycleNs) }

@@ -199,9 +199,12 @@ public final class Gateway: @unchecked Sendable {
     let descriptors = BroadcastRing<DatagramDescriptor>(
       capacity: config.ingest.receiver.bufferCount, consumers: shards.count)
     let ingestDone = SharedFlag()
+    let stallThresholdUs = config.operations.stallThresholdUs
+    let maxBatch = config.ingest.maxBatchDatagrams
     var ingest = IngestAgent(
       receiver: receiver, descriptors: descriptors, sources: sources, stopRequested: stopRequested, done: ingestDone,
-      deadlineNs: durationNs.map { startNs &+ $0 } ?? .max, config: config, board: counters)
+      deadlineNs: durationNs.map { startNs &+ $0 } ?? .max, maxBatch: maxBatch, board: counters,
+      duty: DutyCycle(stallThresholdUs: stallThresholdUs, counters: .ingest))
     var rerequests: RerequestSender?
     if let socket = rerequestSocket, let server = config.feed.rerequest {
       rerequests = RerequestSender(fd: socket.fd, server: server)
@@ -217,7 +220,8 @@ public final class Gateway: @unchecked Sendable {
       let books = BookAgent(
         shard: shard, reader: .init(ring: descriptors, consumer: 0),
         sink: PublisherSink(publisher: publisher, lastSendNs: shard.lastSendNs, tap: tap), timers: timers(shard),
-        upstreamDone: ingestDone, closed: nil, config: config)
+        upstreamDone: ingestDone, closed: nil, maxBatch: maxBatch,
+        duty: DutyCycle(stallThresholdUs: stallThresholdUs, counters: .bookShard(shard.index)))
       var agent = CompositeAgent(first: ingest, second: books)
       runner.run(&agent)
       ingest = agent.first
@@ -226,8 +230,11 @@ public final class Gateway: @unchecked Sendable {
       let threadErrors = ThreadErrors()
       let booksClosed = SharedCountdown(shards.count)
       let packetRings = shards.map { _ in PacketRing(capacity: config.threading.packetRingBytes) }
+      let rings = UnsafeMutableBufferPointer<PacketRing>.allocate(capacity: packetRings.count)
+      _ = rings.initialize(from: packetRings)
       let publish = PublishAgent(
-        rings: packetRings, publisher: publisher, tap: tap, board: counters, booksClosed: booksClosed, config: config)
+        rings: rings, publisher: publisher, tap: tap, board: counters, booksClosed: booksClosed,
+        duty: DutyCycle(stallThresholdUs: stallThresholdUs, counters: .publish))
       let publishThread = WorkerThread { [config] in
         threadErrors.run(cpu: config.threading.publishCPU) {
           var agent = publish
@@ -238,7 +245,8 @@ public final class Gateway: @unchecked Sendable {
         let agent = BookAgent(
           shard: shard, reader: .init(ring: descriptors, consumer: shard.index),
           sink: PacketRingSink(ring: packetRings[shard.index], lastSendNs: shard.lastSendNs), timers: timers(shard),
-          upstreamDone: ingestDone, closed: booksClosed, config: config)
+          upstreamDone: ingestDone, closed: booksClosed, maxBatch: maxBatch,
+          duty: DutyCycle(stallThresholdUs: stallThresholdUs, counters: .bookShard(shard.index)))
         let cpu = config.threading.coreCPUs.isEmpty ? nil : config.threading.coreCPUs[shard.index]
         return WorkerThread {
           threadErrors.run(cpu: cpu) {

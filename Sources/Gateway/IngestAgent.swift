@@ -56,21 +56,6 @@ struct IngestAgent: GatewayAgent {
   var drained = 0
   var nextPublishNs: UInt64 = 0
 
-  init(
-    receiver: URingReceiver, descriptors: BroadcastRing<DatagramDescriptor>, sources: SourceFilter,
-    stopRequested: SharedFlag, done: SharedFlag, deadlineNs: UInt64, config: GatewayConfig, board: CounterBoard
-  ) {
-    self.receiver = receiver
-    self.descriptors = descriptors
-    self.sources = sources
-    self.stopRequested = stopRequested
-    self.done = done
-    self.deadlineNs = deadlineNs
-    maxBatch = config.ingest.maxBatchDatagrams
-    self.board = board
-    duty = DutyCycle(stallThresholdUs: config.operations.stallThresholdUs, counters: .ingest)
-  }
-
   @inline(__always)
   mutating func noteCycle(_ cycleNs: UInt64) { duty.note(cycleNs) }
 

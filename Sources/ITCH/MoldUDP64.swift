@@ -62,6 +62,21 @@ public enum MoldUDP64 {
   @inlinable public var isEndOfSession: Bool { messageCount == MoldUDP64.endOfSessionCount }
 
   /// Iterates the message blocks, bounded by both the count and the datagram.
+  /// The decode floor that benchmarks time: frames every block, checks each message's length against its type,
+  /// and folds its stock locate and timestamp into a checksum (so the reads cannot be optimized away).
+  @inlinable public static func decodeFloorChecksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    guard let packet = MoldPacket(bytes) else { return 0 }
+    var checksum: UInt64 = 0
+    var blocks = packet.blocks
+    while let message = blocks.next() {
+      guard let base = message.baseAddress, message.count > 0,
+        ITCHMessageType.length(of: loadByte(base, 0)) == message.count
+      else { continue }
+      checksum &+= loadBigEndianUInt48(base, 5) &+ UInt64(loadBigEndianUInt16(base, 1))
+    }
+    return checksum
+  }
+
   @inlinable public var blocks: MoldBlockIterator {
     MoldBlockIterator(
       cursor: base + MoldUDP64.headerBytes, end: base + byteCount,

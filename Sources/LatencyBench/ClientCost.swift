@@ -7,7 +7,7 @@ import Transport
 
 /// `quotecast bench-client`: a subscriber's cost per update, decoding through the views and applying to the
 /// mirror, on a generated day's output held in memory.
-public struct ClientCost {
+public struct ClientCost: MeasuredCoreRun {
 
   public var messages = 2_000_000
 

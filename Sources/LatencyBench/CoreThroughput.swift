@@ -24,9 +24,20 @@ public struct LoadedFeed {
   }
 }
 
+/// A benchmark of the core's output held in memory: timed passes (the median reported) through a core with
+/// `config`, printed as a table or as JSON.
+public protocol MeasuredCoreRun {
+  var passes: Int { get set }
+  var json: Bool { get set }
+  var config: CoreConfig { get set }
+  /// MoldUDP64 framing of a day file.
+  var messagesPerPacket: Int { get set }
+  func run() throws
+}
+
 /// `quotecast bench-core`: core throughput on a file held in memory (decode only, decode + books, the whole
 /// core), stages interleaved pass by pass, medians.
-public struct CoreThroughput {
+public struct CoreThroughput: MeasuredCoreRun {
 
   /// A day file or capture.
   public var input = ""
@@ -98,16 +109,7 @@ public struct CoreThroughput {
   /// Framing plus a length check and a field read per message: the decode floor.
   func decodeOnly(_ feed: LoadedFeed) -> (elapsedNs: UInt64, checksum: UInt64) {
     var checksum: UInt64 = 0
-    let elapsedNs = timed(feed) { bytes in
-      guard let packet = MoldPacket(bytes) else { return }
-      var blocks = packet.blocks
-      while let message = blocks.next() {
-        guard let base = message.baseAddress, message.count > 0,
-          ITCHMessageType.length(of: loadByte(base, 0)) == message.count
-        else { continue }
-        checksum &+= loadBigEndianUInt48(base, 5) &+ UInt64(loadBigEndianUInt16(base, 1))
-      }
-    }
+    let elapsedNs = timed(feed) { checksum &+= MoldPacket.decodeFloorChecksum($0) }
     return (elapsedNs, checksum)
   }
 

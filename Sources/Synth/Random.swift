@@ -1,10 +1,12 @@
 import Glibc
 
-/// splitmix64: expands one 64-bit seed into well-mixed words (used to seed xoshiro).
-public struct SplitMix64 {
+/// splitmix64: expands one 64-bit seed into well-mixed words (used to seed xoshiro); tests use it as their
+/// seeded generator too.
+public struct SplitMix64: RandomNumberGenerator {
   public var state: UInt64
 
   public init(state: UInt64) { self.state = state }
+  public init(seed: UInt64) { state = seed }
 
   public mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15

@@ -17,16 +17,14 @@ struct BenchClientCommand: ParsableCommand {
   var symbols = 500
   @Option(help: "Seed of the generated day.")
   var seed: UInt64 = 1
-  @Option(help: "Timed passes per stage; the median is reported.")
-  var passes = 5
+
+  @OptionGroup var measuring: PassOptions
+
   @OptionGroup var core: CoreOptions
-  @Flag(help: "Print one JSON object instead of a table.")
-  var json = false
 
   func validate() throws {
     guard messages >= 1000 && messages <= 100_000_000 else { throw ValidationError("--messages must be 1000...1e8") }
     guard symbols >= 1 && symbols <= 60_000 else { throw ValidationError("--symbols must be 1...60000") }
-    guard passes >= 1 && passes <= 100 else { throw ValidationError("--passes must be 1...100") }
   }
 
   func run() throws {
@@ -34,8 +32,6 @@ struct BenchClientCommand: ParsableCommand {
     job.messages = messages
     job.symbols = symbols
     job.seed = seed
-    job.passes = passes
-    job.json = json
-    try job.run()
+    try measuring.run(&job, core: core)
   }
 }

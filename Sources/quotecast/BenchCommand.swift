@@ -115,6 +115,7 @@ struct BenchCommand: ParsableCommand {
     job.p99BoundUs = p99BoundUs
     job.out = out
     job.basePort = basePort
-    try job.run()
+    // A refusal is reported as a bad option is (exit code 64).
+    do { try job.run() } catch let error as BenchError { throw ValidationError(error.description) }
   }
 }

@@ -11,21 +11,14 @@ struct BenchCoreCommand: ParsableCommand {
     abstract: "Core throughput on a file held in memory: decode only, decode + books, and the whole core.")
   @Argument(help: "A day file or capture (see `quotecast gen`).")
   var input: String
-  @Option(help: "Timed passes per stage; the median is reported.")
-  var passes = 5
-  @OptionGroup var core: CoreOptions
-  @Flag(help: "Print one JSON object instead of a table.")
-  var json = false
 
-  func validate() throws {
-    guard passes >= 1 && passes <= 100 else { throw ValidationError("--passes must be 1...100") }
-  }
+  @OptionGroup var measuring: PassOptions
+
+  @OptionGroup var core: CoreOptions
 
   func run() throws {
     var job = CoreThroughput()
     job.input = input
-    job.passes = passes
-    job.json = json
-    try job.run()
+    try measuring.run(&job, core: core)
   }
 }

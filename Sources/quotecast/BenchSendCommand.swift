@@ -48,6 +48,7 @@ struct BenchSendCommand: ParsableCommand {
     job.group = group
     job.cpu = cpu
     job.json = json
-    try job.run()
+    // A refusal is reported as a bad option is (exit code 64).
+    do { try job.run() } catch let error as BenchError { throw ValidationError(error.description) }
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Encoding
 import Gateway
+import LatencyBench
 import QuotecastCore
 
 @main
@@ -69,6 +70,28 @@ struct CoreOptions: ParsableArguments {
       throw ValidationError("invalid options:\n  " + problems.joined(separator: "\n  "))
     }
     return GatewayConfig.coreConfig(channels: config.channels, snapshot: config.snapshot, books: config.books)
+  }
+}
+
+/// Options of the in-memory benchmarks: timed passes (the median is reported) and the output's form.
+struct PassOptions: ParsableArguments {
+  @Option(help: "Timed passes per stage; the median is reported.")
+  var passes = 5
+
+  @Flag(help: "Print one JSON object instead of a table.")
+  var json = false
+
+  func validate() throws {
+    guard passes >= 1 && passes <= 100 else { throw ValidationError("--passes must be 1...100") }
+  }
+
+  /// Sets these and the core's options on `job` and runs it; a refusal is reported as a bad option is (exit 64).
+  func run<Job: MeasuredCoreRun>(_ job: inout Job, core: CoreOptions) throws {
+    job.passes = passes
+    job.json = json
+    job.config = try core.coreConfig()
+    job.messagesPerPacket = core.messagesPerPacket
+    do { try job.run() } catch let error as BenchError { throw ValidationError(error.description) }
   }
 }
 

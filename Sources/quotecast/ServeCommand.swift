@@ -95,7 +95,9 @@ struct ServeCommand: AsyncParsableCommand {
     edge?.hub.stop()
     await edge?.shutdown()
     // The gateway has drained and stopped: its books and counters are final.
-    if let booksJSON { try writeBooksJSON(gateway.cores, depth: settings.channels.depth, path: booksJSON) }
+    if let booksJSON {
+      try replayOption { try writeBooksJSON(gateway.cores, depth: settings.channels.depth, path: booksJSON) }
+    }
     if let countersJSON {
       let board = gateway.counters
       let fields = GatewayCounter.allCases.map { "\"\($0.metricName)\":\(board.load($0))" }

@@ -77,6 +77,7 @@ struct SubscribeCommand: ParsableCommand {
     job.count = count
     job.bookDepth = bookDepth
     job.booksJSON = booksJSON
-    try job.run()
+    // A refusal is reported as a bad option is (exit code 64).
+    do { try job.run() } catch let error as SubscribeError { throw ValidationError(error.description) }
   }
 }

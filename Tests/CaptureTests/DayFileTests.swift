@@ -1,3 +1,4 @@
+import Synth
 import Foundation
 import XCTest
 

@@ -1,3 +1,4 @@
+import Synth
 import XCTest
 
 @testable import Capture

@@ -60,28 +60,18 @@ struct Datagram: Equatable, CustomStringConvertible {
   var destinationPort: UInt16
   var payload: [UInt8]
 
-  init(
-    timestampNs: UInt64, sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32,
-    destinationPort: UInt16, payload: [UInt8]
-  ) {
-    self.timestampNs = timestampNs
-    self.sourceAddress = sourceAddress
-    self.sourcePort = sourcePort
-    self.destinationAddress = destinationAddress
-    self.destinationPort = destinationPort
-    self.payload = payload
+  var description: String {
+    "Datagram(t=\(timestampNs) \(String(sourceAddress, radix: 16)):\(sourcePort) → "
+      + "\(String(destinationAddress, radix: 16)):\(destinationPort) \(payload))"
   }
+}
 
+extension Datagram {
   init(_ datagram: UDPDatagram) {
     self.init(
       timestampNs: datagram.timestampNs, sourceAddress: datagram.sourceAddress, sourcePort: datagram.sourcePort,
       destinationAddress: datagram.destinationAddress, destinationPort: datagram.destinationPort,
       payload: [UInt8](datagram.payload))
-  }
-
-  var description: String {
-    "Datagram(t=\(timestampNs) \(String(sourceAddress, radix: 16)):\(sourcePort) → "
-      + "\(String(destinationAddress, radix: 16)):\(destinationPort) \(payload))"
   }
 }
 
@@ -275,18 +265,5 @@ struct PcapngBuilder {
     body.u32(originalLength ?? UInt32(frame.count))
     body.append(frame)
     block(type: 3, body: body.bytes)
-  }
-}
-
-/// SplitMix64: a tiny seeded generator so the robustness tests are repeatable.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

@@ -133,7 +133,8 @@ final class AgentTests: XCTestCase {
     var agent = BookAgent(
       shard: shard, reader: .init(ring: ring, consumer: 0), sink: KeepingSink(lastSendNs: shard.lastSendNs),
       timers: ShardTimers(shard: shard, config: config, board: board, rerequests: nil, startNs: 0, log: { _ in }),
-      upstreamDone: ingestDone, closed: nil, config: config)
+      upstreamDone: ingestDone, closed: nil, maxBatch: config.ingest.maxBatchDatagrams,
+      duty: DutyCycle(stallThresholdUs: config.operations.stallThresholdUs, counters: .bookShard(0)))
     AgentRunner(idle: .busy, clock: testClock).run(&agent)
 
     XCTAssertEqual(ring.reclaim { _ in }, delivered.count, "every descriptor was read")

@@ -39,6 +39,17 @@ struct Collector: PacketSink {
   mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) { packets.append(Array(packet)) }
 }
 
+/// The reference for a live run: an offline core with the gateway's settings over the same datagrams, and
+/// every packet it sent.
+func offlineRun(_ config: GatewayConfig, _ datagrams: [[UInt8]]) -> (core: QuotecastCore, packets: [[UInt8]]) {
+  let offline = QuotecastCore(config: config.coreConfig)
+  var collector = Collector()
+  for datagram in datagrams {
+    datagram.withUnsafeBytes { offline.process(moldPacket: $0, nowNs: 0, into: &collector) }
+  }
+  return (offline, collector.packets)
+}
+
 /// The gateway's log lines, appended from its threads.
 final class LogLines: @unchecked Sendable {
   private let lock = NSLock()
@@ -218,12 +229,8 @@ final class GatewayTests: XCTestCase {
       let running = try RunningGateway(config)
       try send(datagrams, to: running.gateway.inputPorts[0])
       // The offline core on the same datagrams: the reference.
-      let offline = QuotecastCore(config: config.coreConfig)
-      var collector = Collector()
-      for datagram in datagrams {
-        datagram.withUnsafeBytes { offline.process(moldPacket: $0, nowNs: 0, into: &collector) }
-      }
-      let expected = collector.packets.compactMap(describe)
+      let (offline, offlinePackets) = offlineRun(config, datagrams)
+      let expected = offlinePackets.compactMap(describe)
       subscriber.collect(seconds: 10) { received in received.map(\.count).reduce(0, +) >= expected.count }
       running.stop()
       let live = subscriber.received.flatMap { $0 }.compactMap(describe).filter { !$0.updates.isEmpty }
@@ -278,12 +285,8 @@ final class GatewayTests: XCTestCase {
       let subscriber = try BackgroundSubscriber(groups: config.channels.groups, seconds: 20)
       let running = try RunningGateway(config)
       try send(datagrams, to: running.gateway.inputPorts[0], datagramsPerMillisecond: 64, burst: 64)
-      let offline = QuotecastCore(config: config.coreConfig)
-      var collector = Collector()
-      for datagram in datagrams {
-        datagram.withUnsafeBytes { offline.process(moldPacket: $0, nowNs: 0, into: &collector) }
-      }
-      let expected = collector.packets.compactMap(describe)
+      let (_, offlinePackets) = offlineRun(config, datagrams)
+      let expected = offlinePackets.compactMap(describe)
       let expectedUpdates = expected.map(\.updates.count).reduce(0, +)
       let received = subscriber.wait(forUpdates: expectedUpdates)
       running.stop()
@@ -326,11 +329,7 @@ final class GatewayTests: XCTestCase {
     let subscriber = try Subscriber(groups: config.channels.groups + [config.snapshot.group])
     let running = try RunningGateway(config)
     try send(datagrams, to: running.gateway.inputPorts[0])
-    let offline = QuotecastCore(config: config.coreConfig)
-    var collector = Collector()
-    for datagram in datagrams {
-      datagram.withUnsafeBytes { offline.process(moldPacket: $0, nowNs: 0, into: &collector) }
-    }
+    let (offline, _) = offlineRun(config, datagrams)
     // After the feed ends: half a second of quiet, with heartbeats and two snapshot cycles.
     subscriber.collect(seconds: 0.6)
     running.stop()
@@ -478,6 +477,17 @@ func httpRequest(port: UInt16, _ request: String) -> String {
   return String(decoding: response, as: UTF8.self)
 }
 
+/// /metrics once it holds `text` (counters are published every 20 ms), or as it is after 5 s.
+func metricsOnceThey(contain text: String, port: UInt16) -> String {
+  var metrics = ""
+  let deadline = Date().addingTimeInterval(5)
+  while !metrics.contains(text) && Date() < deadline {
+    usleep(50_000)
+    metrics = httpRequest(port: port, "GET /metrics HTTP/1.0\r\n\r\n")
+  }
+  return metrics
+}
+
 final class MetricsEndpointTests: XCTestCase {
   func testPrometheusAndHealthAreServedReadOnly() throws {
     var config = testConfig(port: 34_400, channels: 1)
@@ -486,13 +496,7 @@ final class MetricsEndpointTests: XCTestCase {
     let running = try RunningGateway(config)
     let port = running.gateway.metricsEndpoint!.port
     try send(datagrams, to: running.gateway.inputPorts[0])
-    // Counters are published every 20 ms.
-    var metrics = ""
-    let deadline = Date().addingTimeInterval(5)
-    while !metrics.contains("quotecast_messages_total 10000") && Date() < deadline {
-      usleep(50_000)
-      metrics = httpRequest(port: port, "GET /metrics HTTP/1.0\r\n\r\n")
-    }
+    var metrics = metricsOnceThey(contain: "quotecast_messages_total 10000", port: port)
     XCTAssertTrue(metrics.hasPrefix("HTTP/1.0 200 OK"), metrics)
     XCTAssertTrue(metrics.contains("text/plain; version=0.0.4"))
     XCTAssertTrue(metrics.contains("quotecast_messages_total 10000"), metrics)
@@ -539,12 +543,7 @@ final class MetricsEndpointTests: XCTestCase {
     let running = try RunningGateway(config)
     let port = running.gateway.metricsEndpoint!.port
     try send(datagrams, to: running.gateway.inputPorts[0])
-    var metrics = ""
-    let deadline = Date().addingTimeInterval(5)
-    while !metrics.contains("quotecast_datagrams_in_total \(datagrams.count)") && Date() < deadline {
-      usleep(50_000)
-      metrics = httpRequest(port: port, "GET /metrics HTTP/1.0\r\n\r\n")
-    }
+    let metrics = metricsOnceThey(contain: "quotecast_datagrams_in_total \(datagrams.count)", port: port)
     XCTAssertTrue(metrics.contains("quotecast_channels 3"), metrics)
     XCTAssertTrue(metrics.contains(#"quotecast_channel_owned{channel="2",group="239.255.90.3:34450"} 1"#), metrics)
     XCTAssertFalse(metrics.contains(#"quotecast_channel_owned{channel="1""#), "channel 1 is another instance's")

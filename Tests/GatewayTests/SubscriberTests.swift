@@ -174,15 +174,11 @@ final class SubscriberTests: XCTestCase {
     config.snapshot.tickMs = 60_000
     let datagrams = dayDatagrams(messages: 30_000, symbols: 12, seed: 74)
     // The reference: which level updates the chosen symbols get.
-    let offline = QuotecastCore(config: config.coreConfig)
-    var collector = Collector()
-    for datagram in datagrams {
-      datagram.withUnsafeBytes { offline.process(moldPacket: $0, nowNs: 0, into: &collector) }
-    }
+    let (offline, offlinePackets) = offlineRun(config, datagrams)
     let chosen = offline.books.activeLocates.prefix(2).map { offline.books.symbol(locate: $0)!.description }
     let chosenLocates = Set(offline.books.activeLocates.prefix(2))
     var expectedLevels = 0
-    for packet in collector.packets {
+    for packet in offlinePackets {
       packet.withUnsafeBytes { raw in
         guard let view = PacketView(raw) else { return }
         for index in 0..<view.updateCount {

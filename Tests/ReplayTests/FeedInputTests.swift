@@ -6,16 +6,7 @@ import XCTest
 
 /// The day-file and capture paths into the core, on hand-built files: what is skipped is counted, what cannot be
 /// read is refused with a clear error, and nothing traps.
-final class FeedInputTests: XCTestCase {
-  private var directory = ""
-
-  override func setUpWithError() throws {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("replay-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    directory = url.path
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
+final class FeedInputTests: DirectoryTestCase {
 
   private func write(_ name: String, _ bytes: [UInt8]) throws -> String {
     let path = directory + "/" + name

@@ -10,16 +10,7 @@ import XCTest
 
 /// The sender side of `replay --to`: the fault plan, the re-request server's answers, and a paced
 /// replay with faults into a loopback socket, every injected fault counted exactly.
-final class NetworkReplayTests: XCTestCase {
-  private var directory = ""
-
-  override func setUpWithError() throws {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("network-replay-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    directory = url.path
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
+final class NetworkReplayTests: DirectoryTestCase {
 
   /// A synthetic day's messages, and the same as a day file.
   func day(messages: Int, seed: UInt64) throws -> (messages: [[UInt8]], path: String) {

@@ -5,16 +5,7 @@ import XCTest
 
 /// The commands' work as library calls: a generated day file written, run through the core into a pcap, and the
 /// pcap holding exactly the packets the core sends for the same datagrams.
-final class OfflineReplayTests: XCTestCase {
-  private var directory = ""
-
-  override func setUpWithError() throws {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("offline-replay-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    directory = url.path
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
+final class OfflineReplayTests: DirectoryTestCase {
 
   struct Keeping: PacketSink {
     var packets: [[UInt8]] = []

@@ -1,3 +1,4 @@
+import Synth
 /// Builds ITCH messages field by field (big-endian), independently of the decoder under test.
 public struct MessageBuilder {
   public var bytes: [UInt8] = []
@@ -184,15 +185,5 @@ public enum Message {
   }
 }
 
-/// Small deterministic PRNG (SplitMix64) for seeded feeds.
-public struct SeededGenerator: RandomNumberGenerator {
-  public var state: UInt64
-  public init(seed: UInt64) { state = seed }
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
+/// The seeded feeds' generator: Synth's SplitMix64.
+public typealias SeededGenerator = SplitMix64

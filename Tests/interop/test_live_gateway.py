@@ -17,6 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "schemas" / "generated" / "python"))
 
 from quotecast.feed.Packet import Packet  # noqa: E402
+from levels import apply_level  # noqa: E402
 
 QUOTECAST = os.environ.get("QUOTECAST_BIN", str(ROOT / ".build" / "debug" / "quotecast"))
 FEED_PORT, CHANNEL_PORT, SNAPSHOT_PORT = 35400, 35401, 35402
@@ -118,15 +119,7 @@ def test_live_feed_reaches_a_python_subscriber_and_sigterm_drains(tmp_path):
                     updates += 1
                     if level is None:
                         continue
-                    side = books.setdefault(level.Locate(), ([], []))[level.Side()]
-                    entry = (level.Price(), level.Shares(), level.Orders())
-                    if level.Action() == 0:
-                        side.insert(level.LevelIndex(), entry)
-                        del side[DEPTH:]
-                    elif level.Action() == 1:
-                        side[level.LevelIndex()] = entry
-                    else:
-                        del side[level.LevelIndex()]
+                    apply_level(books, level, DEPTH)
         assert updates > 10000
         assert heartbeats >= CHANNELS, "idle channels heartbeat"
         for book in expected["books"]:

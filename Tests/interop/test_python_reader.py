@@ -15,6 +15,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "schemas" / "generated" / "python"))
 
 from quotecast.feed.Packet import Packet  # noqa: E402
+from levels import apply_level  # noqa: E402
 
 QUOTECAST = os.environ.get("QUOTECAST_BIN", str(ROOT / ".build" / "debug" / "quotecast"))
 DEPTH = 5
@@ -82,19 +83,7 @@ def rebuild(pcap):
             if level is None:
                 continue
             assert channel == level.Locate() % CHANNELS
-            side = books.setdefault(level.Locate(), ([], []))[level.Side()]
-            entry = (level.Price(), level.Shares(), level.Orders())
-            index, action = level.LevelIndex(), level.Action()
-            assert index < DEPTH
-            if action == 0:
-                assert index <= len(side)
-                side.insert(index, entry)
-                del side[DEPTH:]
-            elif action == 1:
-                assert side[index][0] == entry[0], "a Change never moves a level's price"
-                side[index] = entry
-            else:
-                del side[index]
+            apply_level(books, level, DEPTH, strict=True)
     return books, symbols, snapshots
 
 

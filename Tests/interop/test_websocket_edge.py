@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "schemas" / "generated" / "python"))
 
 websockets = pytest.importorskip("websockets")
 from quotecast.feed.Packet import Packet  # noqa: E402
+from levels import apply_level  # noqa: E402
 
 QUOTECAST = os.environ.get("QUOTECAST_BIN", str(ROOT / ".build" / "debug" / "quotecast"))
 FEED_PORT, WS_PORT, HTTP_PORT = 36700, 36705, 36704
@@ -55,15 +56,7 @@ class Books:
                     [(snapshot.Asks(j).Price(), snapshot.Asks(j).Shares(), snapshot.Asks(j).Orders())
                      for j in range(snapshot.AsksLength())])
             elif (level := update.Level()) is not None:
-                side = self.books.setdefault(level.Locate(), ([], []))[level.Side()]
-                entry = (level.Price(), level.Shares(), level.Orders())
-                if level.Action() == 0:
-                    side.insert(level.LevelIndex(), entry)
-                    del side[DEPTH:]
-                elif level.Action() == 1:
-                    side[level.LevelIndex()] = entry
-                else:
-                    del side[level.LevelIndex()]
+                apply_level(self.books, level, DEPTH)
 
 
 async def follow(subscription, feed_done, quiet_s=1.5, start_after=None):
