@@ -9,18 +9,23 @@ import Transport
 /// mirror, on a generated day's output held in memory.
 public struct ClientCost: MeasuredCoreRun {
 
+  /// Messages in the generated day.
   public var messages = 2_000_000
 
+  /// Symbols in the generated day.
   public var symbols = 500
 
+  /// Seed of the generated day.
   public var seed: UInt64 = 1
 
+  /// Timed passes per stage; the median is reported.
   public var passes = 5
   /// The core the input runs through.
   public var config = CoreConfig()
   /// MoldUDP64 framing of a day file.
   public var messagesPerPacket = 20
 
+  /// Print one JSON object instead of a table.
   public var json = false
 
   /// Every packet the core published for the day, back to back, as a subscriber would receive it.

@@ -42,12 +42,14 @@ public struct CoreThroughput: MeasuredCoreRun {
   /// A day file or capture.
   public var input = ""
 
+  /// Timed passes per stage; the median is reported.
   public var passes = 5
   /// The core the input runs through.
   public var config = CoreConfig()
   /// MoldUDP64 framing of a day file.
   public var messagesPerPacket = 20
 
+  /// Print one JSON object instead of a table.
   public var json = false
 
   public func run() throws {

@@ -2,54 +2,76 @@ import Foundation
 import Gateway
 import Transport
 
-/// `quotecast bench`: wire-to-wire latency of the gateway beside the null relay's floor, in the same run: rates,
-/// sweeps and the find-max search, then the table, the JSON, the .hgrm files and the plot.
 /// A benchmark's option the library refused.
 public struct BenchError: Error, CustomStringConvertible {
   public let description: String
   public init(_ description: String) { self.description = description }
 }
 
+/// `quotecast bench`: wire-to-wire latency of the gateway beside the null relay's floor, in the same run: rates,
+/// sweeps and the find-max search, then the table, the JSON, the .hgrm files and the plot.
+
 public struct LatencyBenchmark {
 
+  /// Messages per second (10k, 100k, 1M, 2.5M).
   public var rate = "100k"
 
+  /// Several rates to sweep, comma-separated; overrides --rate.
   public var rates: String?
 
+  /// Measured seconds per run.
   public var seconds: Double = 10
 
+  /// Seconds sent before measuring starts (warm-up, not recorded).
   public var warmup: Double = 1
 
+  /// Rounds per rate; gateway and relay alternate within each, first one then the other.
   public var rounds = 3
 
+  /// flat, or open-close (4× the rate for the first tenth, 3× for the last).
   public var profile = "flat"
 
+  /// ITCH messages per MoldUDP64 packet.
   public var messagesPerPacket = 4
 
+  /// Instruments in the generated day.
   public var symbols = 500
 
+  /// Output channels of the gateway.
   public var channels = 4
 
+  /// The harness thread's CPU (it sends and receives).
   public var harnessCPU: Int?
 
+  /// The gateway's (and the relay's) CPU.
   public var gatewayCPU: Int?
 
+  /// The gateway's threading mode: single or dedicated.
   public var threading = "single"
 
+  /// The idle strategy of the gateway and the relay: busy, yield or block.
   public var idle = "busy"
 
+  /// Measure only the gateway (no null relay).
   public var noRelay = false
 
+  /// Measure a gateway already running here: its feed input (address:port); needs `externalGroups`. Each run
+  /// continues its MoldUDP64 session, so its books are fresh (and the loss count exact) only in the first run.
   public var external: String?
 
+  /// With --external: its channel groups, comma-separated group:port.
   public var externalGroups: String?
 
+  /// Find the highest rate with zero loss and p99 under `p99BoundUs`: the gateway's, then the null relay's.
   public var findMax = false
 
+  /// With --find-max: the p99 bound in microseconds.
   public var p99BoundUs: Double = 50
 
+  /// Folder for the JSON, .hgrm and SVG results.
   public var out = "bench/results"
 
+  /// First of the UDP ports the runs use (each run takes four from here up).
   public var basePort: UInt16 = 36000
 
   /// A rate in messages per second: "10k", "1M", "2.5M", up to 20M.

@@ -11,18 +11,25 @@ import Transport
 /// its books compared with the gateway's (or, offline, the core on the file into a pcap).
 public struct LiveDemo {
 
+  /// Messages in the generated day.
   public var messages = 500_000
 
+  /// Instruments in the generated day.
   public var symbols = 50
 
+  /// Seed for the generated day.
   public var seed: UInt64 = 7
 
+  /// Folder for the generated day (and, offline, the output pcap).
   public var dir = "out/demo"
 
+  /// Books to show (the deepest).
   public var show = 3
 
+  /// Live: replay rate in messages per second.
   public var rate: Double = 500_000
 
+  /// Run the core on the file instead of a live gateway.
   public var offline = false
   /// The core's settings (offline) and the gateway's (live): the CLI's core options build both.
   public var config = CoreConfig()

@@ -7,18 +7,25 @@ import Transport
 /// SEND_ZC), the measurement behind `channels.send_method`.
 public struct SendBenchmark {
 
+  /// Packets per timed pass.
   public var packets = 200_000
 
+  /// Packet size in bytes (UDP payload).
   public var bytes = 1000
 
+  /// Packets per flush, comma-separated (one flush per input datagram in the gateway).
   public var batches = "1,4,16,64"
 
+  /// Timed passes per method and batch size; methods alternate pass by pass.
   public var passes = 5
 
+  /// Multicast group:port the packets go to (a joined socket on 127.0.0.1 drains it).
   public var group = "239.255.77.1:47100"
 
+  /// CPU for the sending thread (the draining thread takes another, if there is one).
   public var cpu: Int?
 
+  /// Print one JSON object instead of a table.
   public var json = false
 
   /// "1,4,16" as sizes; nil if any is not a number.

@@ -22,30 +22,43 @@ public struct SubscribeError: Error, CustomStringConvertible {
 
 public struct FeedFollower {
 
+  /// Only these symbols (comma-separated); all by default.
   public var symbols: String?
 
+  /// Levels per side to show in the table.
   public var depth = 5
 
+  /// table (default on a terminal), lines or json (one update per line, for piping).
   public var format: SubscribeFormat?
 
+  /// Pin the receiving thread to this CPU.
   public var cpu: Int?
 
+  /// The gateway's channel count (channels.count); without it, learned from the snapshot group.
   public var channels: Int?
 
+  /// Without --channels: how long to listen for the layout, in seconds.
   public var discoverTimeout = 3.0
 
+  /// The gateway's channels.group_base (channel n is group_base + n).
   public var groupBase = ChannelGroups.defaultBase.description
 
+  /// The gateway's snapshot.group.
   public var snapshotGroup = ChannelGroups.defaultSnapshot.description
 
+  /// The interface to join on.
   public var interface = "127.0.0.1"
 
+  /// Stop after this many seconds.
   public var duration: Double?
 
+  /// Stop after printing this many updates (lines and json).
   public var count: Int?
 
+  /// Levels per side the gateway publishes (its channels.depth); the mirror keeps this many.
   public var bookDepth = 10
 
+  /// At the end, write every mirrored book and the subscriber's counters as JSON to this file.
   public var booksJSON: String?
 
   public func run() throws {
