@@ -261,15 +261,19 @@ struct PublishAgent: GatewayAgent {
     }
     if nowNs >= nextPublishNs {
       nextPublishNs = nowNs &+ 20_000_000
-      publisher.publishCounters(to: board)
-      duty.publish(to: board)
+      publishCounters()
     }
     return count
   }
 
-  mutating func onClose(nowNs: UInt64, wallNs: UInt64) {
+  func publishCounters() {
     publisher.publishCounters(to: board)
+    board.store(.publishThreadAllocations, qc_thread_allocations())
     duty.publish(to: board)
+  }
+
+  mutating func onClose(nowNs: UInt64, wallNs: UInt64) {
+    publishCounters()
     _ = rings.deinitialize()
     rings.deallocate()
   }

@@ -76,6 +76,10 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
   case paddingBytesOut
   /// Started mid-session and re-requested the session from message 1 (`feed.catch_up`).
   case catchUps
+  /// Heap allocations by the ingest thread and the publish thread since they started (dedicated mode; in single
+  /// mode ingest runs on the book thread, counted in `threadAllocations`). UInt64.max when not measured.
+  case ingestThreadAllocations
+  case publishThreadAllocations
 
   /// The Prometheus name.
   public var metricName: String {
@@ -134,13 +138,15 @@ public enum GatewayCounter: Int, CaseIterable, Sendable {
     case .segmentedSends: "quotecast_segmented_sends_total"
     case .paddingBytesOut: "quotecast_padding_bytes_out_total"
     case .catchUps: "quotecast_catch_ups_total"
+    case .ingestThreadAllocations: "quotecast_ingest_thread_allocations"
+    case .publishThreadAllocations: "quotecast_publish_thread_allocations"
     }
   }
 
   public var isGauge: Bool {
     self == .liveOrders || self == .liveLevels || self == .longestCycleNs || self == .threadAllocations
       || self == .ingestLongestCycleNs || self == .publishLongestCycleNs || self == .feedStale
-      || self == .largestBatch
+      || self == .largestBatch || self == .ingestThreadAllocations || self == .publishThreadAllocations
   }
 }
 

@@ -1,3 +1,4 @@
+import CQuotecastLinux
 import Transport
 
 /// What ingest hands the books: a datagram still in its io_uring buffer.
@@ -138,6 +139,7 @@ struct IngestAgent: GatewayAgent {
     board.store(.ingestErrors, ingest.errors)
     board.store(.enterErrors, ingest.enterErrors)
     board.store(.sourceRejected, sourceRejected)
+    board.store(.ingestThreadAllocations, qc_thread_allocations())
     duty.publish(to: board)
   }
 }

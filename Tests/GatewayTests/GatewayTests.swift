@@ -394,11 +394,14 @@ final class GatewayTests: XCTestCase {
     let tap = PacketRing(capacity: 16 << 20)
     let running = try RunningGateway(config, tap: tap)
     let board = running.gateway.counters
-    func settled(_ datagramsIn: Int) -> UInt64 {
+    /// Allocations so far on the book threads, the ingest thread and the publish thread.
+    func settled(_ datagramsIn: Int) -> (books: UInt64, ingest: UInt64, publish: UInt64) {
       let deadline = Date().addingTimeInterval(10)
       while board.load(.datagramsIn) < UInt64(datagramsIn) && Date() < deadline { usleep(10_000) }
       usleep(60_000)  // a publish or two after the last datagram
-      return board.load(.threadAllocations)
+      return (
+        board.load(.threadAllocations), board.load(.ingestThreadAllocations), board.load(.publishThreadAllocations)
+      )
     }
     let half = datagrams.count / 2
     // In bursts, so batches of several datagrams form (and allocate nothing either).
@@ -407,9 +410,11 @@ final class GatewayTests: XCTestCase {
     // may instantiate runtime metadata, which allocates once.
     usleep(1_100_000)
     let warm = settled(half)
-    XCTAssertNotEqual(warm, UInt64.max, "the test's malloc counter is linked in")
+    XCTAssertNotEqual(warm.books, UInt64.max, "the test's malloc counter is linked in")
+    XCTAssertNotEqual(warm.ingest, UInt64.max)
+    XCTAssertGreaterThan(warm.ingest, 0, "the ingest thread is counted (its start-up allocates)")
     if layout.mode == .single {
-      XCTAssertGreaterThan(warm, 0, "the counter counts the gateway's thread (its start-up allocates)")
+      XCTAssertGreaterThan(warm.books, 0, "the counter counts the gateway's thread (its start-up allocates)")
     } else {
       // Book agents are built before their threads start, so those threads may never allocate at all:
       // show instead that the counter counts on a thread started the same way.
@@ -427,10 +432,15 @@ final class GatewayTests: XCTestCase {
     XCTAssertEqual(UInt64(tapped), board.load(.packetsOut), "\(mode): the tap saw every packet sent")
     XCTAssertEqual(tap.refused.load(ordering: .relaxed), 0)
     // A rate-limited anomaly line is allocation too; say which, if one came.
+    let logged = running.log.suffix(5).joined(separator: " | ")
     XCTAssertEqual(
-      after - warm, 0,
-      "\(mode): allocations on the book threads over \(datagrams.count - half) packets; the gateway logged: "
-        + running.log.suffix(5).joined(separator: " | "))
+      after.books - warm.books, 0,
+      "\(mode): allocations on the book threads over \(datagrams.count - half) packets; the gateway logged: \(logged)")
+    XCTAssertEqual(after.ingest - warm.ingest, 0, "\(mode): allocations on the ingest thread; logged: \(logged)")
+    if layout.mode == .dedicated {
+      XCTAssertNotEqual(after.publish, UInt64.max, "the publish thread is measured")
+      XCTAssertEqual(after.publish - warm.publish, 0, "\(mode): allocations on the publish thread; logged: \(logged)")
+    }
   }
 
   func testStopDrainsWhatAlreadyArrived() throws {
