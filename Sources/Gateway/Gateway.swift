@@ -227,7 +227,7 @@ public final class Gateway: @unchecked Sendable {
       ingest = agent.first
     case .dedicated:
       try AgentRunner.pin(cpu: config.threading.ingestCPU)
-      let threadErrors = ThreadErrors()
+      let threadErrors = SharedError()
       let booksClosed = SharedCountdown(shards.count)
       let packetRings = shards.map { _ in PacketRing(capacity: config.threading.packetRingBytes) }
       let rings = UnsafeMutableBufferPointer<PacketRing>.allocate(capacity: packetRings.count)
@@ -236,7 +236,7 @@ public final class Gateway: @unchecked Sendable {
         rings: rings, publisher: publisher, tap: tap, board: counters, booksClosed: booksClosed,
         duty: DutyCycle(stallThresholdUs: stallThresholdUs, counters: .publish))
       let publishThread = WorkerThread { [config] in
-        threadErrors.run(cpu: config.threading.publishCPU) {
+        threadErrors.pinning(cpu: config.threading.publishCPU) {
           var agent = publish
           runner.run(&agent)
         }
@@ -249,7 +249,7 @@ public final class Gateway: @unchecked Sendable {
           duty: DutyCycle(stallThresholdUs: stallThresholdUs, counters: .bookShard(shard.index)))
         let cpu = config.threading.coreCPUs.isEmpty ? nil : config.threading.coreCPUs[shard.index]
         return WorkerThread {
-          threadErrors.run(cpu: cpu) {
+          threadErrors.pinning(cpu: cpu) {
             var agent = agent
             runner.run(&agent)
           }
@@ -263,19 +263,5 @@ public final class Gateway: @unchecked Sendable {
     // Every book agent has finished: every buffer goes back.
     ingest.reclaimFinished()
     log("quotecast stopped after draining \(ingest.drained) datagram(s): \(stats.line)")
-  }
-}
-
-/// The first error any worker thread hit (pinning), for the thread that joins them.
-final class ThreadErrors: @unchecked Sendable {
-  let lock = Mutex<Error?>(nil)
-  func record(_ error: Error) { lock.withLock { if $0 == nil { $0 = error } } }
-  var first: Error? { lock.withLock { $0 } }
-
-  /// Pins the calling worker thread and runs `body`; a thread that cannot be pinned still runs
-  /// (its agents must finish for the others to), and the error is thrown when they are joined.
-  func run(cpu: Int?, _ body: () -> Void) {
-    do { try AgentRunner.pin(cpu: cpu) } catch { record(error) }
-    body()
   }
 }

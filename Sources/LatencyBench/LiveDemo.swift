@@ -60,12 +60,10 @@ public struct LiveDemo {
     print(
       "2. gateway serving \(settings.feed.inputs[0]) → \(settings.channels.count) channel(s) from \(settings.channels.groupBase)"
     )
-    let gatewayDone = DispatchSemaphore(value: 0)
-    let gatewayError = ErrorSlot()
-    Thread {
-      do { try gateway.run() } catch { gatewayError.set(error) }
-      gatewayDone.signal()
-    }.start()
+    let gatewayError = SharedError()
+    let gatewayThread = WorkerThread {
+      do { try gateway.run() } catch { gatewayError.record(error) }
+    }
 
     // The subscriber (the QuotecastClient library): its own thread and io_uring ring, joined to
     // every channel group and the snapshot group on loopback.
@@ -75,14 +73,12 @@ public struct LiveDemo {
     subscriberConfig.snapshotGroup = settings.snapshot.group
     subscriberConfig.depth = settings.channels.depth
     let subscriber = try FeedSubscriber(config: subscriberConfig)
-    let subscriberDone = DispatchSemaphore(value: 0)
-    let subscriberError = ErrorSlot()
-    Thread {
-      do { try subscriber.run(onUpdate: { _ in }) } catch { subscriberError.set(error) }
-      subscriberDone.signal()
-    }.start()
+    let subscriberError = SharedError()
+    let subscriberThread = WorkerThread {
+      do { try subscriber.run(onUpdate: { _ in }) } catch { subscriberError.record(error) }
+    }
     usleep(300_000)
-    if let error = gatewayError.get() { throw error }
+    if let error = gatewayError.first { throw error }
     print("3. replaying the day into it over UDP at \(ReplayReport.grouped(UInt64(rate))) msg/s")
     var replay = NetworkReplay(
       destination: settings.feed.inputs[0], speed: nil, rate: rate, loopInput: false, durationNs: nil)
@@ -94,10 +90,10 @@ public struct LiveDemo {
       usleep(300_000)
     }
     gateway.requestStop()
-    gatewayDone.wait()
+    gatewayThread.join()
     subscriber.stop()
-    subscriberDone.wait()
-    if let error = subscriberError.get() { throw error }
+    subscriberThread.join()
+    if let error = subscriberError.first { throw error }
     print("4. what the subscriber rebuilt from the multicast, beside the gateway's own books")
     let books = gateway.core.books
     func depth(_ locate: UInt16) -> Int {
@@ -170,14 +166,6 @@ public struct LiveDemo {
   }
 
   public init() {}
-}
-
-/// An error handed from a worker thread to the main one.
-final class ErrorSlot: @unchecked Sendable {
-  private let lock = NSLock()
-  private var error: Error?
-  func set(_ error: Error) { lock.withLock { self.error = error } }
-  func get() -> Error? { lock.withLock { error } }
 }
 
 /// mkdir -p.

@@ -98,3 +98,22 @@ public final class SharedCountdown: Sendable {
   public func countDown() { remaining.subtract(1, ordering: .releasing) }
   @inline(__always) public var isDone: Bool { remaining.load(ordering: .acquiring) <= 0 }
 }
+
+/// The first error any of several threads hit, for the thread that joins them.
+public final class SharedError: Sendable {
+  let lock = Mutex<Error?>(nil)
+
+  public init() {}
+
+  public func record(_ error: Error) { lock.withLock { if $0 == nil { $0 = error } } }
+  public var first: Error? { lock.withLock { $0 } }
+
+  /// Pins the calling worker thread and runs `body`; a thread that cannot be pinned still runs (the
+  /// others may wait on it), and the error is kept for the joining thread to throw.
+  public func pinning(cpu: Int?, _ body: () -> Void) {
+    if let cpu {
+      do { try CPUPinning.pinCurrentThread(to: cpu) } catch { record(error) }
+    }
+    body()
+  }
+}
