@@ -13,11 +13,9 @@ public struct BenchError: Error, CustomStringConvertible {
 
 public struct LatencyBenchmark {
 
-  /// Messages per second (10k, 100k, 1M, 2.5M).
-  public var rate = "100k"
-
-  /// Several rates to sweep, comma-separated; overrides --rate.
-  public var rates: String?
+  /// The rates to measure, in messages per second, in turn (`parseRate` reads "10k", "1M", "2.5M"); with
+  /// `findMax`, the first is where the search starts.
+  public var rates: [Double] = [100_000]
 
   /// Measured seconds per run.
   public var seconds: Double = 10
@@ -29,7 +27,7 @@ public struct LatencyBenchmark {
   public var rounds = 3
 
   /// flat, or open-close (4× the rate for the first tenth, 3× for the last).
-  public var profile = "flat"
+  public var profile = LoadProfile.flat
 
   /// ITCH messages per MoldUDP64 packet.
   public var messagesPerPacket = 4
@@ -46,21 +44,21 @@ public struct LatencyBenchmark {
   /// The gateway's (and the relay's) CPU.
   public var gatewayCPU: Int?
 
-  /// The gateway's threading mode: single or dedicated.
-  public var threading = "single"
+  /// The gateway's threading mode.
+  public var threading = ThreadingSection.Mode.single
 
-  /// The idle strategy of the gateway and the relay: busy, yield or block.
-  public var idle = "busy"
+  /// The idle strategy of the gateway and the relay.
+  public var idle = IdleStrategy.busy
 
   /// Measure only the gateway (no null relay).
   public var noRelay = false
 
   /// Measure a gateway already running here: its feed input (address:port); needs `externalGroups`. Each run
   /// continues its MoldUDP64 session, so its books are fresh (and the loss count exact) only in the first run.
-  public var external: String?
+  public var external: IPv4Endpoint?
 
-  /// With --external: its channel groups, comma-separated group:port.
-  public var externalGroups: String?
+  /// With `external`: its channel groups.
+  public var externalGroups: [IPv4Endpoint] = []
 
   /// Find the highest rate with zero loss and p99 under `p99BoundUs`: the gateway's, then the null relay's.
   public var findMax = false
@@ -91,10 +89,6 @@ public struct LatencyBenchmark {
     return value * scale
   }
 
-  public var rateList: [Double] {
-    get throws { try (rates ?? rate).split(separator: ",").map { try Self.parseRate(String($0)) } }
-  }
-
   func gatewayConfig(port: UInt16) -> GatewayConfig {
     var config = GatewayConfig()
     config.feed.inputs = [IPv4Endpoint(address: IPv4Endpoint.loopback, port: port)]
@@ -103,8 +97,8 @@ public struct LatencyBenchmark {
     config.snapshot.group = IPv4Endpoint(address: 0xEFFF_5B01, port: port + 2)
     config.operations.http = nil
     config.operations.statsIntervalMs = 0
-    config.threading.mode = ThreadingSection.Mode(rawValue: threading)!
-    config.threading.idle = IdleStrategy(rawValue: idle)!
+    config.threading.mode = threading
+    config.threading.idle = idle
     config.feed.receiveBufferBytes = 32 << 20
     if config.threading.mode == .single {
       config.threading.cpu = gatewayCPU
@@ -116,7 +110,6 @@ public struct LatencyBenchmark {
 
   public func run() throws {
     let machine = MachineInfo.current()
-    let profile = LoadProfile(rawValue: self.profile)!
     var port = basePort
     /// An external gateway keeps its session between runs: each run continues its sequences.
     var externalOffset: UInt64 = 0
@@ -136,8 +129,7 @@ public struct LatencyBenchmark {
       for round in 0..<rounds {
         var targets: [BenchTarget] = []
         if let external {
-          let groups = externalGroups!.split(separator: ",").compactMap { IPv4Endpoint(String($0)) }
-          targets.append(.external(input: IPv4Endpoint(external)!, groups: groups))
+          targets.append(.external(input: external, groups: externalGroups))
         } else if withGateway {
           targets.append(.gateway(gatewayConfig(port: nextPort())))
         }
@@ -146,7 +138,7 @@ public struct LatencyBenchmark {
           let relay = BenchTarget.nullRelay(
             input: IPv4Endpoint(address: IPv4Endpoint.loopback, port: relayPort),
             output: IPv4Endpoint(address: 0xEFFF_5C01, port: relayPort + 1), cpu: gatewayCPU,
-            idle: IdleStrategy(rawValue: idle)!)
+            idle: idle)
           // Alternate which goes first, so drift over the run hits both alike.
           targets = round % 2 == 0 ? targets + [relay] : [relay] + targets
         }
@@ -177,7 +169,8 @@ public struct LatencyBenchmark {
     print(
       "machine: \(machine.cpuModel), \(machine.cores) cores, Linux \(machine.kernel); harness on cpu "
         + "\(harnessCPU.map(String.init) ?? "any"), gateway and relay on cpu \(gatewayCPU.map(String.init) ?? "any"); "
-        + "\(threading) threading, idle \(idle); \(profile.rawValue) load, \(messagesPerPacket) messages a packet")
+        + "\(threading.rawValue) threading, idle \(idle.rawValue); \(profile.rawValue) load, \(messagesPerPacket) messages a packet"
+    )
     if findMax {
       // The gateway's search, then the null relay's: the relay's ceiling is the harness's and the machine's.
       let searches = external != nil || noRelay ? ["gateway"] : ["gateway", "null-relay"]
@@ -185,7 +178,7 @@ public struct LatencyBenchmark {
       for target in searches {
         var low = 0.0
         var high: Double? = nil
-        var probe = try rateList.first ?? 50_000
+        var probe = rates.first ?? 50_000
         var steps = 0
         while steps < 12 {
           steps += 1
@@ -211,7 +204,7 @@ public struct LatencyBenchmark {
         "find-max: the highest rate with zero loss and p99 ≤ \(fixed(p99BoundUs, 1)) µs: "
           + found.joined(separator: ", "))
     } else {
-      for rate in try rateList {
+      for rate in rates {
         runs.append((rate, try measureRate(rate, withRelay: !noRelay && external == nil)))
       }
     }
@@ -278,7 +271,7 @@ public struct LatencyBenchmark {
       }.joined(separator: ",") + "}"
     let json = """
       {"machine":{"cpu":"\(machine.cpuModel)","cores":\(machine.cores),"kernel":"\(machine.kernel)"},\
-      "placement":\(placement),"threading":"\(threading)","idle":"\(idle)","profile":"\(profile.rawValue)",\
+      "placement":\(placement),"threading":"\(threading.rawValue)","idle":"\(idle.rawValue)","profile":"\(profile.rawValue)",\
       "messages_per_packet":\(messagesPerPacket),"symbols":\(symbols),"channels":\(channels),\
       "seconds":\(seconds),"warmup_seconds":\(warmup),"rounds":\(rounds),"message_mix":\(mixText),\
       "results":[\(summaries.map(\.json).joined(separator: ","))],"ratios":[\(ratios.joined(separator: ","))]}
@@ -287,7 +280,7 @@ public struct LatencyBenchmark {
     try json.write(toFile: "\(out)/\(stamp).json", atomically: true, encoding: .utf8)
     let series = summaries.map { ("\($0.target) \(Int($0.rate)) msg/s", $0) }
     let title =
-      "quotecast wire-to-wire latency, \(machine.cores) cores, \(threading) threading, \(profile.rawValue) load"
+      "quotecast wire-to-wire latency, \(machine.cores) cores, \(threading.rawValue) threading, \(profile.rawValue) load"
     try percentilePlot(series, title: title).write(toFile: "\(out)/\(stamp).svg", atomically: true, encoding: .utf8)
     print("wrote \(out)/\(stamp).json, .svg and \(summaries.count) .hgrm file(s)")
   }

@@ -14,13 +14,13 @@ public struct SendBenchmark {
   public var bytes = 1000
 
   /// Packets per flush, comma-separated (one flush per input datagram in the gateway).
-  public var batches = "1,4,16,64"
+  public var batches = [1, 4, 16, 64]
 
   /// Timed passes per method and batch size; methods alternate pass by pass.
   public var passes = 5
 
   /// Multicast group:port the packets go to (a joined socket on 127.0.0.1 drains it).
-  public var group = "239.255.77.1:47100"
+  public var group = IPv4Endpoint(address: 0xEFFF_4D01, port: 47100)
 
   /// CPU for the sending thread (the draining thread takes another, if there is one).
   public var cpu: Int?
@@ -35,7 +35,7 @@ public struct SendBenchmark {
   }
 
   public func run() throws {
-    let destination = IPv4Endpoint(group)!
+    let destination = group
     if let cpu { try CPUPinning.pinCurrentThread(to: cpu) }
     // A member on loopback that drains the group, so each send is a full delivery.
     let member = try UDPReceiveSocket(endpoint: destination, receiveBufferBytes: 64 << 20)
@@ -52,8 +52,10 @@ public struct SendBenchmark {
     drainer.start()
     defer { draining.clear() }
 
-    let sizes = Self.batchSizes(batches)!
-    let largest = sizes.max()!
+    let sizes = batches
+    guard let largest = sizes.max(), sizes.allSatisfy({ $0 >= 1 }) else {
+      throw BenchError("batches: sizes of at least 1, got \(sizes)")
+    }
     // Every path sends the same bytes: `largest` packets laid end to end.
     let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: largest * bytes, alignment: 64)
     payload.initializeMemory(as: UInt8.self, repeating: 0x5A)

@@ -41,13 +41,13 @@ public struct FeedFollower {
   public var discoverTimeout = 3.0
 
   /// The gateway's channels.group_base (channel n is group_base + n).
-  public var groupBase = ChannelGroups.defaultBase.description
+  public var groupBase = ChannelGroups.defaultBase
 
   /// The gateway's snapshot.group.
-  public var snapshotGroup = ChannelGroups.defaultSnapshot.description
+  public var snapshotGroup = ChannelGroups.defaultSnapshot
 
   /// The interface to join on.
-  public var interface = "127.0.0.1"
+  public var interface = IPv4Endpoint.loopback
 
   /// Stop after this many seconds.
   public var duration: Double?
@@ -64,9 +64,9 @@ public struct FeedFollower {
   public func run() throws {
     var config = SubscriberConfig()
     config.channels = channels ?? 1
-    config.groupBase = IPv4Endpoint(groupBase)!
-    config.snapshotGroup = IPv4Endpoint(snapshotGroup)!
-    config.interface = IPv4Endpoint.parseAddress(interface)!
+    config.groupBase = groupBase
+    config.snapshotGroup = snapshotGroup
+    config.interface = interface
     config.depth = max(bookDepth, depth)
     config.symbols = symbols.map { $0.split(separator: ",").map { $0.uppercased() } }
     config.cpu = cpu

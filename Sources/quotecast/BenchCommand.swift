@@ -64,10 +64,15 @@ struct BenchCommand: ParsableCommand {
   @Option(help: "First of the UDP ports the runs use (each run takes four from here up).")
   var basePort: UInt16 = 36000
 
-  func validate() throws {
+  /// --rates, or --rate, in messages per second.
+  func rateList() throws -> [Double] {
     do {
-      _ = try (rates ?? rate).split(separator: ",").map { try LatencyBenchmark.parseRate(String($0)) }
+      return try (rates ?? rate).split(separator: ",").map { try LatencyBenchmark.parseRate(String($0)) }
     } catch { throw ValidationError("\(error)") }
+  }
+
+  func validate() throws {
+    _ = try rateList()
     guard seconds > 0 && seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
     guard warmup >= 0 && warmup <= 60 else { throw ValidationError("--warmup must be 0...60") }
     guard rounds >= 1 && rounds <= 20 else { throw ValidationError("--rounds must be 1...20") }
@@ -95,22 +100,21 @@ struct BenchCommand: ParsableCommand {
 
   func run() throws {
     var job = LatencyBenchmark()
-    job.rate = rate
-    job.rates = rates
+    job.rates = try rateList()
     job.seconds = seconds
     job.warmup = warmup
     job.rounds = rounds
-    job.profile = profile
+    job.profile = LoadProfile(rawValue: profile)!
     job.messagesPerPacket = messagesPerPacket
     job.symbols = symbols
     job.channels = channels
     job.harnessCPU = harnessCPU
     job.gatewayCPU = gatewayCPU
-    job.threading = threading
-    job.idle = idle
+    job.threading = ThreadingSection.Mode(rawValue: threading)!
+    job.idle = IdleStrategy(rawValue: idle)!
     job.noRelay = noRelay
-    job.external = external
-    job.externalGroups = externalGroups
+    job.external = external.flatMap(IPv4Endpoint.init)
+    job.externalGroups = (externalGroups ?? "").split(separator: ",").compactMap { IPv4Endpoint(String($0)) }
     job.findMax = findMax
     job.p99BoundUs = p99BoundUs
     job.out = out

@@ -43,9 +43,9 @@ struct BenchSendCommand: ParsableCommand {
     var job = SendBenchmark()
     job.packets = packets
     job.bytes = bytes
-    job.batches = batches
+    job.batches = SendBenchmark.batchSizes(batches)!
     job.passes = passes
-    job.group = group
+    job.group = IPv4Endpoint(group)!
     job.cpu = cpu
     job.json = json
     // A refusal is reported as a bad option is (exit code 64).

@@ -70,9 +70,9 @@ struct SubscribeCommand: ParsableCommand {
     job.cpu = cpu
     job.channels = channels
     job.discoverTimeout = discoverTimeout
-    job.groupBase = groupBase
-    job.snapshotGroup = snapshotGroup
-    job.interface = interface
+    job.groupBase = IPv4Endpoint(groupBase)!
+    job.snapshotGroup = IPv4Endpoint(snapshotGroup)!
+    job.interface = IPv4Endpoint.parseAddress(interface)!
     job.duration = duration
     job.count = count
     job.bookDepth = bookDepth
