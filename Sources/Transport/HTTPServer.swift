@@ -46,14 +46,7 @@ public final class ReadOnlyHTTPServer: @unchecked Sendable {
   deinit { close(listener) }
 
   /// The port actually bound (for port 0).
-  public var port: UInt16 {
-    var address = sockaddr_in()
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
-    }
-    return UInt16(bigEndian: address.sin_port)
-  }
+  public var port: UInt16 { localPort(listener) }
 
   /// Serves until `stop`: `route` answers a GET of a path, nil for a path it does not serve (404 with
   /// `usage`); another method gets 405, "read-only: " and `usage`.

@@ -44,14 +44,17 @@ public final class UDPReceiveSocket {
   public var receiveBufferBytes: Int { bufferBytes(fd, SO_RCVBUF) }
 
   /// The port actually bound (useful with port 0 in tests).
-  public var boundPort: UInt16 {
-    var address = sockaddr_in()
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return UInt16(bigEndian: address.sin_port)
+  public var boundPort: UInt16 { localPort(fd) }
+}
+
+/// The local port a socket is bound to (the one the kernel chose, for port 0).
+func localPort(_ fd: Int32) -> UInt16 {
+  var address = sockaddr_in()
+  var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+  _ = withUnsafeMutablePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
   }
+  return UInt16(bigEndian: address.sin_port)
 }
 
 /// The kernel silently caps SO_RCVBUF/SO_SNDBUF at net.core.rmem_max/wmem_max; with CAP_NET_ADMIN
