@@ -32,7 +32,7 @@ FEED_PORT, GROUP_PORT, SNAPSHOT_PORT, HTTP_PORT, WS_PORT = 36900, 36901, 36902, 
 GROUP_BASE = "239.255.99.1"
 
 
-def config_text(channels):
+def config_text(channels, edge_sched_idle=False):
     return f"""
 feed:
   inputs: ["127.0.0.1:{FEED_PORT}"]
@@ -48,6 +48,7 @@ websocket:
   listen: "127.0.0.1:{WS_PORT}"
   max_connections: 1024
   stall_timeout_ms: 3000
+  sched_idle: {"true" if edge_sched_idle else "false"}
 """
 
 
@@ -117,9 +118,9 @@ async def hold_clients(count, seconds, report_path):
     pathlib.Path(report_path).write_text(json.dumps(totals))
 
 
-def run_round(quotecast, channels, rate, seconds, clients, tmp):
+def run_round(quotecast, channels, rate, seconds, clients, tmp, edge_sched_idle=False, clients_sched_idle=False):
     config = tmp / "gateway.yaml"
-    config.write_text(config_text(channels))
+    config.write_text(config_text(channels, edge_sched_idle))
     gateway = subprocess.Popen([quotecast, "serve", "--config", str(config)], stderr=open(tmp / "gw.log", "a"))
     holder = None
     try:
@@ -131,7 +132,7 @@ def run_round(quotecast, channels, rate, seconds, clients, tmp):
             hold_s = seconds + 4
             holder = subprocess.Popen(
                 [sys.executable, __file__, "--hold-clients", str(clients), "--hold-seconds", str(hold_s),
-                 "--hold-report", str(report)])
+                 "--hold-report", str(report)] + (["--clients-sched-idle"] if clients_sched_idle else []))
             time.sleep(2.0)  # connected and subscribed before the measured run starts
         groups = ",".join(f"239.255.99.{n + 1}:{GROUP_PORT}" for n in range(channels))
         out = tmp / "bench"
@@ -177,10 +178,16 @@ def main():
     parser.add_argument("--hold-clients", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--hold-seconds", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--hold-report", help=argparse.SUPPRESS)
+    parser.add_argument("--clients-sched-idle", action="store_true", help="clients under SCHED_IDLE, not nice 19")
+    parser.add_argument("--edge-sched-idle", action="store_true", help="websocket.sched_idle: true (the edge threads)")
     args = parser.parse_args()
     if args.hold_clients:
-        # Standing in for clients on other hosts: on these shared cores they yield to the gateway.
-        os.nice(19)
+        # Standing in for clients on other hosts: on these shared cores they yield to the gateway (nice 19), or
+        # with --clients-sched-idle run only on time nothing else wants.
+        if args.clients_sched_idle:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        else:
+            os.nice(19)
         asyncio.run(hold_clients(args.hold_clients, args.hold_seconds, args.hold_report))
         return
     if not (1 <= args.rounds <= 10 and 0 < args.seconds <= 60 and 2 <= args.clients <= 1000):
@@ -190,7 +197,8 @@ def main():
         tmp = pathlib.Path(folder)
         for round_index in range(args.rounds):
             for key, clients in (("without", 0), ("with", args.clients)):
-                run = run_round(args.quotecast, args.channels, args.rate, args.seconds, clients, tmp)
+                run = run_round(args.quotecast, args.channels, args.rate, args.seconds, clients, tmp,
+                                args.edge_sched_idle, args.clients_sched_idle)
                 runs[key].append(run)
                 print(f"round {round_index + 1} {key:7} clients: p50 {run['p50_us']:.2f} µs, p99 {run['p99_us']:.2f} µs"
                       + (f", {run['delivered']['updates'] / run['delivered']['seconds']:,.0f} updates/s to "
@@ -201,6 +209,8 @@ def main():
     summary = {
         "machine": benchlib.machine(),
         "rate": args.rate, "seconds": args.seconds, "clients": args.clients, "channels": args.channels,
+        "edge": "SCHED_IDLE" if args.edge_sched_idle else "nice 10",
+        "clients_policy": "SCHED_IDLE" if args.clients_sched_idle else "nice 19",
         "rounds": args.rounds, "runs": runs, "median": median,
         "p99_ratio": median["with"]["p99_us"] / median["without"]["p99_us"],
         "p50_ratio": median["with"]["p50_us"] / median["without"]["p50_us"],

@@ -26,6 +26,11 @@ int qc_set_current_thread_nice(int nice) {
   return setpriority(PRIO_PROCESS, (id_t)gettid(), nice) == 0 ? 0 : -errno;
 }
 
+int qc_set_current_thread_idle_policy(void) {
+  struct sched_param param = {.sched_priority = 0};
+  return sched_setscheduler(0, SCHED_IDLE, &param) == 0 ? 0 : -errno;
+}
+
 int qc_claim_abstract_name(const char *name) {
   struct sockaddr_un address;
   socklen_t length = qc_abstract_address(name, &address);

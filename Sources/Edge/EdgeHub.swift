@@ -23,11 +23,24 @@ public struct EdgeConfig: Sendable, Equatable {
   /// The ring the gateway's sending thread copies each published packet into.
   public var tapRingBytes = 16 << 20
   public var maxInstruments = 16_384
-  /// The edge's threads (the hub, and the WebSocket server's event loop) run at this nice value, so
-  /// on a shared core the multicast path's thread comes first.
+  /// The edge's threads (the hub, and the WebSocket server's event loop) run at `nice`, so on a shared core
+  /// the multicast path's thread comes first; with `idlePolicy`, under SCHED_IDLE: only on time nothing else
+  /// wants (less disturbance still, but any busy process on the host starves the edge).
+  public var idlePolicy = false
   public var nice = 10
 
   public init() {}
+
+  /// Lowers the calling edge thread's priority as configured; a refusal is logged, never fatal.
+  func lowerCurrentThreadPriority(log: (String) -> Void) {
+    if idlePolicy {
+      do {
+        try CPUPinning.setCurrentThreadIdlePolicy()
+        return
+      } catch { log("websocket: \(error); running at nice \(nice) instead") }
+    }
+    do { try CPUPinning.setCurrentThreadNice(nice) } catch { log("websocket: \(error)") }
+  }
 }
 
 /// One WebSocket subscriber as the hub sees it: what it asked for, and a bounded queue of frames
@@ -220,7 +233,7 @@ public final class EdgeHub: @unchecked Sendable {
   }
 
   func run() {
-    do { try CPUPinning.setCurrentThreadNice(config.nice) } catch { log("websocket: \(error)") }
+    config.lowerCurrentThreadPriority(log: log)
     var nextStallCheckNs: UInt64 = 0
     while !stopRequested.isSet {
       let live = connections.withLock { $0 }

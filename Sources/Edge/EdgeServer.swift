@@ -25,16 +25,14 @@ public final class EdgeServer: Sendable {
   public let hub: EdgeHub
   let application: Application<RouterResponder<BasicRequestContext>>
   let boundPortStorage = PortBox()
-  /// One event loop, its thread at the edge's nice value.
+  /// One event loop, its thread at the edge's priority (SCHED_IDLE by default).
   let eventLoopGroup: MultiThreadedEventLoopGroup
 
   public init(hub: EdgeHub, logger: Logger) {
     self.hub = hub
     eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    let nice = hub.config.nice
-    eventLoopGroup.next().execute {
-      do { try CPUPinning.setCurrentThreadNice(nice) } catch { hub.log("websocket: \(error)") }
-    }
+    let config = hub.config
+    eventLoopGroup.next().execute { config.lowerCurrentThreadPriority(log: hub.log) }
     let router = Router()
     let web = Bundle.module.url(forResource: "Web", withExtension: nil)
     router.get("/") { _, _ in Self.file(web, "index.html") }

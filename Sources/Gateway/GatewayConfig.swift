@@ -275,6 +275,9 @@ public struct WebSocketSection: ConfigSection {
   public var tapRingBytes = 16 << 20
   /// Each WebSocket connection's kernel send buffer.
   public var sendBufferBytes = 256 << 10
+  /// The edge's threads under SCHED_IDLE (only time nothing else wants) instead of nice 10: the multicast path is
+  /// disturbed less, but the edge then starves behind any busy process on the host.
+  public var schedIdle = false
 
   public init() {}
   static let name = "websocket"
@@ -290,6 +293,7 @@ public struct WebSocketSection: ConfigSection {
         ? nil : "must be a power of two, 65536...1073741824, got \($0)"
     },
     .int("send_buffer_bytes", \.sendBufferBytes, 4096...(1 << 26)),
+    .bool("sched_idle", \.schedIdle),
   ]
 }
 

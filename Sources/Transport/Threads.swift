@@ -14,6 +14,13 @@ public enum CPUPinning {
 
   public static func isAllowed(_ cpu: Int) -> Bool { qc_cpu_allowed(Int32(cpu)) == 1 }
 
+  /// Puts the calling thread under SCHED_IDLE: it gets a core only when nothing else wants one, so
+  /// it can never delay the hot path's threads (nor, on a busy machine, count on running soon).
+  public static func setCurrentThreadIdlePolicy() throws {
+    let result = qc_set_current_thread_idle_policy()
+    guard result == 0 else { throw TransportError.system("sched_setscheduler(SCHED_IDLE)", -result) }
+  }
+
   /// Gives the calling thread a nice value (higher: yields the CPU to the hot path's threads).
   public static func setCurrentThreadNice(_ nice: Int) throws {
     let result = qc_set_current_thread_nice(Int32(nice))

@@ -65,6 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
       edgeConfig.stallTimeoutMs = settings.websocket.stallTimeoutMs
       edgeConfig.tapRingBytes = settings.websocket.tapRingBytes
       edgeConfig.sendBufferBytes = settings.websocket.sendBufferBytes
+      edgeConfig.idlePolicy = settings.websocket.schedIdle
       return EdgeServer(hub: EdgeHub(config: edgeConfig) { logger.info("\($0)") }, logger: logger)
     }
     let gateway: Gateway

@@ -99,6 +99,10 @@ final class GatewayConfigTests: XCTestCase {
     XCTAssertEqual(config.websocket.stallTimeoutMs, 2000)
     XCTAssertEqual(try GatewayConfig.load(yaml: config.yaml), config, "round trip through --print-config")
     XCTAssertNil(GatewayConfig().websocket.listen, "off by default")
+    XCTAssertFalse(GatewayConfig().websocket.schedIdle, "the edge at nice 10 by default")
+    let idle = try GatewayConfig.load(yaml: "websocket:\n  sched_idle: true\n")
+    XCTAssertTrue(idle.websocket.schedIdle)
+    XCTAssertTrue(idle.yaml.contains("sched_idle: true"))
     XCTAssertEqual(
       try GatewayConfig.load(yaml: "websocket:\n  listen: on\n").websocket.listen, IPv4Endpoint("127.0.0.1:9470"),
       "on: loopback")

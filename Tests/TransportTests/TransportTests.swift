@@ -251,6 +251,21 @@ final class TransportTests: XCTestCase {
     XCTAssertNoThrow(try ChannelClaims([(channel: 0, group: group)]), "freed when its holder goes")
   }
 
+  /// The edge's option: a thread put under SCHED_IDLE reports that policy (and the others keep theirs).
+  func testAThreadCanBeMovedToTheIdlePolicy() {
+    let policies = UnsafeMutablePointer<Int32>.allocate(capacity: 2)
+    defer { policies.deallocate() }
+    let worker = WorkerThread {
+      policies[0] = sched_getscheduler(0)
+      do { try CPUPinning.setCurrentThreadIdlePolicy() } catch { XCTFail("\(error)") }
+      policies[1] = sched_getscheduler(0)
+    }
+    worker.join()
+    XCTAssertEqual(policies[0], SCHED_OTHER)
+    XCTAssertEqual(policies[1], 5, "SCHED_IDLE (5: a _GNU_SOURCE name Swift's Glibc does not import)")
+    XCTAssertEqual(sched_getscheduler(0), SCHED_OTHER, "only that thread moved")
+  }
+
   func testPinningRejectsACPUThatDoesNotExist() {
     XCTAssertThrowsError(try CPUPinning.pinCurrentThread(to: 4095))
     XCTAssertTrue(CPUPinning.isAllowed(0))

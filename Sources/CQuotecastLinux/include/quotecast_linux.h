@@ -31,6 +31,10 @@ int qc_pin_current_thread(int cpu);
 
 /// Sets the calling thread's nice value (Linux schedules threads by their own); 0 or -errno.
 int qc_set_current_thread_nice(int nice);
+
+/// Puts the calling thread under SCHED_IDLE: it runs only when no other thread wants the core, and
+/// a waking thread of any other policy preempts it at once; 0 or -errno.
+int qc_set_current_thread_idle_policy(void);
 /// 1 if this process may run on `cpu`, else 0.
 int qc_cpu_allowed(int cpu);
 /// How many CPUs this process may run on, or -1.
