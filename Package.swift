@@ -36,6 +36,8 @@ let package = Package(
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
     .systemLibrary(name: "CLibURing", path: "Sources/CLibURing"),
     .target(name: "CQuotecastLinux", path: "Sources/CQuotecastLinux"),
+    // Prefetch hints for the books (header-only).
+    .target(name: "CQuotecastCPU", path: "Sources/CQuotecastCPU"),
     .target(
       name: "CQuotecastSchema",
       path: "Sources/CQuotecastSchema"
@@ -44,7 +46,8 @@ let package = Package(
     // The core: no I/O.
     .target(name: "ITCH", path: "Sources/ITCH", swiftSettings: coreSwiftSettings),
     .target(name: "Feed", dependencies: ["ITCH"], path: "Sources/Feed", swiftSettings: coreSwiftSettings),
-    .target(name: "Book", dependencies: ["ITCH"], path: "Sources/Book", swiftSettings: coreSwiftSettings),
+    .target(
+      name: "Book", dependencies: ["ITCH", "CQuotecastCPU"], path: "Sources/Book", swiftSettings: coreSwiftSettings),
     .target(
       name: "Encoding", dependencies: ["Book", "CQuotecastSchema"], path: "Sources/Encoding",
       swiftSettings: coreSwiftSettings),

@@ -116,8 +116,8 @@ extension OrderBooks {
   func handle(_ message: OrderDelete) {
     let locate = message.stockLocate
     let reference = message.orderReference
-    guard let slot = liveSlot(reference, locate: locate) else { return }
-    removeOrder(slot)
+    guard let record = liveOrder(reference, locate: locate) else { return }
+    removeOrder(reference, record)
   }
 
   @inline(__always)

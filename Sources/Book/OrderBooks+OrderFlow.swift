@@ -17,20 +17,15 @@ extension OrderBooks {
     return false
   }
 
-  /// The live slot for a reference, counting an unknown one.
+  /// The live order at a reference, counting an unknown one.
   @inline(__always)
-  func liveSlot(_ reference: UInt64, locate: UInt16) -> UInt32? {
-    guard reference <= state.pointee.index.maxReference else {
+  func liveOrder(_ reference: UInt64, locate: UInt16) -> UnsafeMutablePointer<OrderRecord>? {
+    guard reference <= state.pointee.orders.maxReference, let order = state.pointee.orders.live(reference) else {
       state.pointee.counters.unknownReference &+= 1
       return nil
     }
-    let slot = state.pointee.index.lookup(reference)
-    guard slot != 0 else {
-      state.pointee.counters.unknownReference &+= 1
-      return nil
-    }
-    if state.pointee.orders.slots[Int(slot)].locate != locate { state.pointee.counters.locateMismatches &+= 1 }
-    return slot
+    if order.pointee.locate != locate { state.pointee.counters.locateMismatches &+= 1 }
+    return order
   }
 
   func addOrder(locate: UInt16, reference: UInt64, sideByte: UInt8, shares: UInt32, price: UInt32) {
@@ -48,40 +43,35 @@ extension OrderBooks {
       state.pointee.counters.zeroPriceAdds &+= 1
       return
     }
-    guard reference <= state.pointee.index.maxReference else {
+    guard reference <= state.pointee.orders.maxReference else {
       state.pointee.counters.referenceBeyondCap &+= 1
       return
     }
-    let existing = state.pointee.index.lookup(reference)
-    if existing != 0 {
+    if let existing = state.pointee.orders.live(reference) {
       state.pointee.counters.addsOnLiveReference &+= 1
-      removeOrder(existing)
+      removeOrder(reference, existing)
     }
-    guard state.pointee.index.reservePage(for: reference) else {
+    guard state.pointee.orders.reservePage(for: reference) else {
       state.pointee.counters.referencePagesExhausted &+= 1
       return
     }
-    guard let slot = allocateOrder() else {
+    guard state.pointee.orders.liveOrders < state.pointee.orders.maxLiveOrders else {
       state.pointee.counters.orderCapacityExhausted &+= 1
       return
     }
     guard addToLevel(locate: locate, side: side, price: price, shares: shares) else {
-      freeOrder(slot)
       state.pointee.counters.levelCapacityExhausted &+= 1
       return
     }
-    state.pointee.orders.slots[Int(slot)] = OrderSlot(
-      reference: reference, shares: shares, price: price, locate: locate, side: side)
-    state.pointee.index.insert(reference, slot: slot)
-    instruments[Int(locate)].liveOrders &+= 1
+    state.pointee.orders.insert(reference, OrderRecord(shares: shares, price: price, locate: locate, side: side))
   }
 
   func execute(
     locate: UInt16, reference: UInt64, shares: UInt32, matchNumber: UInt64, price: UInt32,
     kind: BookEvent.TradeKind, printable: Bool
   ) {
-    guard let slot = liveSlot(reference, locate: locate) else { return }
-    let order = state.pointee.orders.slots[Int(slot)]
+    guard let record = liveOrder(reference, locate: locate) else { return }
+    let order = record.pointee
     var executed = shares
     if executed > order.shares {
       state.pointee.counters.clampedExecutions &+= 1
@@ -96,45 +86,47 @@ extension OrderBooks {
       event.matchNumber = matchNumber
       emit(event)
     }
-    reduce(slot, by: executed)
+    reduce(reference, record, by: executed)
   }
 
   func cancel(locate: UInt16, reference: UInt64, shares: UInt32) {
-    guard let slot = liveSlot(reference, locate: locate) else { return }
+    guard let record = liveOrder(reference, locate: locate) else { return }
     var cancelled = shares
-    let remaining = state.pointee.orders.slots[Int(slot)].shares
+    let remaining = record.pointee.shares
     if cancelled > remaining {
       state.pointee.counters.clampedCancels &+= 1
       cancelled = remaining
     }
-    reduce(slot, by: cancelled)
+    reduce(reference, record, by: cancelled)
   }
 
   func replace(locate: UInt16, original: UInt64, new newReference: UInt64, shares: UInt32, price: UInt32) {
-    guard original <= state.pointee.index.maxReference, state.pointee.index.lookup(original) != 0 else {
+    guard original <= state.pointee.orders.maxReference, state.pointee.orders.live(original) != nil else {
       state.pointee.counters.unknownReplaceReference &+= 1
       return
     }
-    guard let slot = liveSlot(original, locate: locate) else { return }
-    let order = state.pointee.orders.slots[Int(slot)]
+    guard let record = liveOrder(original, locate: locate) else { return }
+    let order = record.pointee
     // Same price, valid new order: adjust in place (one Change instead of Delete + New).
     if price == order.price, shares > 0,
-      newReference <= state.pointee.index.maxReference,
-      newReference == original || state.pointee.index.lookup(newReference) == 0,
-      state.pointee.index.reservePage(for: newReference)
+      newReference <= state.pointee.orders.maxReference,
+      newReference == original || state.pointee.orders.live(newReference) == nil,
+      state.pointee.orders.reservePage(for: newReference)
     {
       let (entries, count, position) = level(locate: order.locate, side: order.side, price: order.price)
       entries[position].shares = entries[position].shares - UInt64(order.shares) + UInt64(shares)
-      state.pointee.orders.slots[Int(slot)].shares = shares
-      if newReference != original {
-        state.pointee.orders.slots[Int(slot)].reference = newReference
-        state.pointee.index.insert(newReference, slot: slot)
-        state.pointee.index.remove(original)
+      if newReference == original {
+        record.pointee.shares = shares
+      } else {
+        var moved = order
+        moved.shares = shares
+        state.pointee.orders.insert(newReference, moved)
+        state.pointee.orders.remove(original)
       }
       emitChange(locate: order.locate, side: order.side, entries: entries, count: count, position: position)
       return
     }
-    removeOrder(slot)
+    removeOrder(original, record)
     addOrder(
       locate: order.locate, reference: newReference, sideByte: order.side == 0 ? UInt8(ascii: "B") : UInt8(ascii: "S"),
       shares: shares, price: price)
@@ -142,23 +134,21 @@ extension OrderBooks {
 
   /// Takes `shares` off a live order, removing it when none remain.
   @inline(__always)
-  func reduce(_ slot: UInt32, by shares: UInt32) {
-    let order = state.pointee.orders.slots[Int(slot)]
+  func reduce(_ reference: UInt64, _ record: UnsafeMutablePointer<OrderRecord>, by shares: UInt32) {
+    let order = record.pointee
     if shares >= order.shares {
-      removeOrder(slot)
+      removeOrder(reference, record)
       return
     }
-    state.pointee.orders.slots[Int(slot)].shares = order.shares - shares
+    record.pointee.shares = order.shares - shares
     let (entries, count, position) = level(locate: order.locate, side: order.side, price: order.price)
     entries[position].shares -= UInt64(shares)
     emitChange(locate: order.locate, side: order.side, entries: entries, count: count, position: position)
   }
 
-  func removeOrder(_ slot: UInt32) {
-    let order = state.pointee.orders.slots[Int(slot)]
-    state.pointee.index.remove(order.reference)
-    freeOrder(slot)
-    instruments[Int(order.locate)].liveOrders &-= 1
+  func removeOrder(_ reference: UInt64, _ record: UnsafeMutablePointer<OrderRecord>) {
+    let order = record.pointee
+    state.pointee.orders.remove(reference)
     let (entries, count, position) = level(locate: order.locate, side: order.side, price: order.price)
     entries[position].shares -= UInt64(order.shares)
     entries[position].orders -= 1

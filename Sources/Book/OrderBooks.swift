@@ -1,3 +1,4 @@
+import CQuotecastCPU
 import Glibc
 import ITCH
 
@@ -28,10 +29,9 @@ public final class OrderBooks {
 
   @usableFromInline
   struct State {
-    var orders: SlotPool<OrderSlot>
+    @usableFromInline var orders: OrderStore
     /// Levels live across every side (bounded by `BookConfig.maxLevels`).
     var liveLevels = 0
-    var index: ReferenceIndex
     var arena: LevelArena
     var counters = BookCounters()
     @usableFromInline var eventCount = 0
@@ -49,7 +49,6 @@ public final class OrderBooks {
     var tradingState: UInt8 = 0
     var regSHOAction: UInt8 = 0
     var operationalHaltAction: UInt8 = 0
-    var liveOrders: UInt32 = 0
     var luldCollar: LULDCollarState?
     var imbalance: ImbalanceState?
   }
@@ -61,10 +60,9 @@ public final class OrderBooks {
     state = .allocate(capacity: 1)
     state.initialize(
       to: State(
-        orders: SlotPool(capacity: config.maxLiveOrders),
-        index: ReferenceIndex(
+        orders: OrderStore(
           maxReference: config.maxOrderReference, pageShift: config.referencePageShift,
-          maxPages: config.maxReferencePages),
+          maxPages: config.maxReferencePages, maxLiveOrders: config.maxLiveOrders),
         arena: LevelArena(capacity: config.levelArenaEntries)))
     instruments = .allocate(capacity: config.maxLocates)
     instruments.initialize(repeating: Instrument(), count: config.maxLocates)
@@ -78,7 +76,6 @@ public final class OrderBooks {
 
   deinit {
     state.pointee.orders.release()
-    state.pointee.index.release()
     state.pointee.arena.release()
     state.deinitialize(count: 1)
     state.deallocate()
@@ -95,9 +92,11 @@ public final class OrderBooks {
   /// Events lost because the caller did not drain in time (should stay 0).
   public var eventsDropped: UInt64 { state.pointee.eventsDropped }
   public func messages(ofType type: UInt8) -> UInt64 { messagesByType[Int(type)] }
-  public var liveOrders: Int { state.pointee.orders.live }
+  public var liveOrders: Int { state.pointee.orders.liveOrders }
   public var liveLevels: Int { state.pointee.liveLevels }
-  public var liveReferencePages: Int { state.pointee.index.livePages }
+  public var liveReferencePages: Int { state.pointee.orders.livePages }
+  /// The most order-store pages live at once so far (each holds 2^referencePageShift records).
+  public var peakReferencePages: Int { state.pointee.orders.peakLivePages }
 
   /// Events produced since the last `clearEvents`, in order.
   @inlinable public var events: UnsafeBufferPointer<BookEvent> {
@@ -220,6 +219,21 @@ public final class OrderBooks {
     }
   }
 
+  /// Starts loading the order record `message` will touch, without waiting for it. The core
+  /// calls this a few messages ahead of `apply`, so the loads of several messages overlap instead
+  /// of each waiting its turn. Reads only bytes inside `message`.
+  @inlinable @inline(__always)
+  public func prefetchOrder(_ message: UnsafeRawBufferPointer) {
+    // Every order message (A, F, E, C, X, D, U) carries its (original) reference at offset 11.
+    guard message.count >= 19, let base = message.baseAddress else { return }
+    switch base.load(as: UInt8.self) {
+    case 0x41, 0x46, 0x45, 0x43, 0x58, 0x44, 0x55:
+      state.pointee.orders.prefetch(loadBigEndianUInt64(base, 11))
+    default:
+      break
+    }
+  }
+
   /// A message of `type` passed its length check: counted, and its events carry `sequence` and its time.
   @inline(__always)
   func begin(type: UInt8, sequence: UInt64, timestampNs: UInt64, counted: Bool) {
@@ -231,36 +245,11 @@ public final class OrderBooks {
     state.pointee.timestampNs = timestampNs
   }
 
-  // MARK: Pools
-
-  @inline(__always)
-  func allocateOrder() -> UInt32? {
-    let head = state.pointee.orders.freeHead
-    if head != 0 {
-      state.pointee.orders.freeHead = state.pointee.orders.slots[Int(head)].price
-      state.pointee.orders.live += 1
-      return head
-    }
-    let fresh = state.pointee.orders.fresh
-    guard fresh <= state.pointee.orders.capacity else { return nil }
-    state.pointee.orders.fresh = fresh + 1
-    state.pointee.orders.live += 1
-    return fresh
-  }
-
-  @inline(__always)
-  func freeOrder(_ slot: UInt32) {
-    state.pointee.orders.slots[Int(slot)].shares = 0
-    state.pointee.orders.slots[Int(slot)].price = state.pointee.orders.freeHead
-    state.pointee.orders.freeHead = slot
-    state.pointee.orders.live -= 1
-  }
-
   // MARK: Checking
 
   /// Structural invariants, as readable problems (empty when all hold): each side strictly
   /// sorted, every level's shares and order count equal to its live orders', every live order
-  /// reachable through the reference index.
+  /// reachable by its reference.
   public func invariantViolations() -> [String] {
     var problems: [String] = []
     // Keyed by locate, side and price.
@@ -271,16 +260,17 @@ public final class OrderBooks {
     var orderCounts: [UInt64: UInt32] = [:]
     let orders = state.pointee.orders
     var liveOrders = 0
-    for slot in 1..<Int(orders.fresh) where orders.slots[slot].shares > 0 {
-      let order = orders.slots[slot]
+    orders.forEachLive { reference, order in
       liveOrders += 1
       shareSums[levelKey(Int(order.locate), Int(order.side), order.price), default: 0] += UInt64(order.shares)
       orderCounts[levelKey(Int(order.locate), Int(order.side), order.price), default: 0] += 1
-      if state.pointee.index.lookup(order.reference) != UInt32(slot) {
-        problems.append("order \(order.reference) not reachable through the reference index")
+      if orders.live(reference)?.pointee.price != order.price {
+        problems.append("order \(reference) not reachable through the order store's directory")
       }
     }
-    if liveOrders != orders.live { problems.append("live order count \(orders.live) != \(liveOrders) found") }
+    if liveOrders != orders.liveOrders {
+      problems.append("live order count \(orders.liveOrders) != \(liveOrders) found")
+    }
     var levelsSeen = 0
     for locate in 0..<config.maxLocates {
       for side in 0..<2 {

@@ -1,16 +1,157 @@
+import CQuotecastCPU
 import Glibc
 
 // Preallocated pools behind the books. Each is a plain struct of pointers owned (and freed)
-// by `OrderBooks`; indices are UInt32 with 0 meaning "none", so slot 0 is never handed out.
+// by `OrderBooks`; offsets are UInt32 with 0 meaning "none", so offset 0 is never handed out.
 
+/// One live order, stored at its reference's place in the `OrderStore` (its reference is its
+/// address). 16 bytes, so a record never straddles a cache line: finding an order is one load.
 @usableFromInline
-struct OrderSlot {
-  @usableFromInline var reference: UInt64
+struct OrderRecord {
+  /// Shares remaining; 0 means no live order holds this reference.
   @usableFromInline var shares: UInt32
-  /// The order's price while live (its level is found by price); the next free slot while free.
   @usableFromInline var price: UInt32
   @usableFromInline var locate: UInt16
   @usableFromInline var side: UInt8
+  @usableFromInline var unused0: UInt8 = 0
+  @usableFromInline var unused1: UInt32 = 0
+
+  @inlinable
+  init(shares: UInt32, price: UInt32, locate: UInt16, side: UInt8) {
+    self.shares = shares
+    self.price = price
+    self.locate = locate
+    self.side = side
+  }
+
+  @inlinable static var empty: OrderRecord { OrderRecord(shares: 0, price: 0, locate: 0, side: 0) }
+}
+
+/// Every live order, addressed by its reference: a directory of pages of 2^shift records.
+/// References are day-unique and near-dense, so a page fills, drains as its orders die, and goes
+/// back to the pool (all zero again); the directory is sized by the reference cap. No separate
+/// index: the record sits where the reference points, so a lookup costs one cache miss, not two.
+@usableFromInline
+struct OrderStore {
+  @usableFromInline let shift: UInt64
+  @usableFromInline let mask: UInt64
+  @usableFromInline let maxReference: UInt64
+  @usableFromInline let maxLiveOrders: Int
+  /// Page number + 1 for each directory entry; 0 = no page.
+  @usableFromInline let directory: UnsafeMutablePointer<UInt32>
+  @usableFromInline let records: UnsafeMutablePointer<OrderRecord>
+  @usableFromInline let livePerPage: UnsafeMutablePointer<UInt32>
+  @usableFromInline let freePages: UnsafeMutablePointer<UInt32>
+  /// Each live page's directory entry, so the checks can walk live orders with their references.
+  @usableFromInline let pageDirectoryIndex: UnsafeMutablePointer<UInt32>
+  @usableFromInline let pageCapacity: UInt32
+  @usableFromInline var freePageCount: UInt32 = 0
+  @usableFromInline var freshPages: UInt32 = 0
+  @usableFromInline var livePages: Int = 0
+  @usableFromInline var peakLivePages: Int = 0
+  @usableFromInline var liveOrders: Int = 0
+
+  init(maxReference: UInt64, pageShift: Int, maxPages: Int, maxLiveOrders: Int) {
+    shift = UInt64(pageShift)
+    mask = (1 << UInt64(pageShift)) - 1
+    self.maxReference = maxReference
+    self.maxLiveOrders = maxLiveOrders
+    let directoryCount = Int(maxReference >> UInt64(pageShift)) + 1
+    directory = PoolMemory.allocate(UInt32.self, count: directoryCount)
+    records = PoolMemory.allocate(OrderRecord.self, count: maxPages << pageShift)
+    livePerPage = calloc(maxPages, 4)!.bindMemory(to: UInt32.self, capacity: maxPages)
+    freePages = calloc(maxPages, 4)!.bindMemory(to: UInt32.self, capacity: maxPages)
+    pageDirectoryIndex = calloc(maxPages, 4)!.bindMemory(to: UInt32.self, capacity: maxPages)
+    pageCapacity = UInt32(maxPages)
+  }
+
+  func release() {
+    PoolMemory.release(directory, count: Int(maxReference >> shift) + 1)
+    PoolMemory.release(records, count: Int(pageCapacity) << Int(shift))
+    free(livePerPage)
+    free(freePages)
+    free(pageDirectoryIndex)
+  }
+
+  /// Where the reference's record lives, if its page does. The caller has checked
+  /// `reference <= maxReference`.
+  @inlinable @inline(__always)
+  func place(_ reference: UInt64) -> UnsafeMutablePointer<OrderRecord>? {
+    let page = directory[Int(truncatingIfNeeded: reference >> shift)]
+    if page == 0 { return nil }
+    return records + Int(truncatingIfNeeded: UInt64(page - 1) << shift | (reference & mask))
+  }
+
+  /// The live order at `reference`, or nil. The caller has checked `reference <= maxReference`.
+  @inlinable @inline(__always)
+  func live(_ reference: UInt64) -> UnsafeMutablePointer<OrderRecord>? {
+    guard let record = place(reference), record.pointee.shares != 0 else { return nil }
+    return record
+  }
+
+  /// Makes sure the reference's page exists; false when the page pool is exhausted.
+  @inlinable @inline(__always)
+  mutating func reservePage(for reference: UInt64) -> Bool {
+    let directoryIndex = Int(truncatingIfNeeded: reference >> shift)
+    if directory[directoryIndex] != 0 { return true }
+    var page: UInt32
+    if freePageCount > 0 {
+      freePageCount -= 1
+      page = freePages[Int(freePageCount)]
+    } else if freshPages < pageCapacity {
+      page = freshPages
+      freshPages += 1
+    } else {
+      return false
+    }
+    directory[directoryIndex] = page + 1
+    pageDirectoryIndex[Int(page)] = UInt32(truncatingIfNeeded: directoryIndex)
+    livePages += 1
+    if livePages > peakLivePages { peakLivePages = livePages }
+    return true
+  }
+
+  /// Stores a new order at a reference whose page is reserved and which holds no live order.
+  @inlinable @inline(__always)
+  mutating func insert(_ reference: UInt64, _ record: OrderRecord) {
+    let page = directory[Int(truncatingIfNeeded: reference >> shift)] - 1
+    records[Int(truncatingIfNeeded: UInt64(page) << shift | (reference & mask))] = record
+    livePerPage[Int(page)] += 1
+    liveOrders += 1
+  }
+
+  /// Clears a live order; a page left empty goes back to the pool (already all zero).
+  @inlinable @inline(__always)
+  mutating func remove(_ reference: UInt64) {
+    let directoryIndex = Int(truncatingIfNeeded: reference >> shift)
+    let page = directory[directoryIndex] - 1
+    records[Int(truncatingIfNeeded: UInt64(page) << shift | (reference & mask))] = .empty
+    liveOrders -= 1
+    livePerPage[Int(page)] -= 1
+    if livePerPage[Int(page)] == 0 {
+      directory[directoryIndex] = 0
+      freePages[Int(freePageCount)] = page
+      freePageCount += 1
+      livePages -= 1
+    }
+  }
+
+  /// Starts loading the record of `reference` (if its page exists) without waiting for it.
+  @inlinable @inline(__always)
+  func prefetch(_ reference: UInt64) {
+    guard reference <= maxReference, let record = place(reference) else { return }
+    quotecast_prefetch_for_write(record)
+  }
+
+  /// Every live order with its reference (a walk over the live pages: for the checks only).
+  func forEachLive(_ body: (UInt64, OrderRecord) -> Void) {
+    for page in 0..<Int(freshPages) where livePerPage[page] > 0 {
+      let base = UInt64(pageDirectoryIndex[page]) << shift
+      for offset in 0...Int(mask) where records[page << Int(shift) + offset].shares != 0 {
+        body(base | UInt64(offset), records[page << Int(shift) + offset])
+      }
+    }
+  }
 }
 
 /// One price level, inline in its side's sorted array: the aggregate is on the cache line the
@@ -34,115 +175,6 @@ struct SideState {
   @usableFromInline var capacityClass: UInt8 = 0
 }
 
-/// A free-list pool of fixed-size slots. `fresh` bumps through never-used slots so start-up
-/// does not have to touch (and fault in) the whole pool.
-@usableFromInline
-struct SlotPool<Slot> {
-  @usableFromInline let slots: UnsafeMutablePointer<Slot>
-  @usableFromInline let capacity: UInt32
-  @usableFromInline var fresh: UInt32 = 1
-  @usableFromInline var freeHead: UInt32 = 0
-  @usableFromInline var live: Int = 0
-
-  init(capacity: Int) {
-    // calloc: untouched pages stay unmapped until used.
-    let raw = calloc(capacity + 1, MemoryLayout<Slot>.stride)!
-    slots = raw.bindMemory(to: Slot.self, capacity: capacity + 1)
-    self.capacity = UInt32(capacity)
-  }
-
-  func release() { free(slots) }
-}
-
-/// Direct index from order reference to order slot: a directory of pages of 2^shift entries.
-/// References are day-unique and near-dense, so a page fills, drains as its orders die, and goes
-/// back to the pool; the directory is sized by the reference cap.
-@usableFromInline
-struct ReferenceIndex {
-  @usableFromInline let shift: UInt64
-  @usableFromInline let mask: UInt64
-  @usableFromInline let maxReference: UInt64
-  /// Page number + 1 for each directory entry; 0 = no page.
-  @usableFromInline let directory: UnsafeMutablePointer<UInt32>
-  @usableFromInline let entries: UnsafeMutablePointer<UInt32>
-  @usableFromInline let livePerPage: UnsafeMutablePointer<UInt32>
-  @usableFromInline let freePages: UnsafeMutablePointer<UInt32>
-  @usableFromInline let pageCapacity: UInt32
-  @usableFromInline var freePageCount: UInt32 = 0
-  @usableFromInline var freshPages: UInt32 = 0
-  @usableFromInline var livePages: Int = 0
-
-  init(maxReference: UInt64, pageShift: Int, maxPages: Int) {
-    shift = UInt64(pageShift)
-    mask = (1 << UInt64(pageShift)) - 1
-    self.maxReference = maxReference
-    let directoryCount = Int(maxReference >> UInt64(pageShift)) + 1
-    directory = calloc(directoryCount, 4)!.bindMemory(to: UInt32.self, capacity: directoryCount)
-    entries = calloc(maxPages << pageShift, 4)!.bindMemory(to: UInt32.self, capacity: maxPages << pageShift)
-    livePerPage = calloc(maxPages, 4)!.bindMemory(to: UInt32.self, capacity: maxPages)
-    freePages = calloc(maxPages, 4)!.bindMemory(to: UInt32.self, capacity: maxPages)
-    pageCapacity = UInt32(maxPages)
-  }
-
-  func release() {
-    free(directory)
-    free(entries)
-    free(livePerPage)
-    free(freePages)
-  }
-
-  /// The slot for a reference, or 0. The caller has checked `reference <= maxReference`.
-  @inlinable @inline(__always)
-  func lookup(_ reference: UInt64) -> UInt32 {
-    let page = directory[Int(truncatingIfNeeded: reference >> shift)]
-    if page == 0 { return 0 }
-    return entries[Int(truncatingIfNeeded: UInt64(page - 1) << shift | (reference & mask))]
-  }
-
-  /// Makes sure the reference's page exists; false when the page pool is exhausted.
-  @inlinable @inline(__always)
-  mutating func reservePage(for reference: UInt64) -> Bool {
-    let directoryIndex = Int(truncatingIfNeeded: reference >> shift)
-    if directory[directoryIndex] != 0 { return true }
-    var page: UInt32
-    if freePageCount > 0 {
-      freePageCount -= 1
-      page = freePages[Int(freePageCount)]
-    } else if freshPages < pageCapacity {
-      page = freshPages
-      freshPages += 1
-    } else {
-      return false
-    }
-    directory[directoryIndex] = page + 1
-    livePages += 1
-    return true
-  }
-
-  /// Stores a slot for a reference whose page is reserved and whose entry is empty.
-  @inlinable @inline(__always)
-  func insert(_ reference: UInt64, slot: UInt32) {
-    let page = directory[Int(truncatingIfNeeded: reference >> shift)] - 1
-    entries[Int(truncatingIfNeeded: UInt64(page) << shift | (reference & mask))] = slot
-    livePerPage[Int(page)] += 1
-  }
-
-  /// Clears a live reference; a page left empty goes back to the pool (already all zero).
-  @inlinable @inline(__always)
-  mutating func remove(_ reference: UInt64) {
-    let directoryIndex = Int(truncatingIfNeeded: reference >> shift)
-    let page = directory[directoryIndex] - 1
-    entries[Int(truncatingIfNeeded: UInt64(page) << shift | (reference & mask))] = 0
-    livePerPage[Int(page)] -= 1
-    if livePerPage[Int(page)] == 0 {
-      directory[directoryIndex] = 0
-      freePages[Int(freePageCount)] = page
-      freePageCount += 1
-      livePages -= 1
-    }
-  }
-}
-
 /// Blocks of 2^k level entries for the sorted level arrays, carved from one preallocated
 /// arena, with a free list per size class. Offsets are entry indices; offset 0 is reserved.
 @usableFromInline
@@ -156,14 +188,14 @@ struct LevelArena {
   @usableFromInline let freeHeads: UnsafeMutablePointer<UInt32>
 
   init(capacity: Int) {
-    entries = calloc(capacity, MemoryLayout<LevelEntry>.stride)!.bindMemory(to: LevelEntry.self, capacity: capacity)
+    entries = PoolMemory.allocate(LevelEntry.self, count: capacity)
     self.capacity = capacity
     freeHeads = calloc(Int(Self.maximumClass) + 1, 4)!.bindMemory(
       to: UInt32.self, capacity: Int(Self.maximumClass) + 1)
   }
 
   func release() {
-    free(entries)
+    PoolMemory.release(entries, count: capacity)
     free(freeHeads)
   }
 
@@ -186,5 +218,34 @@ struct LevelArena {
   mutating func deallocate(offset: UInt32, sizeClass: UInt8) {
     entries[Int(offset)].shares = UInt64(freeHeads[Int(sizeClass)])
     freeHeads[Int(sizeClass)] = offset
+  }
+}
+
+/// Zeroed memory for the big pools, mapped lazily (untouched pages cost nothing) and marked for
+/// transparent huge pages: the order and level pools are reached at random, and with 4 KiB pages
+/// nearly every such touch also misses the TLB.
+@usableFromInline
+enum PoolMemory {
+  static func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+    let bytes = max(count * MemoryLayout<T>.stride, 1)
+    let hugePage = 2 << 20
+    guard bytes >= hugePage else {
+      return calloc(count, MemoryLayout<T>.stride)!.bindMemory(to: T.self, capacity: count)
+    }
+    let length = (bytes + hugePage - 1) & ~(hugePage - 1)
+    let raw = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+    guard let raw, raw != MAP_FAILED else { fatalError("mmap of \(length) bytes for a book pool failed") }
+    _ = madvise(raw, length, MADV_HUGEPAGE)
+    return raw.bindMemory(to: T.self, capacity: count)
+  }
+
+  static func release<T>(_ pointer: UnsafeMutablePointer<T>, count: Int) {
+    let bytes = max(count * MemoryLayout<T>.stride, 1)
+    let hugePage = 2 << 20
+    guard bytes >= hugePage else {
+      free(pointer)
+      return
+    }
+    munmap(pointer, (bytes + hugePage - 1) & ~(hugePage - 1))
   }
 }

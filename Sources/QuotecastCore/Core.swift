@@ -196,7 +196,14 @@ public final class QuotecastCore {
     var sequence = packet.sequenceNumber
     var toSkip = skip
     let routed = routing.isPartial
+    // The order record a few messages ahead starts loading while this one is applied, so the
+    // cache misses of several messages overlap instead of each waiting its turn.
+    var ahead = blocks
+    for _ in 1..<Self.prefetchDistance {
+      if let early = ahead.next() { books.prefetchOrder(early) }
+    }
     while let message = blocks.next() {
+      if let later = ahead.next() { books.prefetchOrder(later) }
       if toSkip > 0 {
         toSkip -= 1
       } else {
@@ -229,6 +236,9 @@ public final class QuotecastCore {
     }
     return framing
   }
+
+  /// How many messages ahead `deliver` prefetches order records (measured best on a 2-core EPYC VM).
+  @usableFromInline static var prefetchDistance: Int { 4 }
 
   /// Session, decode and books only: events are discarded (for `book` and for benchmarks).
   public func applyToBooks(moldPacket bytes: UnsafeRawBufferPointer) {

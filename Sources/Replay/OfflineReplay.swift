@@ -172,7 +172,8 @@ public struct ReplayReport {
     let active = books.activeLocates.count
     lines.append(
       "books      \(active) instruments, \(Self.grouped(UInt64(books.liveOrders))) live orders, "
-        + "\(Self.grouped(UInt64(books.liveLevels))) price levels")
+        + "\(Self.grouped(UInt64(books.liveLevels))) price levels; order store peak "
+        + "\(books.peakReferencePages) of \(books.config.maxReferencePages) pages")
     let encoded = pipeline.encoder.counters
     lines.append(
       "output     \(Self.grouped(encoded.packets)) packets, \(Self.grouped(encoded.updates)) updates, "
