@@ -11,10 +11,11 @@ public struct BookConfig: Sendable, Equatable {
   public var levelArenaEntries: Int = 1 << 22
   /// References above this are rejected: a corrupt feed cannot grow the reference index.
   public var maxOrderReference: UInt64 = (1 << 32) - 1
-  /// References per page of the direct reference index (as a power of two).
-  public var referencePageShift: Int = 12
-  /// Pages of the reference index that may be live at once.
-  public var maxReferencePages: Int = 4096
+  /// References per page of the order store (as a power of two). Small pages keep memory low
+  /// where long-lived orders pin a page each; see `OrderStore`.
+  public var referencePageShift: Int = 8
+  /// Pages of the order store that may be live at once (16 bytes per reference in each).
+  public var maxReferencePages: Int = 1 << 16
   /// Levels per side that level updates are published for.
   public var publishedDepth: Int = 10
   /// Events one apply call may leave pending; the caller drains them before this fills.
