@@ -59,11 +59,14 @@ extension OrderBooks {
       state.pointee.counters.orderCapacityExhausted &+= 1
       return
     }
-    guard addToLevel(locate: locate, side: side, price: price, shares: shares) else {
+    guard let position = addToLevel(locate: locate, side: side, price: price, shares: shares) else {
       state.pointee.counters.levelCapacityExhausted &+= 1
       return
     }
-    state.pointee.orders.insert(reference, OrderRecord(shares: shares, price: price, locate: locate, side: side))
+    state.pointee.orders.insert(
+      reference,
+      OrderRecord(
+        shares: shares, price: price, locate: locate, side: side, levelHint: UInt32(truncatingIfNeeded: position)))
   }
 
   func execute(
@@ -113,13 +116,15 @@ extension OrderBooks {
       newReference == original || state.pointee.orders.live(newReference) == nil,
       state.pointee.orders.reservePage(for: newReference)
     {
-      let (entries, count, position) = level(locate: order.locate, side: order.side, price: order.price)
+      let (entries, count, position) = level(of: order)
       entries[position].shares = entries[position].shares - UInt64(order.shares) + UInt64(shares)
       if newReference == original {
         record.pointee.shares = shares
+        record.pointee.levelHint = UInt32(truncatingIfNeeded: position)
       } else {
         var moved = order
         moved.shares = shares
+        moved.levelHint = UInt32(truncatingIfNeeded: position)
         state.pointee.orders.insert(newReference, moved)
         state.pointee.orders.remove(original)
       }
@@ -140,8 +145,9 @@ extension OrderBooks {
       removeOrder(reference, record)
       return
     }
+    let (entries, count, position) = level(of: order)
     record.pointee.shares = order.shares - shares
-    let (entries, count, position) = level(locate: order.locate, side: order.side, price: order.price)
+    record.pointee.levelHint = UInt32(truncatingIfNeeded: position)
     entries[position].shares -= UInt64(shares)
     emitChange(locate: order.locate, side: order.side, entries: entries, count: count, position: position)
   }
@@ -149,7 +155,7 @@ extension OrderBooks {
   func removeOrder(_ reference: UInt64, _ record: UnsafeMutablePointer<OrderRecord>) {
     let order = record.pointee
     state.pointee.orders.remove(reference)
-    let (entries, count, position) = level(locate: order.locate, side: order.side, price: order.price)
+    let (entries, count, position) = level(of: order)
     entries[position].shares -= UInt64(order.shares)
     entries[position].orders -= 1
     if entries[position].orders == 0 {
@@ -186,18 +192,23 @@ extension OrderBooks {
     return lower
   }
 
-  /// The level of a live order: its side's entries, their count, and the level's position. A live
-  /// order's level always exists (every add puts one there, and it goes only with its last order).
+  /// The level of a live order: its side's entries, their count, and the level's position (its
+  /// hint when that still holds the order's price). A live order's level always exists (every
+  /// add puts one there, and it goes only with its last order).
   @inline(__always)
-  func level(locate: UInt16, side: UInt8, price: UInt32) -> (UnsafeMutablePointer<LevelEntry>, Int, Int) {
-    let sideState = sides[Int(locate) &* 2 &+ Int(side)]
+  func level(of order: OrderRecord) -> (UnsafeMutablePointer<LevelEntry>, Int, Int) {
+    let sideState = sides[Int(order.locate) &* 2 &+ Int(order.side)]
     let entries = state.pointee.arena.entries + Int(sideState.offset)
     let count = Int(sideState.count)
-    return (entries, count, Self.lowerBound(entries, count: count, key: Self.key(side: side, price: price)))
+    let key = Self.key(side: order.side, price: order.price)
+    let hint = Int(order.levelHint)
+    if hint < count && entries[hint].key == key { return (entries, count, hint) }
+    return (entries, count, Self.lowerBound(entries, count: count, key: key))
   }
 
-  /// Adds shares and an order at `price`, creating the level if needed. False when a pool is full.
-  func addToLevel(locate: UInt16, side: UInt8, price: UInt32, shares: UInt32) -> Bool {
+  /// Adds shares and an order at `price`, creating the level if needed. Returns the level's
+  /// position in its side's array; nil when a pool is full.
+  func addToLevel(locate: UInt16, side: UInt8, price: UInt32, shares: UInt32) -> Int? {
     let sideIndex = Int(locate) &* 2 &+ Int(side)
     let key = Self.key(side: side, price: price)
     var sideState = sides[sideIndex]
@@ -209,13 +220,13 @@ extension OrderBooks {
       entries[position].orders &+= 1
       let index = count - 1 - position
       if index < depth { emitLevel(.change, locate: locate, side: side, index: index, entry: entries[position]) }
-      return true
+      return position
     }
-    guard state.pointee.liveLevels < config.maxLevels else { return false }
+    guard state.pointee.liveLevels < config.maxLevels else { return nil }
     if sideState.capacityClass == 0 || count == 1 << Int(sideState.capacityClass) {
       let newClass = sideState.capacityClass == 0 ? LevelArena.minimumClass : sideState.capacityClass + 1
       guard newClass <= LevelArena.maximumClass, let offset = state.pointee.arena.allocate(sizeClass: newClass) else {
-        return false
+        return nil
       }
       let newEntries = state.pointee.arena.entries + Int(offset)
       if count > 0 {
@@ -233,7 +244,7 @@ extension OrderBooks {
     sides[sideIndex] = sideState
     let index = count - position
     if index < depth { emitLevel(.new, locate: locate, side: side, index: index, entry: entries[position]) }
-    return true
+    return position
   }
 
   func removeLevel(locate: UInt16, side: UInt8, entries: UnsafeMutablePointer<LevelEntry>, count: Int, position: Int) {

@@ -245,6 +245,37 @@ final class BookRuleTests: XCTestCase {
     XCTAssertEqual(books.invariantViolations(), [])
   }
 
+  func testOrdersFindTheirLevelAfterOtherLevelsMoveIt() {
+    // Each order remembers where its level sat; levels added and removed below and above it
+    // move it, and every change must still land on the order's own price.
+    let books = OrderBooks(config: smallConfig(depth: 3))
+    _ = books.applyCollecting(Message.add(1, 1, "B", 100, 10_000))  // bids: 10000
+    _ = books.applyCollecting(Message.add(1, 2, "B", 100, 9_900))  // a worse level under it
+    _ = books.applyCollecting(Message.add(1, 3, "B", 100, 9_800))
+    _ = books.applyCollecting(Message.add(1, 4, "B", 100, 10_100))  // a better one above
+    _ = books.applyCollecting(Message.delete(1, 3))  // the worst goes: everything above moves down
+    var events = books.applyCollecting(Message.cancel(1, 1, 30))
+    XCTAssertEqual(events.map(\.levelIndex), [1])
+    XCTAssertEqual(events.map(\.shares), [70])
+    _ = books.applyCollecting(Message.add(1, 5, "B", 100, 9_700))  // a new worst: everything moves up
+    _ = books.applyCollecting(Message.add(1, 6, "B", 100, 9_600))
+    events = books.applyCollecting(Message.replace(1, 1, 7, 50, 10_000))  // same price, in place
+    XCTAssertEqual(events.map(\.levelIndex), [1])
+    XCTAssertEqual(events.map(\.shares), [50])
+    _ = books.applyCollecting(Message.delete(1, 5))
+    events = books.applyCollecting(Message.execute(1, 7, 50))
+    // The level goes, and 9600 enters the published depth of 3 from below.
+    XCTAssertEqual(events.map(\.kind), [.trade, .level, .level])
+    XCTAssertEqual(events[1].code, BookEvent.LevelAction.delete.rawValue)
+    XCTAssertEqual(events[1].levelIndex, 1)
+    XCTAssertEqual(events[2].code, BookEvent.LevelAction.new.rawValue)
+    XCTAssertEqual(events[2].levelIndex, 2)
+    XCTAssertEqual(events[2].price, 9_600)
+    XCTAssertEqual(
+      books.levels(locate: 1, side: .bid), [level(10_100, 100, 1), level(9_900, 100, 1), level(9_600, 100, 1)])
+    XCTAssertEqual(books.invariantViolations(), [])
+  }
+
   func testReferencePagesAreRecycled() {
     var config = smallConfig()
     config.maxReferencePages = 2
