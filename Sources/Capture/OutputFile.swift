@@ -2,49 +2,57 @@ import CZlib
 import Glibc
 
 /// A buffered output file written with plain `write(2)`, gzip-compressed through zlib when asked.
-/// Bytes collect in one fixed buffer and go to disk (or to deflate) only when it fills or on `close`.
+/// Bytes collect in one of two fixed buffers; a full one goes to a writer thread, which writes it
+/// (deflating it first in gzip mode) while the caller fills the other, so the caller never waits
+/// on the disk or on deflate unless it gets a whole buffer ahead. A write error surfaces at the
+/// next flush or at `close`.
 final class OutputFile {
   static let bufferBytes = 1 << 20
 
   let path: String
-  private var fd: Int32
-  private let buffer: UnsafeMutableRawPointer
+  private var buffer: UnsafeMutableRawPointer
+  private var spare: UnsafeMutableRawPointer
   private var buffered = 0
-  // Gzip mode only: the deflate stream (heap-allocated: zlib checks its address) and its output area.
-  private var stream: UnsafeMutablePointer<z_stream>?
-  private var compressed: UnsafeMutableRawPointer?
+  private let drain: Drain
+  private let thread: pthread_t
   private var closed = false
 
   init(path: String, gzip: Bool) throws {
     self.path = path
     let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw CaptureError.open(path: path, errno: errno) }
-    self.fd = fd
-    buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferBytes, alignment: 16)
-    guard gzip else { return }
-    let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-    z.initialize(to: z_stream())
-    // 16 + MAX_WBITS asks for a gzip wrapper; with no header set, zlib writes mtime 0, so output is deterministic.
-    let status = deflateInit2_(
-      z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY, zlibVersion(),
-      Int32(MemoryLayout<z_stream>.size))
-    guard status == Z_OK else {
-      z.deallocate()
-      throw CaptureError.gzip("deflateInit2 failed (\(status))")
+    let drain: Drain
+    do {
+      drain = try Drain(path: path, fd: fd, gzip: gzip)
+    } catch {
+      Glibc.close(fd)
+      throw error
     }
-    stream = z
-    compressed = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferBytes, alignment: 16)
+    self.drain = drain
+    buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferBytes, alignment: 16)
+    spare = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferBytes, alignment: 16)
+    var thread = pthread_t()
+    let context = Unmanaged.passRetained(drain).toOpaque()
+    let status = pthread_create(
+      &thread, nil,
+      { context in
+        Unmanaged<Drain>.fromOpaque(context!).takeRetainedValue().run()
+        return nil
+      }, context)
+    guard status == 0 else {
+      Unmanaged<Drain>.fromOpaque(context).release()
+      buffer.deallocate()
+      spare.deallocate()
+      throw CaptureError.write(path: path, errno: status)
+    }
+    self.thread = thread
   }
 
   deinit {
     // Best effort for a writer dropped without close(); errors have nowhere to go here.
     if !closed { try? close() }
-    if let z = stream {
-      deflateEnd(z)
-      z.deallocate()
-    }
-    compressed?.deallocate()
     buffer.deallocate()
+    spare.deallocate()
   }
 
   /// Space left in the buffer before it must be flushed.
@@ -74,41 +82,130 @@ final class OutputFile {
     }
   }
 
-  func flush() throws {
+  private func flush() throws {
     guard !closed else { throw CaptureError.invalidArgument("\(path) is already closed") }
-    try drain(finish: false)
+    try handOver(finish: false)
   }
 
   func close() throws {
     guard !closed else { return }
     closed = true
-    var firstError: CaptureError?
-    do { try drain(finish: true) } catch let error as CaptureError { firstError = error }
-    if Glibc.close(fd) != 0 && firstError == nil { firstError = CaptureError.write(path: path, errno: errno) }
-    fd = -1
-    if let firstError { throw firstError }
+    let handed = Result { try handOver(finish: true) }
+    drain.wait()
+    pthread_join(thread, nil)
+    try handed.get()
+    if let error = drain.error { throw error }
   }
 
-  /// Sends the buffer to disk, through deflate in gzip mode; `finish` also writes the gzip trailer.
-  private func drain(finish: Bool) throws {
+  /// Waits for the writer to finish the previous buffer, then gives it this one and takes the
+  /// other; `finish` makes it the last (gzip trailer, then close).
+  private func handOver(finish: Bool) throws {
+    drain.wait()
+    if let error = drain.error {
+      if finish { drain.submit(buffer, byteCount: 0, finish: true) }
+      throw error
+    }
+    drain.submit(buffer, byteCount: buffered, finish: finish)
+    swap(&buffer, &spare)
+    buffered = 0
+  }
+}
+
+/// The writer thread's side of an `OutputFile`: one job at a time, handed over by two semaphores
+/// (each `sem_post`/`sem_wait` pair orders the memory between the threads).
+private final class Drain: @unchecked Sendable {
+  let path: String
+  private var fd: Int32
+  private var idle = sem_t()
+  private var work = sem_t()
+  private var job: (bytes: UnsafeMutableRawPointer, count: Int, finish: Bool)?
+  /// The first write or deflate error; read by the caller only after `wait`.
+  private(set) var error: CaptureError?
+  // Gzip mode only: the deflate stream (heap-allocated: zlib checks its address) and its output area.
+  private var stream: UnsafeMutablePointer<z_stream>?
+  private var compressed: UnsafeMutableRawPointer?
+
+  init(path: String, fd: Int32, gzip: Bool) throws {
+    self.path = path
+    self.fd = fd
+    sem_init(&idle, 0, 1)
+    sem_init(&work, 0, 0)
+    guard gzip else { return }
+    let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    z.initialize(to: z_stream())
+    // 16 + MAX_WBITS asks for a gzip wrapper; with no header set, zlib writes mtime 0, so output is deterministic.
+    let status = deflateInit2_(
+      z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY, zlibVersion(),
+      Int32(MemoryLayout<z_stream>.size))
+    guard status == Z_OK else {
+      z.deallocate()
+      throw CaptureError.gzip("deflateInit2 failed (\(status))")
+    }
+    stream = z
+    compressed = UnsafeMutableRawPointer.allocate(byteCount: OutputFile.bufferBytes, alignment: 16)
+  }
+
+  deinit {
+    if let z = stream {
+      deflateEnd(z)
+      z.deallocate()
+    }
+    compressed?.deallocate()
+    sem_destroy(&idle)
+    sem_destroy(&work)
+  }
+
+  /// Caller: blocks until the writer has finished the last job.
+  func wait() {
+    while sem_wait(&idle) != 0 {}
+    sem_post(&idle)
+  }
+
+  /// Caller, after `wait`: the next job.
+  func submit(_ bytes: UnsafeMutableRawPointer, byteCount: Int, finish: Bool) {
+    while sem_wait(&idle) != 0 {}
+    job = (bytes, byteCount, finish)
+    sem_post(&work)
+  }
+
+  /// The writer thread: jobs until the finishing one, then the file is closed.
+  func run() {
+    while true {
+      while sem_wait(&work) != 0 {}
+      guard let job else { continue }
+      if error == nil {
+        do { try write(job.bytes, byteCount: job.count, finish: job.finish) } catch let failure as CaptureError {
+          error = failure
+        } catch {}
+      }
+      if job.finish {
+        if Glibc.close(fd) != 0 && error == nil { error = CaptureError.write(path: path, errno: errno) }
+        fd = -1
+        sem_post(&idle)
+        return
+      }
+      sem_post(&idle)
+    }
+  }
+
+  /// Sends one buffer to disk, through deflate in gzip mode; `finish` also writes the gzip trailer.
+  private func write(_ bytes: UnsafeMutableRawPointer, byteCount: Int, finish: Bool) throws {
     guard let z = stream, let compressed else {
-      try writeAll(UnsafeRawPointer(buffer), byteCount: buffered)
-      buffered = 0
+      try writeAll(UnsafeRawPointer(bytes), byteCount: byteCount)
       return
     }
-    z.pointee.next_in = buffer.assumingMemoryBound(to: Bytef.self)
-    z.pointee.avail_in = uInt(buffered)
+    z.pointee.next_in = bytes.assumingMemoryBound(to: Bytef.self)
+    z.pointee.avail_in = uInt(byteCount)
     while true {
       z.pointee.next_out = compressed.assumingMemoryBound(to: Bytef.self)
-      z.pointee.avail_out = uInt(Self.bufferBytes)
+      z.pointee.avail_out = uInt(OutputFile.bufferBytes)
       let status = deflate(z, finish ? Z_FINISH : Z_NO_FLUSH)
       guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
         throw CaptureError.gzip("deflate failed (\(status))")
       }
-      try writeAll(UnsafeRawPointer(compressed), byteCount: Self.bufferBytes - Int(z.pointee.avail_out))
+      try writeAll(UnsafeRawPointer(compressed), byteCount: OutputFile.bufferBytes - Int(z.pointee.avail_out))
       if finish ? status == Z_STREAM_END : (z.pointee.avail_in == 0 && z.pointee.avail_out != 0) { break }
     }
-    buffered = 0
   }
 
   private func writeAll(_ start: UnsafeRawPointer, byteCount: Int) throws {

@@ -92,7 +92,9 @@ public struct OfflineReplay {
   ) throws -> InputSummary {
     var batching = self.batching
     var lastTimestampNs: UInt64 = 0
-    let summary = try FeedInput.forEachDatagram(path: input, messagesPerPacket: messagesPerPacket, udpPort: udpPort) {
+    let summary = try ReadAheadInput.forEachDatagram(
+      path: input, messagesPerPacket: messagesPerPacket, udpPort: udpPort
+    ) {
       datagram, timestampNs in
       sink.timestampNs = timestampNs
       lastTimestampNs = timestampNs

@@ -25,22 +25,45 @@ public final class PacketRing: @unchecked Sendable {
   /// Producer: copies one packet in; false when there is no room (the caller counts a drop).
   @inline(__always)
   public func write(channel: UInt16, _ packet: UnsafeRawBufferPointer) -> Bool {
-    let recordBytes = (8 + packet.count + 7) & ~7
+    guard let offset = reserve(channel: channel, byteCount: packet.count) else { return false }
+    if packet.count > 0 { (storage + offset).copyMemory(from: packet.baseAddress!, byteCount: packet.count) }
+    return true
+  }
+
+  /// Producer: copies one packet in behind an 8-byte stamp (the consumer sees the stamp as the
+  /// first 8 bytes; see `stamp(of:)`): for datagrams that carry their capture time.
+  @inline(__always)
+  public func write(stamp: UInt64, _ packet: UnsafeRawBufferPointer) -> Bool {
+    guard let offset = reserve(channel: 0, byteCount: 8 + packet.count) else { return false }
+    storage.storeBytes(of: stamp, toByteOffset: offset, as: UInt64.self)
+    if packet.count > 0 { (storage + offset + 8).copyMemory(from: packet.baseAddress!, byteCount: packet.count) }
+    return true
+  }
+
+  /// The stamp and the packet of a record written with `write(stamp:_:)`.
+  @inline(__always)
+  public static func stamp(of record: UnsafeRawBufferPointer) -> (stamp: UInt64, packet: UnsafeRawBufferPointer) {
+    (record.loadUnaligned(as: UInt64.self), UnsafeRawBufferPointer(rebasing: record[8...]))
+  }
+
+  /// Writes a record's header and claims its bytes; returns where they go, or nil when full.
+  @inline(__always)
+  func reserve(channel: UInt16, byteCount: Int) -> Int? {
+    let recordBytes = (8 + byteCount + 7) & ~7
     var offset = producerHead & (capacity - 1)
     var needed = recordBytes
     let wraps = offset + recordBytes > capacity
     if wraps { needed += capacity - offset }
-    if producerHead + needed - tail.load(ordering: .acquiring) > capacity { return false }
+    if producerHead + needed - tail.load(ordering: .acquiring) > capacity { return nil }
     if wraps {
       storage.storeBytes(of: Self.skip, toByteOffset: offset, as: UInt32.self)
       producerHead += capacity - offset
       offset = 0
     }
-    storage.storeBytes(of: UInt32(packet.count), toByteOffset: offset, as: UInt32.self)
+    storage.storeBytes(of: UInt32(byteCount), toByteOffset: offset, as: UInt32.self)
     storage.storeBytes(of: channel, toByteOffset: offset + 4, as: UInt16.self)
-    if packet.count > 0 { (storage + offset + 8).copyMemory(from: packet.baseAddress!, byteCount: packet.count) }
     producerHead += recordBytes
-    return true
+    return offset + 8
   }
 
   /// Producer, for a tap that must never hold the writer up: a full ring refuses and counts.

@@ -1,3 +1,4 @@
+import Foundation
 import Synth
 import XCTest
 
@@ -25,6 +26,36 @@ final class PcapWriterTests: CaptureTestCase {
     let ethernet: [UInt8] = [0x01, 0x00, 0x5E, 0x36, 0x0C, 0x6F, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x08, 0x00]
     // Same as Frames.helloIPv4: TTL 1, identification 0, DF clear, checksum 0xBA26, UDP checksum 0.
     XCTAssertEqual(try readFile(filePath), fileHeader + recordHeader + ethernet + Frames.helloIPv4)
+  }
+
+  func testAFullDiskIsReportedNotLost() throws {
+    // /dev/full refuses every write with ENOSPC. The writer thread meets it; the caller hears of it
+    // at the next buffer handed over or at close, never not at all, plain and gzip alike (the
+    // gzip case through a link whose name ends in .gz).
+    let gzipPath = path("full.pcap.gz")
+    try FileManager.default.createSymbolicLink(atPath: gzipPath, withDestinationPath: "/dev/full")
+    for target in ["/dev/full", gzipPath] {
+      let writer = try PcapWriter(path: target)
+      var payload = [UInt8](repeating: 0, count: 1_400)
+      var failure: Error?
+      for index in 0..<3_000 where failure == nil {
+        // Varied bytes, so deflate has output to write well before close.
+        for offset in payload.indices { payload[offset] = UInt8(truncatingIfNeeded: (index &* 131) ^ (offset &* 7)) }
+        do {
+          try payload.withUnsafeBytes {
+            try writer.write(
+              timestampNs: 1, sourceAddress: 0x7F00_0001, sourcePort: 1, destinationAddress: 0xE936_0C6F,
+              destinationPort: 2, payload: $0)
+          }
+        } catch { failure = error }
+      }
+      if failure == nil {
+        do { try writer.close() } catch { failure = error }
+      } else {
+        try? writer.close()
+      }
+      XCTAssertEqual(failure as? CaptureError, .write(path: target, errno: ENOSPC), target)
+    }
   }
 
   func testUnicastFrameLayoutAndChecksum() throws {

@@ -35,6 +35,26 @@ final class RingTests: XCTestCase {
     XCTAssertEqual(read, next)
   }
 
+  func testStampedPacketsKeepTheirStampsAcrossTheWrap() {
+    let ring = PacketRing(capacity: 1 << 16)
+    var next = 0
+    var read = 0
+    while read < 3_000 {
+      while Self.packet(next).withUnsafeBytes({ ring.write(stamp: UInt64(next) &* 0x9E37_79B9_7F4A_7C15, $0) }) {
+        next += 1
+      }
+      ring.publish()
+      _ = ring.read { _, record in
+        let (stamp, bytes) = PacketRing.stamp(of: record)
+        XCTAssertEqual(stamp, UInt64(read) &* 0x9E37_79B9_7F4A_7C15, "packet \(read)")
+        XCTAssertEqual(Array(bytes), Self.packet(read), "packet \(read)")
+        read += 1
+      }
+      ring.release()
+    }
+    XCTAssertEqual(read, next)
+  }
+
   func testAFullRingRefusesUntilTheReaderReleases() {
     let ring = PacketRing(capacity: 1 << 16)
     let packet = [UInt8](repeating: 7, count: 1000)
