@@ -24,6 +24,8 @@ DAYS = {
     "20M/2000": dict(messages=20_000_000, symbols=2000, seed=2),
     # The deep, busy day of issue 13: books up to ~92 levels a side.
     "10M/500 deep": dict(messages=10_000_000, symbols=500, seed=13),
+    # Few symbols, each very busy (200,000 messages apiece): small working set, long books.
+    "10M/50 few": dict(messages=10_000_000, symbols=50, seed=50),
 }
 
 ITCH_BOOK_RUN = r"""
@@ -70,9 +72,10 @@ def main():
         if not path.exists():
             subprocess.run([args.quotecast, "gen", "--messages", str(spec["messages"]), "--symbols",
                             str(spec["symbols"]), "--seed", str(spec["seed"]), "--out", str(path)], check=True)
-        samples = {key: [] for key in ("decode", "decode+book", "decode+book+encode", "replay", "itch-book",
-                                       "itch-book bbo")}
-        rss = {"quotecast replay": [], "itch-book": [], "itch-book bbo": []}
+        samples = {key: [] for key in ("decode", "decode+book", "decode+book+encode", "replay", "replay --output",
+                                       "itch-book", "itch-book bbo")}
+        rss = {"quotecast replay": [], "quotecast replay --output": [], "itch-book": [], "itch-book bbo": []}
+        pcap = data / "core-throughput-output.pcap"
         messages = spec["messages"]
         for run in range(args.runs):
             core = json.loads(subprocess.run([args.quotecast, "bench-core", str(path), "--passes", "1", "--json"],
@@ -83,6 +86,11 @@ def main():
                                            check=True, capture_output=True, text=True).stdout.split()
             samples["replay"].append(messages / float(elapsed))
             rss["quotecast replay"].append(int(peak) / 1024)
+            elapsed, peak = subprocess.run([PYTHON, "-c", PEAK_RSS_RUN, args.quotecast, "replay", str(path), "--quiet",
+                                            "--output", str(pcap)], check=True, capture_output=True, text=True).stdout.split()
+            samples["replay --output"].append(messages / float(elapsed))
+            rss["quotecast replay --output"].append(int(peak) / 1024)
+            pcap.unlink()
             for label, tables in (("itch-book", ""), ("itch-book bbo", "bbo")):
                 count, elapsed, peak = subprocess.run([PYTHON, "-c", ITCH_BOOK_RUN, str(path), tables], check=True,
                                                       capture_output=True, text=True).stdout.split()
@@ -100,6 +108,7 @@ def main():
                 "decode+book / itch-book parse+apply": medians["decode+book"] / medians["itch-book"],
                 "whole core / itch-book bbo": medians["decode+book+encode"] / medians["itch-book bbo"],
                 "replay from file / itch-book parse+apply": medians["replay"] / medians["itch-book"],
+                "replay --output (pcap written) / itch-book bbo": medians["replay --output"] / medians["itch-book bbo"],
             },
             "samples": samples,
         }
@@ -121,6 +130,8 @@ def main():
             ("decode+book", "quotecast decode + books (in memory)", ""),
             ("decode+book+encode", "quotecast whole core, FlatBuffers out (in memory)", ""),
             ("replay", "quotecast replay from file, whole core", f"{rss['quotecast replay']:.0f} MiB"),
+            ("replay --output", "quotecast replay from file to a pcap",
+             f"{rss['quotecast replay --output']:.0f} MiB"),
             ("itch-book", "itch-book parse + apply, `tables=()`", f"{rss['itch-book']:.0f} MiB"),
             ("itch-book bbo", "itch-book with BBO, `tables=(\"bbo\",)`", f"{rss['itch-book bbo']:.0f} MiB"),
         ):

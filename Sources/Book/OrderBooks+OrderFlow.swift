@@ -173,23 +173,29 @@ extension OrderBooks {
   @inline(__always)
   static func price(side: UInt8, key: UInt32) -> UInt32 { side == 0 ? key : ~key }
 
-  /// First position whose key is >= `key`. Scans the top of book first (most activity is
-  /// there), then binary-searches the rest.
+  /// First position whose key is >= `key`. Counts the top of book first (most activity is
+  /// there), then searches the rest; both without data-dependent branches, since where a level
+  /// sits is as good as random to the branch predictor.
   @inline(__always)
   static func lowerBound(_ entries: UnsafeMutablePointer<LevelEntry>, count: Int, key: UInt32) -> Int {
-    var upper = count
-    var scanned = 0
-    while upper > 0 && scanned < 8 {
-      if entries[upper - 1].key < key { return upper }
-      upper -= 1
-      scanned += 1
+    // The sorted array's last entries are the best levels: how many of the top 8 sort at or
+    // above `key` says where it goes, unless all of them do.
+    let scanned = min(count, 8)
+    var atOrAbove = 0
+    for offset in 1...8 where offset <= scanned {
+      atOrAbove &+= entries[count &- offset].key >= key ? 1 : 0
     }
-    var lower = 0
-    while lower < upper {
-      let middle = (lower + upper) >> 1
-      if entries[middle].key < key { lower = middle + 1 } else { upper = middle }
+    if atOrAbove < scanned { return count &- atOrAbove }
+    // Deeper: a branch-free binary search over the rest.
+    var base = 0
+    var length = count &- scanned
+    if length == 0 { return 0 }
+    while length > 1 {
+      let half = length >> 1
+      base = entries[base &+ half &- 1].key < key ? base &+ half : base
+      length &-= half
     }
-    return lower
+    return entries[base].key < key ? base &+ 1 : base
   }
 
   /// The level of a live order: its side's entries, their count, and the level's position (its
