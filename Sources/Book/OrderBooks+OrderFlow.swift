@@ -59,14 +59,11 @@ extension OrderBooks {
       state.pointee.counters.orderCapacityExhausted &+= 1
       return
     }
-    guard let position = addToLevel(locate: locate, side: side, price: price, shares: shares) else {
+    guard addToLevel(locate: locate, side: side, price: price, shares: shares) else {
       state.pointee.counters.levelCapacityExhausted &+= 1
       return
     }
-    state.pointee.orders.insert(
-      reference,
-      OrderRecord(
-        shares: shares, price: price, locate: locate, side: side, levelHint: UInt32(truncatingIfNeeded: position)))
+    state.pointee.orders.insert(reference, OrderRecord(shares: shares, price: price, locate: locate, side: side))
   }
 
   func execute(
@@ -120,11 +117,9 @@ extension OrderBooks {
       entries[position].shares = entries[position].shares - UInt64(order.shares) + UInt64(shares)
       if newReference == original {
         record.pointee.shares = shares
-        record.pointee.levelHint = UInt32(truncatingIfNeeded: position)
       } else {
         var moved = order
         moved.shares = shares
-        moved.levelHint = UInt32(truncatingIfNeeded: position)
         state.pointee.orders.insert(newReference, moved)
         state.pointee.orders.remove(original)
       }
@@ -147,7 +142,6 @@ extension OrderBooks {
     }
     let (entries, count, position) = level(of: order)
     record.pointee.shares = order.shares - shares
-    record.pointee.levelHint = UInt32(truncatingIfNeeded: position)
     entries[position].shares -= UInt64(shares)
     emitChange(locate: order.locate, side: order.side, entries: entries, count: count, position: position)
   }
@@ -198,23 +192,18 @@ extension OrderBooks {
     return entries[base].key < key ? base &+ 1 : base
   }
 
-  /// The level of a live order: its side's entries, their count, and the level's position (its
-  /// hint when that still holds the order's price). A live order's level always exists (every
-  /// add puts one there, and it goes only with its last order).
+  /// The level of a live order: its side's entries, their count, and the level's position. A live
+  /// order's level always exists (every add puts one there, and it goes only with its last order).
   @inline(__always)
   func level(of order: OrderRecord) -> (UnsafeMutablePointer<LevelEntry>, Int, Int) {
     let sideState = sides[Int(order.locate) &* 2 &+ Int(order.side)]
     let entries = state.pointee.arena.entries + Int(sideState.offset)
     let count = Int(sideState.count)
-    let key = Self.key(side: order.side, price: order.price)
-    let hint = Int(order.levelHint)
-    if hint < count && entries[hint].key == key { return (entries, count, hint) }
-    return (entries, count, Self.lowerBound(entries, count: count, key: key))
+    return (entries, count, Self.lowerBound(entries, count: count, key: Self.key(side: order.side, price: order.price)))
   }
 
-  /// Adds shares and an order at `price`, creating the level if needed. Returns the level's
-  /// position in its side's array; nil when a pool is full.
-  func addToLevel(locate: UInt16, side: UInt8, price: UInt32, shares: UInt32) -> Int? {
+  /// Adds shares and an order at `price`, creating the level if needed. False when a pool is full.
+  func addToLevel(locate: UInt16, side: UInt8, price: UInt32, shares: UInt32) -> Bool {
     let sideIndex = Int(locate) &* 2 &+ Int(side)
     let key = Self.key(side: side, price: price)
     var sideState = sides[sideIndex]
@@ -226,13 +215,13 @@ extension OrderBooks {
       entries[position].orders &+= 1
       let index = count - 1 - position
       if index < depth { emitLevel(.change, locate: locate, side: side, index: index, entry: entries[position]) }
-      return position
+      return true
     }
-    guard state.pointee.liveLevels < config.maxLevels else { return nil }
+    guard state.pointee.liveLevels < config.maxLevels else { return false }
     if sideState.capacityClass == 0 || count == 1 << Int(sideState.capacityClass) {
       let newClass = sideState.capacityClass == 0 ? LevelArena.minimumClass : sideState.capacityClass + 1
       guard newClass <= LevelArena.maximumClass, let offset = state.pointee.arena.allocate(sizeClass: newClass) else {
-        return nil
+        return false
       }
       let newEntries = state.pointee.arena.entries + Int(offset)
       if count > 0 {
@@ -250,7 +239,7 @@ extension OrderBooks {
     sides[sideIndex] = sideState
     let index = count - position
     if index < depth { emitLevel(.new, locate: locate, side: side, index: index, entry: entries[position]) }
-    return position
+    return true
   }
 
   func removeLevel(locate: UInt16, side: UInt8, entries: UnsafeMutablePointer<LevelEntry>, count: Int, position: Int) {

@@ -13,22 +13,18 @@ struct OrderRecord {
   @usableFromInline var price: UInt32
   @usableFromInline var locate: UInt16
   @usableFromInline var side: UInt8
-  @usableFromInline var unused: UInt8 = 0
-  /// Where the order's level sat in its side's array when last seen, counted from the worst end
-  /// (which most changes, being near the top, leave alone). A guess, checked by key before use:
-  /// right, it spares a deep order the binary search.
-  @usableFromInline var levelHint: UInt32
+  @usableFromInline var unused0: UInt8 = 0
+  @usableFromInline var unused1: UInt32 = 0
 
   @inlinable
-  init(shares: UInt32, price: UInt32, locate: UInt16, side: UInt8, levelHint: UInt32) {
+  init(shares: UInt32, price: UInt32, locate: UInt16, side: UInt8) {
     self.shares = shares
     self.price = price
     self.locate = locate
     self.side = side
-    self.levelHint = levelHint
   }
 
-  @inlinable static var empty: OrderRecord { OrderRecord(shares: 0, price: 0, locate: 0, side: 0, levelHint: 0) }
+  @inlinable static var empty: OrderRecord { OrderRecord(shares: 0, price: 0, locate: 0, side: 0) }
 }
 
 /// Every live order, addressed by its reference: a directory of pages of 2^shift records.
