@@ -22,7 +22,7 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 DAYS = {
     "5M/500": dict(messages=5_000_000, symbols=500, seed=1),
     "20M/2000": dict(messages=20_000_000, symbols=2000, seed=2),
-    # The deep, busy day of issue 13: books up to ~92 levels a side.
+    # The day of issue 13's shape (20,000 messages a symbol), called deep here.
     "10M/500 deep": dict(messages=10_000_000, symbols=500, seed=13),
     # Few symbols, each very busy (200,000 messages apiece): small working set, long books.
     "10M/50 few": dict(messages=10_000_000, symbols=50, seed=50),

@@ -9,7 +9,7 @@ public struct BookConfig: Sendable, Equatable {
   public var maxLevels: Int = 1 << 19
   /// Entries in the arena that holds every side's sorted level array.
   public var levelArenaEntries: Int = 1 << 22
-  /// References above this are rejected: a corrupt feed cannot grow the reference index.
+  /// References above this are rejected: a corrupt feed cannot grow the order store's directory.
   public var maxOrderReference: UInt64 = (1 << 32) - 1
   /// References per page of the order store (as a power of two). Small pages keep memory low
   /// where long-lived orders pin a page each; see `OrderStore`.

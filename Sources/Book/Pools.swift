@@ -13,8 +13,9 @@ struct OrderRecord {
   @usableFromInline var price: UInt32
   @usableFromInline var locate: UInt16
   @usableFromInline var side: UInt8
-  @usableFromInline var unused0: UInt8 = 0
-  @usableFromInline var unused1: UInt32 = 0
+  // Pad to 16 bytes: four records to a cache line, none across two.
+  @usableFromInline var padding0: UInt8 = 0
+  @usableFromInline var padding1: UInt32 = 0
 
   @inlinable
   init(shares: UInt32, price: UInt32, locate: UInt16, side: UInt8) {

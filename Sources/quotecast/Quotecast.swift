@@ -42,7 +42,7 @@ struct CoreOptions: ParsableArguments {
   @Option(help: "Live price levels the books preallocate for.")
   var maxLevels = 1 << 19
 
-  @Option(help: "Order references above this are rejected (caps the reference index).")
+  @Option(help: "Order references above this are rejected (caps the order store's page directory).")
   var maxOrderReference: UInt64 = (1 << 32) - 1
 
   /// The same settings as the gateway's config sections: a flag and its YAML key are one setting.

@@ -3,8 +3,15 @@ import XCTest
 @testable import Book
 
 /// The branch-free level search against a plain linear one, on every array size up to past the
-/// top-of-book scan and every key around the stored ones.
+/// top-of-book scan and every key around the stored ones; and the record layout the order store
+/// relies on.
 final class LevelSearchTests: XCTestCase {
+  func testRecordsAndLevelsAreSixteenBytes() {
+    // Four to a cache line and none across two: the order store and the level arrays count on it.
+    XCTAssertEqual(MemoryLayout<OrderRecord>.stride, 16)
+    XCTAssertEqual(MemoryLayout<LevelEntry>.stride, 16)
+  }
+
   func testLowerBoundMatchesALinearSearch() {
     let capacity = 80
     let entries = UnsafeMutablePointer<LevelEntry>.allocate(capacity: capacity)

@@ -64,6 +64,8 @@ let messagesPerDay = 200_000
 //   BooksApplyDeep, WholeCoreDeep: the same on a deep, busy day (1M messages over 50 symbols,
 //     seed 13: the messages per symbol of bench/core_throughput.py's "10M/500 deep" day; it ends
 //     with 40 levels a book against that day's 28)
+//   BooksApplyFew, WholeCoreFew: the same on a few-symbols day (1M messages over 5 symbols,
+//     seed 50: the 200,000 messages per symbol of core_throughput.py's "10M/50 few" day)
 let benchmarks: @Sendable () -> Void = {
   // Time in µs per whole day (200k messages), mallocs counted; throughput is days a second.
   Benchmark.defaultConfiguration = .init(
@@ -93,7 +95,8 @@ let benchmarks: @Sendable () -> Void = {
   // allocation is not. The deep day's iteration is the whole day (5× the others), so fewer fit in
   // maxDuration.
   let deepDay = Day(messages: 1_000_000, symbols: 50, seed: 13)
-  for (suffix, measured) in [("", day), ("Deep", deepDay)] {
+  let fewDay = Day(messages: 1_000_000, symbols: 5, seed: 50)
+  for (suffix, measured) in [("", day), ("Deep", deepDay), ("Few", fewDay)] {
     Benchmark("BooksApply" + suffix) { benchmark in
       let core = QuotecastCore(config: coreConfig())
       benchmark.startMeasurement()
