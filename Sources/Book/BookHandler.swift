@@ -247,7 +247,6 @@ extension OrderBooks {
 
   @inline(__always)
   func handle(_ message: SystemEvent) {
-    let locate = message.stockLocate
     var event = newStatus(.systemEvent, locate: 0)
     event.systemEventCode = message.eventCode
     emit(event)
@@ -255,7 +254,6 @@ extension OrderBooks {
 
   @inline(__always)
   func handle(_ message: MWCBStatus) {
-    let locate = message.stockLocate
     var event = newStatus(.marketWideBreaker, locate: 0)
     event.breachedLevel = message.breachedLevel
     emit(event)
