@@ -150,6 +150,8 @@ public struct BooksSection: ConfigSection {
   public var maxLiveOrders = 1 << 21
   public var maxLevels = 1 << 19
   public var maxOrderReference: UInt64 = (1 << 32) - 1
+  /// Pages of the order store (256 references, 4 KiB each) that may be live at once.
+  public var maxOrderPages = 1 << 16
 
   public init() {}
   static let name = "books"
@@ -157,6 +159,7 @@ public struct BooksSection: ConfigSection {
     .int("max_live_orders", \.maxLiveOrders) { $0 < 1 || $0 >= Int(UInt32.max) ? "must be 1..<2^32, got \($0)" : nil },
     .int("max_levels", \.maxLevels) { $0 < 1 || $0 >= Int(UInt32.max) ? "must be 1..<2^32, got \($0)" : nil },
     .int("max_order_reference", \.maxOrderReference) { rangeProblem($0, 1...(1 << 40)) },
+    .int("max_order_pages", \.maxOrderPages) { $0 < 1 || $0 >= 1 << 24 ? "must be 1..<2^24, got \($0)" : nil },
   ]
 }
 
@@ -327,7 +330,7 @@ extension GatewayConfig {
     CoreConfig(
       channels: channels.count, depth: channels.depth, datagramBytes: channels.datagramBytes,
       snapshotDepth: snapshot.depth, encoder: channels.encoder, maxLiveOrders: books.maxLiveOrders,
-      maxLevels: books.maxLevels, maxOrderReference: books.maxOrderReference)
+      maxLevels: books.maxLevels, maxOrderReference: books.maxOrderReference, maxOrderPages: books.maxOrderPages)
   }
 
   /// The problems of the keys the core reads (channels, snapshot, books), named by key.

@@ -27,12 +27,13 @@ public struct CoreConfig: Sendable, Equatable {
   /// The settings a user chooses (CLI flags or the gateway's YAML), over the defaults.
   public init(
     channels: Int, depth: Int, datagramBytes: Int, snapshotDepth: Int, encoder backend: EncoderBackend,
-    maxLiveOrders: Int, maxLevels: Int, maxOrderReference: UInt64
+    maxLiveOrders: Int, maxLevels: Int, maxOrderReference: UInt64, maxOrderPages: Int
   ) {
     books.publishedDepth = depth
     books.maxLiveOrders = maxLiveOrders
     books.maxLevels = maxLevels
     books.maxOrderReference = maxOrderReference
+    books.maxReferencePages = maxOrderPages
     encoder.channels = channels
     encoder.maxDatagramBytes = datagramBytes
     encoder.snapshotDepth = snapshotDepth

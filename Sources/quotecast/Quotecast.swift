@@ -45,6 +45,10 @@ struct CoreOptions: ParsableArguments {
   @Option(help: "Order references above this are rejected (caps the order store's page directory).")
   var maxOrderReference: UInt64 = (1 << 32) - 1
 
+  @Option(
+    help: "Order-store pages (256 references, 4 KiB each) live at once; replay's report shows a day's peak.")
+  var maxOrderPages = 1 << 16
+
   /// The same settings as the gateway's config sections: a flag and its YAML key are one setting.
   func apply(to config: inout GatewayConfig) {
     config.channels.count = channels
@@ -55,6 +59,7 @@ struct CoreOptions: ParsableArguments {
     config.books.maxLiveOrders = maxLiveOrders
     config.books.maxLevels = maxLevels
     config.books.maxOrderReference = maxOrderReference
+    config.books.maxOrderPages = maxOrderPages
   }
 
   /// The core's settings from those sections, checked by their key tables; gap filling stays off

@@ -1,4 +1,5 @@
 import Gateway
+import QuotecastCore
 import Transport
 import XCTest
 
@@ -120,6 +121,20 @@ final class GatewayConfigTests: XCTestCase {
       try GatewayConfig.load(yaml: "websocket:\n  listen: \"0.0.0.0:9470\"\n").warnings.contains {
         $0.contains("websocket.listen 0.0.0.0:9470 is reachable from other hosts")
       })
+  }
+
+  func testTheOrderStoreIsSizedByKey() throws {
+    let config = try GatewayConfig.load(yaml: "books:\n  max_order_pages: 300000\n")
+    XCTAssertEqual(config.books.maxOrderPages, 300_000)
+    let core = GatewayConfig.coreConfig(channels: config.channels, snapshot: config.snapshot, books: config.books)
+    XCTAssertEqual(core.books.maxReferencePages, 300_000, "the key reaches the books")
+    let defaults = GatewayConfig()
+    XCTAssertEqual(
+      GatewayConfig.coreConfig(channels: defaults.channels, snapshot: defaults.snapshot, books: defaults.books)
+        .books.maxReferencePages, CoreConfig().books.maxReferencePages, "the default is the core's own")
+    XCTAssertThrowsError(try GatewayConfig.load(yaml: "books:\n  max_order_pages: 0\n")) {
+      XCTAssertTrue(String(describing: $0).contains("books.max_order_pages"), String(describing: $0))
+    }
   }
 
   func testEveryProblemIsNamedByKey() {

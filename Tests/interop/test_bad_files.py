@@ -109,3 +109,20 @@ def test_detection_says_what_it_found(tmp_path):
     day = tmp_path / "day.itch.gz"
     assert run("gen", "--messages", 2000, "--symbols", 3, "--out", day).returncode == 0
     assert "(gzip-compressed day file)" in run("replay", day).stdout
+
+
+def test_an_order_store_too_small_for_the_day_is_counted_and_sized_by_flag(tmp_path):
+    day = tmp_path / "day.itch"
+    assert run("gen", "--messages", 20000, "--symbols", 10, "--out", day).returncode == 0
+    roomy = run("replay", day)
+    assert roomy.returncode == 0, roomy.stderr
+    assert "reference_pages_exhausted 0" in roomy.stdout
+    assert "of 65536 pages" in roomy.stdout
+    cramped = run("replay", day, "--max-order-pages", 1)
+    assert cramped.returncode == 0, cramped.stderr
+    exhausted = int(cramped.stdout.split("reference_pages_exhausted ")[1].split()[0].rstrip(",").replace(",", ""))
+    assert exhausted > 0, cramped.stdout
+    assert "order store peak 1 of 1 pages" in cramped.stdout
+    refused = run("replay", day, "--max-order-pages", 0)
+    assert refused.returncode == 64, refused.stderr
+    assert "books.max_order_pages" in refused.stderr
