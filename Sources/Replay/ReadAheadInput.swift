@@ -6,7 +6,7 @@ import Transport
 /// behind its capture time), so the caller's thread runs only what `body` does. The same
 /// datagrams in the same order, then the same summary or the same error, after every datagram
 /// read before it.
-enum ReadAheadInput {
+public enum ReadAheadInput {
   static let ringBytes = 1 << 22
   /// Datagrams the reader writes before it publishes them (one release store per batch).
   static let publishEvery = 16
@@ -19,7 +19,7 @@ enum ReadAheadInput {
   /// The reader gives up when the caller has stopped (its `body` threw).
   struct Stopped: Error {}
 
-  static func forEachDatagram(
+  public static func forEachDatagram(
     path: String, messagesPerPacket: Int, udpPort: UInt16? = nil,
     _ body: (UnsafeRawBufferPointer, UInt64) throws -> Void
   ) throws -> InputSummary {

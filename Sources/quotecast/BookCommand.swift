@@ -32,7 +32,7 @@ struct BookCommand: ParsableCommand {
     var config = CoreConfig()
     config.books.publishedDepth = min(depth, 1000)
     let pipeline = QuotecastCore(config: config)
-    _ = try FeedInput.forEachDatagram(path: input, messagesPerPacket: 64, udpPort: port) { datagram, _ in
+    _ = try ReadAheadInput.forEachDatagram(path: input, messagesPerPacket: 64, udpPort: port) { datagram, _ in
       pipeline.applyToBooks(moldPacket: datagram)
     }
     let books = pipeline.books
