@@ -41,6 +41,7 @@ final class OutputFile {
       }, context)
     guard status == 0 else {
       Unmanaged<Drain>.fromOpaque(context).release()
+      Glibc.close(fd)
       buffer.deallocate()
       spare.deallocate()
       throw CaptureError.write(path: path, errno: status)
