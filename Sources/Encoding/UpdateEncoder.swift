@@ -93,6 +93,8 @@ public final class UpdateEncoder {
   @usableFromInline let askLevels: UnsafeMutablePointer<PriceLevel>
   /// The same levels in the C layout the encoder takes (Swift's PriceLevel layout is its own).
   @usableFromInline let wireLevels: UnsafeMutablePointer<PriceLevelWire>
+  /// `flush`'s scratch: the channels with open packets, as `updates << 16 | (0xFFFF - channel)`, largest first.
+  let flushOrder: UnsafeMutablePointer<Int>
 
   @usableFromInline
   struct State {
@@ -134,6 +136,7 @@ public final class UpdateEncoder {
     bidLevels = .allocate(capacity: config.snapshotDepth)
     askLevels = .allocate(capacity: config.snapshotDepth)
     wireLevels = .allocate(capacity: config.snapshotDepth * 2)
+    flushOrder = .allocate(capacity: config.channels + 1)
   }
 
   deinit {
@@ -150,6 +153,7 @@ public final class UpdateEncoder {
     bidLevels.deallocate()
     askLevels.deallocate()
     wireLevels.deallocate()
+    flushOrder.deallocate()
   }
 
   public var counters: EncoderCounters { state.pointee.counters }
@@ -324,10 +328,25 @@ public final class UpdateEncoder {
     if handLaid { flush(laidWriters) } else { flush(flatBufferWriters) }
   }
 
+  /// The packets that carry the most updates close first: the sender sends in this order, and each
+  /// packet waits for those before it (on loopback, for their delivery), so the updates' mean latency
+  /// is lowest this way. Ties keep channel order; the snapshot channel closes last.
   func flush<Writer: PacketWriter>(_ writer: Writer) {
-    for channel in 0...routing.channelCount where writer.pendingUpdates(UInt16(channel)) > 0 {
-      close(channel: UInt16(channel), writer)
+    var open = 0
+    for channel in 0..<routing.channelCount {
+      let updates = writer.pendingUpdates(UInt16(channel))
+      guard updates > 0 else { continue }
+      let key = (updates << 16) | (0xFFFF - channel)
+      var position = open
+      while position > 0 && flushOrder[position - 1] < key {
+        flushOrder[position] = flushOrder[position - 1]
+        position -= 1
+      }
+      flushOrder[position] = key
+      open += 1
     }
+    for position in 0..<open { close(channel: UInt16(0xFFFF - (flushOrder[position] & 0xFFFF)), writer) }
+    if writer.pendingUpdates(snapshotChannel) > 0 { close(channel: snapshotChannel, writer) }
   }
 
   /// A heartbeat on an idle channel: a packet with no updates whose sequence is the channel's

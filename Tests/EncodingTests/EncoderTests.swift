@@ -174,6 +174,37 @@ final class EncoderTests: XCTestCase {
     }
   }
 
+  /// Packets go out in the order closed; each waits for those before it, so the fullest close first.
+  func testFlushClosesTheFullestPacketsFirstAndSnapshotsLast() {
+    for backend in EncoderBackend.allCases {
+      var config = EncoderConfig()
+      config.backend = backend
+      config.channels = 3
+      let encoder = UpdateEncoder(config: config)
+      let books = OrderBooks(config: booksConfig())
+      // Locate L goes to channel L % 3: one update on channel 0, three on 2, two on 1 (and then two on 0).
+      let rounds: [[(locate: UInt16, count: Int)]] = [[(3, 1), (2, 3), (1, 2)], [(3, 2), (2, 2), (1, 2)]]
+      let expected: [[UInt16]] = [[2, 1, 0, 3], [0, 1, 2, 3]]
+      var reference: UInt64 = 1
+      for (round, adds) in rounds.enumerated() {
+        encoder.encodeSnapshot(
+          of: books, locate: 1, into: encoder.snapshotChannel, upstreamSequence: 0, timestampNs: 0,
+          lastChannelSequence: 0)
+        for (locate, count) in adds {
+          for _ in 0..<count {
+            let message = Message.add(locate, reference, "B", 100, 10_000 + UInt32(reference))
+            message.withUnsafeBytes { books.apply($0, sequence: reference) }
+            encoder.encode(books.events)
+            books.clearEvents()
+            reference += 1
+          }
+        }
+        encoder.flush()
+        XCTAssertEqual(drain(encoder).map(\.channel), expected[round], "\(backend), round \(round)")
+      }
+    }
+  }
+
   func testPacketsStayWithinTheDatagramAndKeepEveryUpdateInOrder() {
     for backend in EncoderBackend.allCases {
       var random = SeededGenerator(seed: 5)
