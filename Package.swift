@@ -149,7 +149,10 @@ let package = Package(
       dependencies: ["Replay", "Capture", "ITCH", "Feed", "Synth", "Transport", "QuotecastCore"],
       path: "Tests/ReplayTests"),
     .testTarget(
-      name: "LatencyBenchTests", dependencies: ["LatencyBench", "Gateway", "Transport"],
+      name: "LatencyBenchTests",
+      dependencies: [
+        "LatencyBench", "Gateway", "Transport", .product(name: "Histogram", package: "hdrhistogram-swift"),
+      ],
       path: "Tests/LatencyBenchTests"),
     .testTarget(
       name: "EdgeTests", dependencies: ["ITCH", "Edge", "QuotecastCore", "QuotecastClient", "Synth"],

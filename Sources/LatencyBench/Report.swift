@@ -71,6 +71,8 @@ public struct Summary {
   public let achievedRate: Double
   public let maxSendLagNs: UInt64
   public let rounds: Int
+  /// The median round's p99: one stall of a noisy machine moves it less than the merged histogram's.
+  public let medianRoundP99Ns: UInt64
   public let stages: [(name: String, p50Ns: UInt64, p99Ns: UInt64)]
 
   public init(_ runs: [RunResult]) {
@@ -85,6 +87,7 @@ public struct Summary {
     achievedRate = runs.map(\.achievedRate).reduce(0, +) / Double(runs.count)
     maxSendLagNs = runs.map(\.maxSendLagNs).max() ?? 0
     rounds = runs.count
+    medianRoundP99Ns = runs.map { $0.quantileNs(99) }.sorted()[runs.count / 2]
     // Stage quantiles: the median round's (quantiles do not merge).
     stages = runs[runs.count / 2].stages
   }

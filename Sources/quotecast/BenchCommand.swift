@@ -54,7 +54,7 @@ struct BenchCommand: ParsableCommand {
   var externalGroups: String?
   @Flag(
     help:
-      "Find the highest rate with zero loss and p99 under --p99-bound-us: the gateway's, then the null relay's (unless --no-relay)."
+      "Find the highest rate with zero loss in every round and the median round's p99 under --p99-bound-us: the gateway's, then the null relay's (unless --no-relay)."
   )
   var findMax = false
   @Option(help: "With --find-max: the p99 bound in microseconds.")

@@ -1,5 +1,6 @@
 import Gateway
-import LatencyBench
+import Histogram
+@testable import LatencyBench
 import Transport
 import XCTest
 
@@ -73,5 +74,31 @@ final class LatencyBenchTests: XCTestCase {
     let svg = percentilePlot([("gateway", summaries[0]), ("relay", summaries[1])], title: "test")
     XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 2)
     XCTAssertTrue(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n"))
+  }
+
+  /// find-max judges a rate by its median round: one stalled round of three does not decide.
+  func testFindMaxJudgesTheMedianRoundsP99() {
+    func round(fastSamples: Int, slowSamples: Int, slowUs: UInt64) -> RunResult {
+      var histogram = Histogram<UInt64>(
+        lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+      for _ in 0..<fastSamples { _ = histogram.record(10_000) }
+      for _ in 0..<slowSamples { _ = histogram.record(slowUs * 1000) }
+      return RunResult(
+        target: "gateway", rate: 1000, histogram: histogram, messagesSent: 1000, datagramsSent: 250, expected: 1000,
+        received: 1000, achievedRate: 1000, maxSendLagNs: 0, stages: [], notes: [:])
+    }
+    let rounds = [
+      round(fastSamples: 980, slowSamples: 20, slowUs: 100), round(fastSamples: 950, slowSamples: 50, slowUs: 5000),
+      round(fastSamples: 980, slowSamples: 20, slowUs: 200),
+    ]
+    // Microseconds, to the histogram's three significant digits.
+    func micros(_ ns: UInt64) -> Double { Double(ns) / 1000 }
+    for (run, p99Us) in zip(rounds, [100.0, 5000, 200]) {
+      XCTAssertEqual(micros(run.quantileNs(99)), p99Us, accuracy: p99Us / 100)
+    }
+    let summary = Summary(rounds)
+    XCTAssertEqual(micros(summary.medianRoundP99Ns), 200, accuracy: 2)
+    XCTAssertEqual(micros(summary.ns(99)), 5000, accuracy: 50, "merged, the stalled round's tail is the p99")
+    XCTAssertEqual(micros(Summary([rounds[1]]).medianRoundP99Ns), 5000, accuracy: 50)
   }
 }
