@@ -101,7 +101,7 @@ let package = Package(
       path: "Sources/LatencyBench"),
 
     // Files in and out, and synthetic days.
-    .target(name: "Capture", dependencies: ["CZlib"], path: "Sources/Capture"),
+    .target(name: "Capture", dependencies: ["CZlib", "CQuotecastLinux"], path: "Sources/Capture"),
     .target(name: "Synth", dependencies: ["ITCH"], path: "Sources/Synth"),
     // Files to MoldUDP64 datagrams: format detection, day-file packetizing, capture payloads.
     // … and to the network: the paced sender with A/B lines and fault injection, and a MoldUDP64 re-request server.
@@ -143,7 +143,8 @@ let package = Package(
         "TestSupport",
       ],
       path: "Tests/GatewayTests"),
-    .testTarget(name: "CaptureTests", dependencies: ["Capture", "Synth"], path: "Tests/CaptureTests"),
+    .testTarget(
+      name: "CaptureTests", dependencies: ["Capture", "Synth", "CQuotecastLinux"], path: "Tests/CaptureTests"),
     .testTarget(
       name: "ReplayTests",
       dependencies: ["Replay", "Capture", "ITCH", "Feed", "Synth", "Transport", "QuotecastCore"],

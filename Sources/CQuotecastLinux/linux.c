@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <sys/resource.h>
 #include <sys/un.h>
@@ -107,3 +108,10 @@ int qc_allowed_cpu_count(void) {
 
 
 __attribute__((weak)) uint64_t qc_thread_allocations(void) { return UINT64_MAX; }
+
+int qc_set_direct_io(int fd, int on) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return -errno;
+  flags = on ? (flags | O_DIRECT) : (flags & ~O_DIRECT);
+  return fcntl(fd, F_SETFL, flags) == 0 ? 0 : -errno;
+}

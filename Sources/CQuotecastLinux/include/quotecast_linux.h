@@ -29,6 +29,10 @@ int qc_abstract_name_holder(const char *name);
 
 int qc_pin_current_thread(int cpu);
 
+/// Turns O_DIRECT on or off for `fd` (writes then bypass the page cache, and must be aligned);
+/// 0, or -errno (-EINVAL where the file system does not do direct I/O).
+int qc_set_direct_io(int fd, int on);
+
 /// Sets the calling thread's nice value (Linux schedules threads by their own); 0 or -errno.
 int qc_set_current_thread_nice(int nice);
 
