@@ -157,8 +157,11 @@ private final class Drain: @unchecked Sendable {
     let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
     z.initialize(to: z_stream())
     // 16 + MAX_WBITS asks for a gzip wrapper; with no header set, zlib writes mtime 0, so output is deterministic.
+    // Level 1: on a replay's pcap it deflates 5× faster than the default level 6 (97 against 19 MB/s
+    // here) for a file 17% larger (0.386 against 0.329 of the input), and deflate is what a gzip
+    // output waits for.
     let status = deflateInit2_(
-      z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY, zlibVersion(),
+      z, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY, zlibVersion(),
       Int32(MemoryLayout<z_stream>.size))
     guard status == Z_OK else {
       z.deallocate()
