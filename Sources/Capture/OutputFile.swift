@@ -10,7 +10,7 @@ import Glibc
 ///
 /// A plain regular file is written with O_DIRECT where its file system allows: the bytes go from
 /// an aligned staging buffer to the device without a copy into the page cache, which on this
-/// project's VM cost more CPU than the whole core (see `Drain.writeDirect`).
+/// project's VM took about as much CPU as the whole core (see `Drain.writeDirect`).
 final class OutputFile {
   static let bufferBytes = 1 << 20
 
