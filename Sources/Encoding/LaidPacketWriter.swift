@@ -34,8 +34,6 @@ struct LaidPacketWriter {
   var count = 0
   /// Region position of each payload kind's vtable in the open packet, or -1.
   let vtables: UnsafeMutablePointer<Int32>
-  /// The finished packet.
-  let output: UnsafeMutableRawPointer
 
   init(maxDatagramBytes: Int) {
     self.maxDatagramBytes = maxDatagramBytes
@@ -45,14 +43,12 @@ struct LaidPacketWriter {
     tables = .allocate(capacity: tablesCapacity)
     vtables = .allocate(capacity: 16)
     vtables.initialize(repeating: -1, count: 16)
-    output = .allocate(byteCount: maxDatagramBytes + 64, alignment: 16)
   }
 
   func release() {
     region.deallocate()
     tables.deallocate()
     vtables.deallocate()
-    output.deallocate()
   }
 
   mutating func reset() {
@@ -343,11 +339,13 @@ struct LaidPacketWriter {
 
   // MARK: Closing
 
-  /// Writes the header and vector in front of the region; returns the finished bytes.
-  mutating func finish(channel: UInt16, sequence: UInt64, timestampNs: UInt64, session: UInt64)
-    -> UnsafeRawBufferPointer
-  {
-    let out = output
+  /// Writes the finished packet (header, vector, then the region) at `out`, straight into the
+  /// caller's output; returns its length, or nil when it needs more than `room` bytes.
+  mutating func finish(
+    channel: UInt16, sequence: UInt64, timestampNs: UInt64, session: UInt64, into out: UnsafeMutableRawPointer,
+    room: Int
+  ) -> Int? {
+    guard finishedBytes(extraRegion: 0, extraUpdates: 0) <= room else { return nil }
     func put<T: FixedWidthInteger>(_ value: T, _ position: Int) {
       out.storeBytes(of: value.littleEndian, toByteOffset: position, as: T.self)
     }
@@ -379,7 +377,7 @@ struct LaidPacketWriter {
     }
     for position in vectorEnd..<regionStart { put(UInt8(0), position) }
     (out + regionStart).copyMemory(from: region, byteCount: regionUsed)
-    return UnsafeRawBufferPointer(start: out, count: regionStart + regionUsed)
+    return regionStart + regionUsed
   }
 }
 

@@ -68,7 +68,11 @@ struct SnapshotFields {
 protocol PacketWriter {
   func pendingUpdates(_ channel: UInt16) -> Int
   func fits(_ channel: UInt16, _ shape: UpdateShape) -> Bool
-  func finish(_ channel: UInt16, sequence: UInt64, nowNs: UInt64, session: UInt64) -> UnsafeRawBufferPointer
+  /// Writes the channel's finished packet at `destination`; its length, or nil when it needs more than `room`.
+  func finish(
+    _ channel: UInt16, sequence: UInt64, nowNs: UInt64, session: UInt64, into destination: UnsafeMutableRawPointer,
+    room: Int
+  ) -> Int?
   func reset(_ channel: UInt16)
 
   func addLevel(_ channel: UInt16, _ event: BookEvent)
@@ -94,8 +98,12 @@ struct LaidWriters: PacketWriter {
     laid[Int(channel)].fits(shape.field, payloadBytes: shape.payloadBytes, trailingBytes: shape.trailingBytes)
   }
 
-  func finish(_ channel: UInt16, sequence: UInt64, nowNs: UInt64, session: UInt64) -> UnsafeRawBufferPointer {
-    laid[Int(channel)].finish(channel: channel, sequence: sequence, timestampNs: nowNs, session: session)
+  func finish(
+    _ channel: UInt16, sequence: UInt64, nowNs: UInt64, session: UInt64, into destination: UnsafeMutableRawPointer,
+    room: Int
+  ) -> Int? {
+    laid[Int(channel)].finish(
+      channel: channel, sequence: sequence, timestampNs: nowNs, session: session, into: destination, room: room)
   }
 
   func reset(_ channel: UInt16) { laid[Int(channel)].reset() }
@@ -194,10 +202,15 @@ struct FlatBufferWriters: PacketWriter {
     return projected <= maxDatagramBytes && count + 1 < Int(QC_MAX_UPDATES_PER_PACKET)
   }
 
-  func finish(_ channel: UInt16, sequence: UInt64, nowNs: UInt64, session: UInt64) -> UnsafeRawBufferPointer {
+  func finish(
+    _ channel: UInt16, sequence: UInt64, nowNs: UInt64, session: UInt64, into destination: UnsafeMutableRawPointer,
+    room: Int
+  ) -> Int? {
     var length = 0
     let bytes = qc_encoder_finish(encoders[Int(channel)], channel, sequence, nowNs, session, &length)!
-    return UnsafeRawBufferPointer(start: bytes, count: length)
+    guard length <= room else { return nil }
+    destination.copyMemory(from: bytes, byteCount: length)
+    return length
   }
 
   func reset(_ channel: UInt16) { qc_encoder_reset(encoders[Int(channel)]) }

@@ -388,17 +388,18 @@ public final class UpdateEncoder {
   func close<Writer: PacketWriter>(channel: UInt16, _ writer: Writer, heartbeat: Bool = false) {
     let updates = writer.pendingUpdates(channel)
     let sequence = heartbeat ? nextSequence[Int(channel)] - 1 : nextSequence[Int(channel)]
-    let finished = writer.finish(channel, sequence: sequence, nowNs: state.pointee.nowNs, session: config.session)
-    let length = finished.count
     let offset = (state.pointee.outputUsed + 7) & ~7
-    if offset + length <= config.outputArenaBytes && state.pointee.outputCount < outputIndexCapacity {
-      (output + offset).copyMemory(from: finished.baseAddress!, byteCount: length)
-      outputIndex[state.pointee.outputCount] = (channel, Int32(offset), Int32(length))
-      state.pointee.outputCount += 1
-      state.pointee.outputUsed = offset + length
-    } else {
+    // The packet is finished straight into the output arena (no copy through a packet buffer).
+    guard state.pointee.outputCount < outputIndexCapacity && offset <= config.outputArenaBytes,
+      let length = writer.finish(
+        channel, sequence: sequence, nowNs: state.pointee.nowNs, session: config.session, into: output + offset,
+        room: config.outputArenaBytes - offset)
+    else {
       preconditionFailure("output arena overflow: the caller must drain before outputBytesFree runs out")
     }
+    outputIndex[state.pointee.outputCount] = (channel, Int32(offset), Int32(length))
+    state.pointee.outputCount += 1
+    state.pointee.outputUsed = offset + length
     if heartbeat {
       state.pointee.counters.heartbeats &+= 1
     } else {
