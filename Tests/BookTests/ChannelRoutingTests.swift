@@ -45,4 +45,16 @@ final class ChannelRoutingTests: XCTestCase {
     XCTAssertEqual(routing.channel(for: 7), 1)
     XCTAssertTrue((0..<20).allSatisfy { routing.writes(locate: UInt16($0)) })
   }
+
+  /// The channel of an instrument is `locate % channels`, computed without a division: checked for
+  /// every locate and every channel count a plan allows (1...1024).
+  func testChannelOfEveryLocateIsItsRemainder() {
+    for channels in 1...1024 {
+      let routing = ChannelRouting(plan: ChannelPlan(channels: channels))
+      for locate in 0...Int(UInt16.max) where routing.channel(for: UInt16(locate)) != UInt16(locate % channels) {
+        XCTFail("locate \(locate) over \(channels) channels: \(routing.channel(for: UInt16(locate)))")
+        return
+      }
+    }
+  }
 }
