@@ -52,6 +52,16 @@ final class EncoderTests: XCTestCase {
     return (drain(encoder), books)
   }
 
+  /// An encoder on `backend`, configured by `configure`, and empty books.
+  func encoderAndBooks(_ backend: EncoderBackend, _ configure: (inout EncoderConfig) -> Void) -> (
+    UpdateEncoder, OrderBooks
+  ) {
+    var config = EncoderConfig()
+    config.backend = backend
+    configure(&config)
+    return (UpdateEncoder(config: config), OrderBooks(config: booksConfig()))
+  }
+
   func testLevelAndTradeRoundTrip() {
     for backend in EncoderBackend.allCases {
       let (packets, _) = encode(
@@ -177,11 +187,7 @@ final class EncoderTests: XCTestCase {
   /// Packets go out in the order closed; each waits for those before it, so the fullest close first.
   func testFlushClosesTheFullestPacketsFirstAndSnapshotsLast() {
     for backend in EncoderBackend.allCases {
-      var config = EncoderConfig()
-      config.backend = backend
-      config.channels = 3
-      let encoder = UpdateEncoder(config: config)
-      let books = OrderBooks(config: booksConfig())
+      let (encoder, books) = encoderAndBooks(backend) { $0.channels = 3 }
       // Locate L goes to channel L % 3: one update on channel 0, three on 2, two on 1 (and then two on 0).
       let rounds: [[(locate: UInt16, count: Int)]] = [[(3, 1), (2, 3), (1, 2)], [(3, 2), (2, 2), (1, 2)]]
       let expected: [[UInt16]] = [[2, 1, 0, 3], [0, 1, 2, 3]]
@@ -276,11 +282,7 @@ final class EncoderTests: XCTestCase {
 
   func testSnapshotCarriesTheBookBestFirst() {
     for backend in EncoderBackend.allCases {
-      var config = EncoderConfig()
-      config.backend = backend
-      config.snapshotDepth = 2
-      let encoder = UpdateEncoder(config: config)
-      let books = OrderBooks(config: booksConfig())
+      let (encoder, books) = encoderAndBooks(backend) { $0.snapshotDepth = 2 }
       for message in [
         Message.add(1, 1, "B", 100, 9_900), Message.add(1, 2, "B", 50, 10_000), Message.add(1, 3, "B", 70, 9_800),
         Message.add(1, 4, "S", 10, 10_100), Message.regSHO(1, "2"),
