@@ -330,24 +330,35 @@ public final class UpdateEncoder {
 
   /// The packets that carry the most updates close first: the sender sends in this order, and each
   /// packet waits for those before it (on loopback, for their delivery), so the updates' mean latency
-  /// is lowest this way. Ties keep channel order; the snapshot channel closes last.
+  /// is lowest this way. Ties keep channel order; the snapshot channel closes last. Past
+  /// `orderedFlushLimit` open packets (a backlog over many channels) they close in channel order,
+  /// so the ordering's cost stays bounded.
   func flush<Writer: PacketWriter>(_ writer: Writer) {
     var open = 0
     for channel in 0..<routing.channelCount {
       let updates = writer.pendingUpdates(UInt16(channel))
       guard updates > 0 else { continue }
+      open += 1
+      guard open <= Self.orderedFlushLimit else { continue }
       let key = (updates << 16) | (0xFFFF - channel)
-      var position = open
+      var position = open - 1
       while position > 0 && flushOrder[position - 1] < key {
         flushOrder[position] = flushOrder[position - 1]
         position -= 1
       }
       flushOrder[position] = key
-      open += 1
     }
-    for position in 0..<open { close(channel: UInt16(0xFFFF - (flushOrder[position] & 0xFFFF)), writer) }
+    if open > Self.orderedFlushLimit {
+      for channel in 0..<routing.channelCount where writer.pendingUpdates(UInt16(channel)) > 0 {
+        close(channel: UInt16(channel), writer)
+      }
+    } else {
+      for position in 0..<open { close(channel: UInt16(0xFFFF - (flushOrder[position] & 0xFFFF)), writer) }
+    }
     if writer.pendingUpdates(snapshotChannel) > 0 { close(channel: snapshotChannel, writer) }
   }
+
+  static var orderedFlushLimit: Int { 32 }
 
   /// A heartbeat on an idle channel: a packet with no updates whose sequence is the channel's
   /// last (0 before the first), so it uses no sequence number and a subscriber can spot a gap.

@@ -208,6 +208,19 @@ final class EncoderTests: XCTestCase {
         encoder.flush()
         XCTAssertEqual(drain(encoder).map(\.channel), expected[round], "\(backend), round \(round)")
       }
+      // More open packets than the ordering takes: channel order, the fullest (channel 39) included.
+      let (wide, wideBooks) = encoderAndBooks(backend) { $0.channels = 40 }
+      for locate in UInt16(1)...40 {
+        for _ in 0..<(locate == 39 ? 2 : 1) {
+          let message = Message.add(locate, reference, "B", 100, 10_000 + UInt32(reference))
+          message.withUnsafeBytes { wideBooks.apply($0, sequence: reference) }
+          wide.encode(wideBooks.events)
+          wideBooks.clearEvents()
+          reference += 1
+        }
+      }
+      wide.flush()
+      XCTAssertEqual(drain(wide).map(\.channel), (0..<40).map { UInt16($0) }, "\(backend)")
     }
   }
 
