@@ -192,18 +192,20 @@ final class EncoderTests: XCTestCase {
       let rounds: [[(locate: UInt16, count: Int)]] = [[(3, 1), (2, 3), (1, 2)], [(3, 2), (2, 2), (1, 2)]]
       let expected: [[UInt16]] = [[2, 1, 0, 3], [0, 1, 2, 3]]
       var reference: UInt64 = 1
+      // One add at a new price: one level update on the locate's channel.
+      func add(_ locate: UInt16, _ encoder: UpdateEncoder, _ books: OrderBooks) {
+        let message = Message.add(locate, reference, "B", 100, 10_000 + UInt32(reference))
+        message.withUnsafeBytes { books.apply($0, sequence: reference) }
+        encoder.encode(books.events)
+        books.clearEvents()
+        reference += 1
+      }
       for (round, adds) in rounds.enumerated() {
         encoder.encodeSnapshot(
           of: books, locate: 1, into: encoder.snapshotChannel, upstreamSequence: 0, timestampNs: 0,
           lastChannelSequence: 0)
         for (locate, count) in adds {
-          for _ in 0..<count {
-            let message = Message.add(locate, reference, "B", 100, 10_000 + UInt32(reference))
-            message.withUnsafeBytes { books.apply($0, sequence: reference) }
-            encoder.encode(books.events)
-            books.clearEvents()
-            reference += 1
-          }
+          for _ in 0..<count { add(locate, encoder, books) }
         }
         encoder.flush()
         XCTAssertEqual(drain(encoder).map(\.channel), expected[round], "\(backend), round \(round)")
@@ -211,13 +213,7 @@ final class EncoderTests: XCTestCase {
       // More open packets than the ordering takes: channel order, the fullest (channel 39) included.
       let (wide, wideBooks) = encoderAndBooks(backend) { $0.channels = 40 }
       for locate in UInt16(1)...40 {
-        for _ in 0..<(locate == 39 ? 2 : 1) {
-          let message = Message.add(locate, reference, "B", 100, 10_000 + UInt32(reference))
-          message.withUnsafeBytes { wideBooks.apply($0, sequence: reference) }
-          wide.encode(wideBooks.events)
-          wideBooks.clearEvents()
-          reference += 1
-        }
+        for _ in 0..<(locate == 39 ? 2 : 1) { add(locate, wide, wideBooks) }
       }
       wide.flush()
       XCTAssertEqual(drain(wide).map(\.channel), (0..<40).map { UInt16($0) }, "\(backend)")
