@@ -3,7 +3,17 @@ import PackageDescription
 
 // The folders follow the data: ITCH (wire) → Feed (session) → Book → Encoding, glued by
 // QuotecastCore. Capture and Synth feed that core from files; the CLI drives it.
-let coreSwiftSettings: [SwiftSetting] = []
+
+// Release builds of the modules the hot path runs in (the core's code is specialized into its
+// callers' modules) skip the runtime exclusivity checks, a `swift_beginAccess` per class-property
+// write; debug builds, and so the tests, keep them.
+let hotPathSwiftSettings: [SwiftSetting] = [
+  .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+]
+// Aggressive cross-module optimization: the core's generic entry points (`process<Sink>`) are
+// specialized for the caller's sink in the caller's module instead of running unspecialized,
+// with runtime metadata lookups per datagram.
+let coreSwiftSettings: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"])] + hotPathSwiftSettings
 
 let package = Package(
   name: "quotecast",
@@ -36,8 +46,6 @@ let package = Package(
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
     .systemLibrary(name: "CLibURing", path: "Sources/CLibURing"),
     .target(name: "CQuotecastLinux", path: "Sources/CQuotecastLinux"),
-    // Prefetch hints for the books (header-only).
-    .target(name: "CQuotecastCPU", path: "Sources/CQuotecastCPU"),
     .target(
       name: "CQuotecastSchema",
       path: "Sources/CQuotecastSchema"
@@ -47,7 +55,7 @@ let package = Package(
     .target(name: "ITCH", path: "Sources/ITCH", swiftSettings: coreSwiftSettings),
     .target(name: "Feed", dependencies: ["ITCH"], path: "Sources/Feed", swiftSettings: coreSwiftSettings),
     .target(
-      name: "Book", dependencies: ["ITCH", "CQuotecastCPU"], path: "Sources/Book", swiftSettings: coreSwiftSettings),
+      name: "Book", dependencies: ["ITCH"], path: "Sources/Book", swiftSettings: coreSwiftSettings),
     .target(
       name: "Encoding", dependencies: ["Book", "CQuotecastSchema"], path: "Sources/Encoding",
       swiftSettings: coreSwiftSettings),
@@ -62,7 +70,7 @@ let package = Package(
     .target(
       name: "Transport",
       dependencies: ["CLibURing", "CQuotecastLinux"],
-      path: "Sources/Transport"),
+      path: "Sources/Transport", swiftSettings: hotPathSwiftSettings),
 
     // The WebSocket edge, off the hot path: published packets from a ring, to WebSocket clients.
     .target(
@@ -89,7 +97,7 @@ let package = Package(
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
-      path: "Sources/Gateway"),
+      path: "Sources/Gateway", swiftSettings: hotPathSwiftSettings),
 
     // The latency harness: open-loop load, wire-to-wire matching, the null relay, reports.
     .target(
@@ -98,7 +106,7 @@ let package = Package(
         "Gateway", "QuotecastCore", "QuotecastClient", "Transport", "Synth", "ITCH", "Replay", "Capture", "Book",
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
-      path: "Sources/LatencyBench"),
+      path: "Sources/LatencyBench", swiftSettings: hotPathSwiftSettings),
 
     // Files in and out, and synthetic days.
     .target(name: "Capture", dependencies: ["CZlib", "CQuotecastLinux"], path: "Sources/Capture"),
@@ -108,7 +116,7 @@ let package = Package(
     .target(
       name: "Replay",
       dependencies: ["Capture", "ITCH", "Feed", "Book", "QuotecastCore", "QuotecastClient", "Synth", "Transport"],
-      path: "Sources/Replay"),
+      path: "Sources/Replay", swiftSettings: hotPathSwiftSettings),
 
     .executableTarget(
       name: "quotecast",

@@ -1,4 +1,3 @@
-import CQuotecastCPU
 import Glibc
 import ITCH
 

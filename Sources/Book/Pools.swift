@@ -1,4 +1,3 @@
-import CQuotecastCPU
 import Glibc
 
 // Preallocated pools behind the books. Each is a plain struct of pointers owned (and freed)
@@ -141,7 +140,7 @@ struct OrderStore {
   @inlinable @inline(__always)
   func prefetch(_ reference: UInt64) {
     guard reference <= maxReference, let record = place(reference) else { return }
-    quotecast_prefetch_for_write(record)
+    prefetchForWrite(record)
   }
 
   /// Every live order with its reference (a walk over the live pages: for the checks only).
@@ -250,3 +249,14 @@ enum PoolMemory {
     munmap(pointer, (bytes + hugePage - 1) & ~(hugePage - 1))
   }
 }
+
+/// Starts loading the cache line at `address` for writing, without waiting for it.
+@inlinable @inline(__always)
+func prefetchForWrite(_ address: UnsafeMutableRawPointer) {
+  llvmPrefetch(address, 1, 3, 1)  // write, keep in all cache levels, data cache
+}
+
+/// LLVM's prefetch intrinsic, called directly: a C header's inline function was not inlined into
+/// the core's specialized code, so every prefetch cost a call.
+@usableFromInline @_silgen_name("llvm.prefetch.p0")
+func llvmPrefetch(_ address: UnsafeRawPointer, _ readWrite: Int32, _ locality: Int32, _ cacheType: Int32)

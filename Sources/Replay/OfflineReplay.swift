@@ -7,6 +7,8 @@ import Transport
 /// A sink that is told each datagram's capture time.
 protocol TimedSink: PacketSink {
   var timestampNs: UInt64 { get set }
+  /// The first write that failed: the replay stops there.
+  var error: Error? { get }
 }
 
 /// The pcap's datagrams come from here and go to the default groups (`ChannelGroups`).
@@ -42,6 +44,7 @@ struct PcapSink: TimedSink {
 public struct DiscardSink: TimedSink {
   public var packets: UInt64 = 0
   public var timestampNs: UInt64 = 0
+  public var error: Error? { nil }
   public init() {}
   public mutating func send(channel: UInt16, packet: UnsafeRawBufferPointer) { packets += 1 }
 }
@@ -76,20 +79,18 @@ public struct OfflineReplay {
     if let output {
       let writer = try PcapWriter(path: output)
       var sink = PcapSink(writer: writer, snapshotChannel: core.encoder.snapshotChannel)
-      let summary = try feed(input, into: core, &sink) { sink in if let error = sink.error { throw error } }
+      let summary = try feed(input, into: core, &sink)
       if let error = sink.error { throw error }
       try writer.close()
       return Result(
         core: core, summary: summary, elapsedNs: Clock.monotonicNs() - startNs, packetsWritten: sink.packets)
     }
     var sink = DiscardSink()
-    let summary = try feed(input, into: core, &sink) { _ in }
+    let summary = try feed(input, into: core, &sink)
     return Result(core: core, summary: summary, elapsedNs: Clock.monotonicNs() - startNs, packetsWritten: 0)
   }
 
-  func feed<Sink: TimedSink>(
-    _ input: String, into core: QuotecastCore, _ sink: inout Sink, check: (Sink) throws -> Void
-  ) throws -> InputSummary {
+  func feed<Sink: TimedSink>(_ input: String, into core: QuotecastCore, _ sink: inout Sink) throws -> InputSummary {
     var batching = self.batching
     var lastTimestampNs: UInt64 = 0
     let summary = try ReadAheadInput.forEachDatagram(
@@ -99,7 +100,7 @@ public struct OfflineReplay {
       sink.timestampNs = timestampNs
       lastTimestampNs = timestampNs
       batching.process(core, moldPacket: datagram, nowNs: timestampNs, into: &sink)
-      try check(sink)
+      if let error = sink.error { throw error }
     }
     batching.finish(core, into: &sink)
     if snapshots {
