@@ -77,9 +77,9 @@ struct OrderStore {
   /// `reference <= maxReference`.
   @inlinable @inline(__always)
   func place(_ reference: UInt64) -> UnsafeMutablePointer<OrderRecord>? {
-    let page = directory[Int(truncatingIfNeeded: reference >> shift)]
+    let page = directory[Int(truncatingIfNeeded: reference &>> shift)]
     if page == 0 { return nil }
-    return records + Int(truncatingIfNeeded: UInt64(page - 1) << shift | (reference & mask))
+    return records + Int(truncatingIfNeeded: UInt64(page - 1) &<< shift | (reference & mask))
   }
 
   /// The live order at `reference`, or nil. The caller has checked `reference <= maxReference`.
@@ -92,7 +92,7 @@ struct OrderStore {
   /// Makes sure the reference's page exists; false when the page pool is exhausted.
   @inlinable @inline(__always)
   mutating func reservePage(for reference: UInt64) -> Bool {
-    let directoryIndex = Int(truncatingIfNeeded: reference >> shift)
+    let directoryIndex = Int(truncatingIfNeeded: reference &>> shift)
     if directory[directoryIndex] != 0 { return true }
     var page: UInt32
     if freePageCount > 0 {
@@ -114,8 +114,8 @@ struct OrderStore {
   /// Stores a new order at a reference whose page is reserved and which holds no live order.
   @inlinable @inline(__always)
   mutating func insert(_ reference: UInt64, _ record: OrderRecord) {
-    let page = directory[Int(truncatingIfNeeded: reference >> shift)] - 1
-    records[Int(truncatingIfNeeded: UInt64(page) << shift | (reference & mask))] = record
+    let page = directory[Int(truncatingIfNeeded: reference &>> shift)] - 1
+    records[Int(truncatingIfNeeded: UInt64(page) &<< shift | (reference & mask))] = record
     livePerPage[Int(page)] += 1
     liveOrders += 1
   }
@@ -123,9 +123,9 @@ struct OrderStore {
   /// Clears a live order; a page left empty goes back to the pool (already all zero).
   @inlinable @inline(__always)
   mutating func remove(_ reference: UInt64) {
-    let directoryIndex = Int(truncatingIfNeeded: reference >> shift)
+    let directoryIndex = Int(truncatingIfNeeded: reference &>> shift)
     let page = directory[directoryIndex] - 1
-    records[Int(truncatingIfNeeded: UInt64(page) << shift | (reference & mask))] = .empty
+    records[Int(truncatingIfNeeded: UInt64(page) &<< shift | (reference & mask))] = .empty
     liveOrders -= 1
     livePerPage[Int(page)] -= 1
     if livePerPage[Int(page)] == 0 {
