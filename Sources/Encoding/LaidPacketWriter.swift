@@ -60,16 +60,16 @@ struct LaidPacketWriter {
   /// Bytes the finished packet would take if it closed now.
   @inline(__always)
   func finishedBytes(extraRegion: Int, extraUpdates: Int) -> Int {
-    let vectorEnd = Self.headerBytes + 4 * (count + extraUpdates)
-    return ((vectorEnd + 7) & ~7) + regionUsed + extraRegion
+    let vectorEnd = Self.headerBytes &+ 4 &* (count &+ extraUpdates)
+    return ((vectorEnd &+ 7) & ~7) &+ regionUsed &+ extraRegion
   }
 
   /// Bytes an update of `field` with `payloadBytes` inline (plus `trailingBytes` after it) adds.
   @inline(__always)
   func updateBytes(_ field: Field, payloadBytes: Int, trailingBytes: Int = 0) -> Int {
     var bytes = 0
-    if vtables[field.rawValue] < 0 { bytes += Self.vtableBytes(field) + 8 }
-    return bytes + 20 + payloadBytes + trailingBytes + 8
+    if vtables[field.rawValue] < 0 { bytes &+= Self.vtableBytes(field) &+ 8 }
+    return bytes &+ 20 &+ payloadBytes &+ trailingBytes &+ 8
   }
 
   @inline(__always)
@@ -80,7 +80,7 @@ struct LaidPacketWriter {
         <= maxDatagramBytes
   }
 
-  static func vtableBytes(_ field: Field) -> Int { 4 + 2 * (field.rawValue + 1) }
+  static func vtableBytes(_ field: Field) -> Int { 4 &+ 2 &* (field.rawValue &+ 1) }
 
   // MARK: Raw stores (little-endian)
 
@@ -94,7 +94,7 @@ struct LaidPacketWriter {
   mutating func pad(toRemainder remainder: Int) {
     while regionUsed & 7 != remainder {
       region.storeBytes(of: 0, toByteOffset: regionUsed, as: UInt8.self)
-      regionUsed += 1
+      regionUsed &+= 1
     }
   }
 
@@ -103,13 +103,13 @@ struct LaidPacketWriter {
   mutating func writeVtable(tableBytes: Int, offsets: UnsafeBufferPointer<UInt16>) -> Int {
     if regionUsed & 1 != 0 {  // vtables are arrays of UInt16
       region.storeBytes(of: 0, toByteOffset: regionUsed, as: UInt8.self)
-      regionUsed += 1
+      regionUsed &+= 1
     }
     let position = regionUsed
-    store(UInt16(4 + 2 * offsets.count), at: position)
-    store(UInt16(tableBytes), at: position + 2)
-    for index in 0..<offsets.count { store(offsets[index], at: position + 4 + 2 * index) }
-    regionUsed += 4 + 2 * offsets.count
+    store(UInt16(4 &+ 2 &* offsets.count), at: position)
+    store(UInt16(tableBytes), at: position &+ 2)
+    for index in 0..<offsets.count { store(offsets[index], at: position &+ 4 &+ 2 &* index) }
+    regionUsed &+= 4 &+ 2 &* offsets.count
     return position
   }
 
@@ -118,24 +118,24 @@ struct LaidPacketWriter {
   mutating func beginUpdate(_ field: Field, payloadBytes: Int, upstreamSequence: UInt64, timestampNs: UInt64) -> Int {
     var vtable = Int(vtables[field.rawValue])
     if vtable < 0 {
-      vtable = withUnsafeTemporaryAllocation(of: UInt16.self, capacity: field.rawValue + 1) { offsets in
+      vtable = withUnsafeTemporaryAllocation(of: UInt16.self, capacity: field.rawValue &+ 1) { offsets in
         offsets.initialize(repeating: 0)
         offsets[0] = 4
         offsets[1] = 12
         offsets[field.rawValue] = 20
-        return writeVtable(tableBytes: 20 + payloadBytes, offsets: UnsafeBufferPointer(offsets))
+        return writeVtable(tableBytes: 20 &+ payloadBytes, offsets: UnsafeBufferPointer(offsets))
       }
       vtables[field.rawValue] = Int32(vtable)
     }
     pad(toRemainder: 4)
     let table = regionUsed
-    store(Int32(table - vtable), at: table)
-    store(upstreamSequence, at: table + 4)
-    store(timestampNs, at: table + 12)
-    tables[count] = Int32(table)
-    count += 1
-    regionUsed = table + 20 + payloadBytes
-    return table + 20
+    store(Int32(truncatingIfNeeded: table &- vtable), at: table)
+    store(upstreamSequence, at: table &+ 4)
+    store(timestampNs, at: table &+ 12)
+    tables[count] = Int32(truncatingIfNeeded: table)
+    count &+= 1
+    regionUsed = table &+ 20 &+ payloadBytes
+    return table &+ 20
   }
 
   // MARK: Updates with an inline struct payload
@@ -146,13 +146,13 @@ struct LaidPacketWriter {
   ) {
     let at = beginUpdate(.level, payloadBytes: 24, upstreamSequence: sequence, timestampNs: timestampNs)
     store(price, at: at)
-    store(orders, at: at + 4)
-    store(shares, at: at + 8)
-    store(locate, at: at + 16)
-    store(index, at: at + 18)
-    store(side, at: at + 20)
-    store(action, at: at + 21)
-    store(UInt16(0), at: at + 22)
+    store(orders, at: at &+ 4)
+    store(shares, at: at &+ 8)
+    store(locate, at: at &+ 16)
+    store(index, at: at &+ 18)
+    store(side, at: at &+ 20)
+    store(action, at: at &+ 21)
+    store(UInt16(0), at: at &+ 22)
   }
 
   mutating func addTrade(
@@ -161,15 +161,15 @@ struct LaidPacketWriter {
   ) {
     let at = beginUpdate(.trade, payloadBytes: 32, upstreamSequence: sequence, timestampNs: timestampNs)
     store(matchNumber, at: at)
-    store(shares, at: at + 8)
-    store(price, at: at + 16)
-    store(locate, at: at + 20)
-    store(kind, at: at + 22)
-    store(side, at: at + 23)
-    store(crossType, at: at + 24)
-    store(UInt8(0), at: at + 25)
-    store(UInt16(0), at: at + 26)
-    store(UInt32(0), at: at + 28)
+    store(shares, at: at &+ 8)
+    store(price, at: at &+ 16)
+    store(locate, at: at &+ 20)
+    store(kind, at: at &+ 22)
+    store(side, at: at &+ 23)
+    store(crossType, at: at &+ 24)
+    store(UInt8(0), at: at &+ 25)
+    store(UInt16(0), at: at &+ 26)
+    store(UInt32(0), at: at &+ 28)
   }
 
   mutating func addTradeBreak(_ sequence: UInt64, _ timestampNs: UInt64, matchNumber: UInt64) {
