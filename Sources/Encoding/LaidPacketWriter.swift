@@ -89,13 +89,13 @@ struct LaidPacketWriter {
     region.storeBytes(of: value.littleEndian, toByteOffset: position, as: T.self)
   }
 
-  /// Pads the region with zeros until `regionUsed % 8 == remainder`.
+  /// Pads the region with zeros until `regionUsed % 8 == remainder`: eight zero bytes stored at
+  /// once (the region has slack past its capacity), then the used count moved by the pad, with no
+  /// loop for the branch predictor to miss (a level update's pad alternates between 0 and 4).
   @inline(__always)
   mutating func pad(toRemainder remainder: Int) {
-    while regionUsed & 7 != remainder {
-      region.storeBytes(of: 0, toByteOffset: regionUsed, as: UInt8.self)
-      regionUsed &+= 1
-    }
+    region.storeBytes(of: UInt64(0), toByteOffset: regionUsed, as: UInt64.self)
+    regionUsed &+= (remainder &- regionUsed) & 7
   }
 
   /// Writes a vtable for a table of `tableBytes` whose fields sit at `offsets` (0 = absent).
