@@ -76,6 +76,11 @@ public final class ChannelRouting {
   /// ⌈2⁶⁴ / channels⌉ (0 for one channel): `locate % channels` by two multiplications instead of a
   /// division on every update (Lemire, Kaser and Kurz's "fastmod", exact for 32-bit operands).
   @usableFromInline let reciprocal: UInt64
+  /// `channels` as the multiplier, converted once.
+  @usableFromInline let channelCount64: UInt64
+  /// One channel (the default): every instrument's channel is 0, with no multiplication ahead of
+  /// the encoder's first load of that channel's packet.
+  @usableFromInline let isSingleChannel: Bool
   @usableFromInline let isPrimaryShard: Bool
   /// Whether another shard or instance writes some channel, so messages must be routed.
   public let isPartial: Bool
@@ -88,6 +93,8 @@ public final class ChannelRouting {
     self.plan = plan
     channels = plan.channels
     reciprocal = (UInt64.max / UInt64(max(1, plan.channels))) &+ 1
+    channelCount64 = UInt64(max(1, plan.channels))
+    isSingleChannel = plan.channels == 1
     isPrimaryShard = plan.shardIndex == 0
     isPartial = plan.isPartial
     writesChannel = .allocate(capacity: plan.channels + 1)
@@ -108,7 +115,8 @@ public final class ChannelRouting {
 
   @inlinable @inline(__always)
   public func channel(for locate: UInt16) -> UInt16 {
-    UInt16(truncatingIfNeeded: (reciprocal &* UInt64(locate)).multipliedFullWidth(by: UInt64(channels)).high)
+    if isSingleChannel { return 0 }
+    return UInt16(truncatingIfNeeded: (reciprocal &* UInt64(locate)).multipliedFullWidth(by: channelCount64).high)
   }
 
   /// Whether this shard writes the channel that carries `locate` (so its books apply the instrument).
