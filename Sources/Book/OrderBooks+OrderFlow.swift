@@ -59,11 +59,15 @@ extension OrderBooks {
       state.pointee.counters.orderCapacityExhausted &+= 1
       return
     }
-    guard addToLevel(locate: locate, side: side, price: price, shares: shares) else {
+    guard let index = addToLevel(locate: locate, side: side, price: price, shares: shares) else {
       state.pointee.counters.levelCapacityExhausted &+= 1
       return
     }
-    state.pointee.orders.insert(reference, OrderRecord(shares: shares, price: price, locate: locate, side: side))
+    state.pointee.orders.insert(
+      reference,
+      OrderRecord(
+        shares: shares, price: price, locate: locate, side: side,
+        levelIndexHint: UInt8(truncatingIfNeeded: min(index, 255))))
   }
 
   func execute(
@@ -113,12 +117,12 @@ extension OrderBooks {
       newReference == original || state.pointee.orders.live(newReference) == nil,
       state.pointee.orders.reservePage(for: newReference)
     {
-      let (entries, count, position) = level(of: order)
+      let (entries, count, position) = level(of: record)
       entries[position].shares = entries[position].shares - UInt64(order.shares) + UInt64(shares)
       if newReference == original {
         record.pointee.shares = shares
       } else {
-        var moved = order
+        var moved = record.pointee
         moved.shares = shares
         state.pointee.orders.insert(newReference, moved)
         state.pointee.orders.remove(original)
@@ -140,16 +144,16 @@ extension OrderBooks {
       removeOrder(reference, record)
       return
     }
-    let (entries, count, position) = level(of: order)
+    let (entries, count, position) = level(of: record)
     record.pointee.shares = order.shares - shares
     entries[position].shares -= UInt64(shares)
     emitChange(locate: order.locate, side: order.side, entries: entries, count: count, position: position)
   }
 
   func removeOrder(_ reference: UInt64, _ record: UnsafeMutablePointer<OrderRecord>) {
+    let (entries, count, position) = level(of: record)
     let order = record.pointee
     state.pointee.orders.remove(reference)
-    let (entries, count, position) = level(of: order)
     entries[position].shares -= UInt64(order.shares)
     entries[position].orders -= 1
     if entries[position].orders == 0 {
@@ -194,16 +198,25 @@ extension OrderBooks {
 
   /// The level of a live order: its side's entries, their count, and the level's position. A live
   /// order's level always exists (every add puts one there, and it goes only with its last order).
+  /// The order's hint is tried first (a side's keys are unique, so a matching key is its level);
+  /// a search corrects it.
   @inline(__always)
-  func level(of order: OrderRecord) -> (UnsafeMutablePointer<LevelEntry>, Int, Int) {
+  func level(of record: UnsafeMutablePointer<OrderRecord>) -> (UnsafeMutablePointer<LevelEntry>, Int, Int) {
+    let order = record.pointee
     let sideState = sides[Int(order.locate) &* 2 &+ Int(order.side)]
     let entries = state.pointee.arena.entries + Int(sideState.offset)
     let count = Int(sideState.count)
-    return (entries, count, Self.lowerBound(entries, count: count, key: Self.key(side: order.side, price: order.price)))
+    let key = Self.key(side: order.side, price: order.price)
+    let hinted = count &- 1 &- Int(order.levelIndexHint)
+    if hinted >= 0 && entries[hinted].key == key { return (entries, count, hinted) }
+    let position = Self.lowerBound(entries, count: count, key: key)
+    record.pointee.levelIndexHint = UInt8(truncatingIfNeeded: min(count &- 1 &- position, 255))
+    return (entries, count, position)
   }
 
-  /// Adds shares and an order at `price`, creating the level if needed. False when a pool is full.
-  func addToLevel(locate: UInt16, side: UInt8, price: UInt32, shares: UInt32) -> Bool {
+  /// Adds shares and an order at `price`, creating the level if needed. Returns the level's index
+  /// from the best, or nil when a pool is full.
+  func addToLevel(locate: UInt16, side: UInt8, price: UInt32, shares: UInt32) -> Int? {
     let sideIndex = Int(locate) &* 2 &+ Int(side)
     let key = Self.key(side: side, price: price)
     var sideState = sides[sideIndex]
@@ -215,13 +228,13 @@ extension OrderBooks {
       entries[position].orders &+= 1
       let index = count - 1 - position
       if index < depth { emitLevel(.change, locate: locate, side: side, index: index, entry: entries[position]) }
-      return true
+      return index
     }
-    guard state.pointee.liveLevels < config.maxLevels else { return false }
+    guard state.pointee.liveLevels < config.maxLevels else { return nil }
     if sideState.capacityClass == 0 || count == 1 << Int(sideState.capacityClass) {
       let newClass = sideState.capacityClass == 0 ? LevelArena.minimumClass : sideState.capacityClass + 1
       guard newClass <= LevelArena.maximumClass, let offset = state.pointee.arena.allocate(sizeClass: newClass) else {
-        return false
+        return nil
       }
       let newEntries = state.pointee.arena.entries + Int(offset)
       if count > 0 {
@@ -239,7 +252,7 @@ extension OrderBooks {
     sides[sideIndex] = sideState
     let index = count - position
     if index < depth { emitLevel(.new, locate: locate, side: side, index: index, entry: entries[position]) }
-    return true
+    return index
   }
 
   func removeLevel(locate: UInt16, side: UInt8, entries: UnsafeMutablePointer<LevelEntry>, count: Int, position: Int) {

@@ -12,19 +12,24 @@ struct OrderRecord {
   @usableFromInline var price: UInt32
   @usableFromInline var locate: UInt16
   @usableFromInline var side: UInt8
+  /// Where its level stood when last looked up, counted from the best (255 and up: 255). Only a
+  /// hint: levels above it come and go, so a lookup checks the price there before trusting it.
+  @usableFromInline var levelIndexHint: UInt8
   // Pad to 16 bytes: four records to a cache line, none across two.
-  @usableFromInline var padding0: UInt8 = 0
-  @usableFromInline var padding1: UInt32 = 0
+  @usableFromInline var padding: UInt32 = 0
 
   @inlinable
-  init(shares: UInt32, price: UInt32, locate: UInt16, side: UInt8) {
+  init(shares: UInt32, price: UInt32, locate: UInt16, side: UInt8, levelIndexHint: UInt8) {
     self.shares = shares
     self.price = price
     self.locate = locate
     self.side = side
+    self.levelIndexHint = levelIndexHint
   }
 
-  @inlinable static var empty: OrderRecord { OrderRecord(shares: 0, price: 0, locate: 0, side: 0) }
+  @inlinable static var empty: OrderRecord {
+    OrderRecord(shares: 0, price: 0, locate: 0, side: 0, levelIndexHint: 0)
+  }
 }
 
 /// Every live order, addressed by its reference: a directory of pages of 2^shift records.

@@ -276,6 +276,48 @@ final class BookRuleTests: XCTestCase {
     XCTAssertEqual(books.invariantViolations(), [])
   }
 
+  func testStaleAndClampedLevelHintsStillFindTheLevel() {
+    // An order's hint is its level's index from the best when last looked up. Levels added and
+    // removed above it make the hint wrong, and past 255 it is clamped. Either way a change must
+    // land on the order's own level and report its true index.
+    let books = OrderBooks(config: smallConfig(depth: 3))
+    // Asks at 20_000 + 10 * k, k = 0...299: reference 1 + k, best (k = 0) first.
+    for k in 0..<300 {
+      _ = books.applyCollecting(Message.add(2, UInt64(1 + k), "S", 100, UInt32(20_000 + 10 * k)))
+    }
+    // Reference 300 sits at index 299 (hint clamped to 255); outside the depth: no level event.
+    var events = books.applyCollecting(Message.cancel(2, 300, 40))
+    XCTAssertEqual(events.count, 0)
+    XCTAssertEqual(books.levels(locate: 2, side: .ask).last, level(22_990, 60, 1))
+    // Reference 3 sits at index 2. Two better asks arrive: it is now at index 4, outside the depth.
+    _ = books.applyCollecting(Message.add(2, 1_001, "S", 100, 19_990))
+    _ = books.applyCollecting(Message.add(2, 1_002, "S", 100, 19_980))
+    events = books.applyCollecting(Message.cancel(2, 3, 10))
+    XCTAssertEqual(events.count, 0)
+    // Three better levels go: reference 3 is at index 1 again, with 90 shares left.
+    _ = books.applyCollecting(Message.delete(2, 1_001))
+    _ = books.applyCollecting(Message.delete(2, 1_002))
+    _ = books.applyCollecting(Message.delete(2, 1))
+    events = books.applyCollecting(Message.execute(2, 3, 90))
+    XCTAssertEqual(events.map(\.kind), [.trade, .level, .level])
+    XCTAssertEqual(events[1].code, BookEvent.LevelAction.delete.rawValue)
+    XCTAssertEqual(events[1].levelIndex, 1)
+    XCTAssertEqual(events[2].levelIndex, 2)
+    XCTAssertEqual(events[2].price, 20_040)
+    // Most levels go. Left: 20_010 (reference 2), then references 297...300 at 22_960...22_990,
+    // so reference 300 is at index 4; two more go and it is at index 2.
+    for k in 3..<296 { _ = books.applyCollecting(Message.delete(2, UInt64(1 + k))) }
+    XCTAssertEqual(books.levelCount(locate: 2, side: .ask), 5)
+    _ = books.applyCollecting(Message.delete(2, 297))
+    _ = books.applyCollecting(Message.delete(2, 298))
+    events = books.applyCollecting(Message.replace(2, 300, 2_000, 75, 22_990))
+    XCTAssertEqual(events.map(\.levelIndex), [2])
+    XCTAssertEqual(events.map(\.shares), [75])
+    XCTAssertEqual(
+      books.levels(locate: 2, side: .ask), [level(20_010, 100, 1), level(22_980, 100, 1), level(22_990, 75, 1)])
+    XCTAssertEqual(books.invariantViolations(), [])
+  }
+
   func testReferencePagesAreRecycled() {
     var config = smallConfig()
     config.maxReferencePages = 2
