@@ -9,8 +9,9 @@ import Glibc
 /// next flush or at `close`.
 ///
 /// A plain regular file is written with O_DIRECT where its file system allows: the bytes go from
-/// an aligned staging buffer to the device without a copy into the page cache, which on this
-/// project's VM took about as much CPU as the whole core (see `Drain.writeDirect`).
+/// the block-aligned buffers to the device without a copy into the page cache, which on this
+/// project's VM took about as much CPU as the whole core (see `Drain.writeDirect`). A buffer then
+/// goes over in whole blocks only; the bytes short of a block move to the front of the next one.
 final class OutputFile {
   static let bufferBytes = 1 << 20
 
@@ -21,6 +22,8 @@ final class OutputFile {
   private let drain: Drain
   private let thread: pthread_t
   private var closed = false
+  /// O_DIRECT mode: every hand-over but the last is of whole blocks.
+  private let wholeBlocks: Bool
 
   init(path: String, gzip: Bool) throws {
     self.path = path
@@ -34,8 +37,9 @@ final class OutputFile {
       throw error
     }
     self.drain = drain
-    buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferBytes, alignment: 16)
-    spare = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferBytes, alignment: 16)
+    wholeBlocks = drain.direct
+    buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferBytes, alignment: Drain.blockBytes)
+    spare = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferBytes, alignment: Drain.blockBytes)
     var thread = pthread_t()
     let context = Unmanaged.passRetained(drain).toOpaque()
     let status = pthread_create(
@@ -67,7 +71,8 @@ final class OutputFile {
   /// Hands out `byteCount` contiguous bytes of the buffer for the caller to fill, flushing first if needed.
   func reserve(_ byteCount: Int) throws -> UnsafeMutableRawPointer {
     guard !closed else { throw CaptureError.invalidArgument("\(path) is already closed") }
-    precondition(byteCount <= Self.bufferBytes, "record larger than the output buffer")
+    // Up to a block short of a block may be carried over into an empty buffer.
+    precondition(byteCount <= Self.bufferBytes - Drain.blockBytes, "record larger than the output buffer")
     if byteCount > spaceLeft { try flush() }
     let slot = buffer + buffered
     buffered += byteCount
@@ -107,22 +112,27 @@ final class OutputFile {
   }
 
   /// Waits for the writer to finish the previous buffer, then gives it this one and takes the
-  /// other; `finish` makes it the last (gzip trailer, then close).
+  /// other; `finish` makes it the last (gzip trailer, then close). In O_DIRECT mode only whole
+  /// blocks go (but for the last), and the rest starts the other buffer: a copy of under a block,
+  /// read while the writer reads the blocks before it.
   private func handOver(finish: Bool) throws {
     drain.wait()
     if let error = drain.error {
       if finish { drain.submit(buffer, byteCount: 0, finish: true) }
       throw error
     }
-    drain.submit(buffer, byteCount: buffered, finish: finish)
+    let handed = wholeBlocks && !finish ? buffered & ~(Drain.blockBytes - 1) : buffered
+    drain.submit(buffer, byteCount: handed, finish: finish)
+    let carried = buffered - handed
+    if carried > 0 { spare.copyMemory(from: buffer + handed, byteCount: carried) }
     swap(&buffer, &spare)
-    buffered = 0
+    buffered = carried
   }
 }
 
 /// The writer thread's side of an `OutputFile`: one job at a time, handed over by two semaphores
 /// (each `sem_post`/`sem_wait` pair orders the memory between the threads).
-private final class Drain: @unchecked Sendable {
+final class Drain: @unchecked Sendable {
   let path: String
   private var fd: Int32
   private var idle = sem_t()
@@ -133,10 +143,9 @@ private final class Drain: @unchecked Sendable {
   // Gzip mode only: the deflate stream (heap-allocated: zlib checks its address) and its output area.
   private var stream: UnsafeMutablePointer<z_stream>?
   private var compressed: UnsafeMutableRawPointer?
-  // Direct mode only: whole blocks go out from `staging`; the `carried` bytes short of a block wait there.
-  private var direct = false
-  private var staging: UnsafeMutableRawPointer?
-  private var carried = 0
+  /// Writes go with O_DIRECT (set at `init`; cleared by the writer for the last bytes, or when
+  /// the file system refuses a direct write).
+  private(set) var direct = false
   private(set) var directBytes = 0
   static let blockBytes = 4096
 
@@ -149,8 +158,6 @@ private final class Drain: @unchecked Sendable {
       var status = stat()
       if fstat(fd, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG && qc_set_direct_io(fd, 1) == 0 {
         direct = true
-        staging = UnsafeMutableRawPointer.allocate(
-          byteCount: OutputFile.bufferBytes + Self.blockBytes, alignment: Self.blockBytes)
       }
       return
     }
@@ -177,7 +184,6 @@ private final class Drain: @unchecked Sendable {
       z.deallocate()
     }
     compressed?.deallocate()
-    staging?.deallocate()
     sem_destroy(&idle)
     sem_destroy(&work)
   }
@@ -218,11 +224,7 @@ private final class Drain: @unchecked Sendable {
   /// Sends one buffer to disk, through deflate in gzip mode; `finish` also writes the gzip trailer.
   private func write(_ bytes: UnsafeMutableRawPointer, byteCount: Int, finish: Bool) throws {
     guard let z = stream, let compressed else {
-      if let staging {
-        try writeDirect(bytes, byteCount: byteCount, finish: finish, staging: staging)
-      } else {
-        try writeAll(UnsafeRawPointer(bytes), byteCount: byteCount)
-      }
+      try writeDirect(bytes, byteCount: byteCount)
       return
     }
     z.pointee.next_in = bytes.assumingMemoryBound(to: Bytef.self)
@@ -239,20 +241,17 @@ private final class Drain: @unchecked Sendable {
     }
   }
 
-  /// O_DIRECT writes need whole, aligned blocks: the bytes join the carried ones in `staging`, the
-  /// whole blocks go out, and the rest waits for the next buffer; the last of them go out buffered.
-  /// (On this VM `dd` wrote 300 MiB at 2.3 GB/s direct and 440 MB/s through the page cache, whose
-  /// copy into fresh pages took a third of `replay --output`'s CPU.) A file system that refuses a
-  /// direct write (EINVAL) gets the same bytes buffered, and every later write too.
-  private func writeDirect(
-    _ bytes: UnsafeMutableRawPointer, byteCount: Int, finish: Bool, staging: UnsafeMutableRawPointer
-  ) throws {
-    (staging + carried).copyMemory(from: bytes, byteCount: byteCount)
-    let total = carried + byteCount
-    let whole = direct ? total & ~(Self.blockBytes - 1) : total
+  /// O_DIRECT writes need whole blocks from block-aligned memory at block-aligned offsets: the
+  /// buffers are aligned and every hand-over but the last is whole blocks, so the blocks go straight
+  /// out of the buffer, and only the last hand-over's tail (under a block) goes buffered. (On this
+  /// VM `dd` wrote 300 MiB at 2.3 GB/s direct and 440 MB/s through the page cache, whose copy into
+  /// fresh pages took a third of `replay --output`'s CPU.) A file system that refuses a direct
+  /// write (EINVAL) gets the same bytes buffered, and every later write too.
+  private func writeDirect(_ bytes: UnsafeMutableRawPointer, byteCount: Int) throws {
+    let whole = direct ? byteCount & ~(Self.blockBytes - 1) : byteCount
     var offset = 0
     while offset < whole {
-      let wrote = Glibc.write(fd, staging + offset, whole - offset)
+      let wrote = Glibc.write(fd, bytes + offset, whole - offset)
       if wrote < 0 {
         if errno == EINTR { continue }
         if errno == EINVAL && direct && qc_set_direct_io(fd, 0) == 0 {
@@ -264,15 +263,11 @@ private final class Drain: @unchecked Sendable {
       offset += wrote
       if direct { directBytes += wrote }
     }
-    carried = total - whole
-    // The rest (under a block) moves to the front; it cannot overlap a whole block's worth.
-    if carried > 0 && whole > 0 { staging.copyMemory(from: staging + whole, byteCount: carried) }
-    if finish && carried > 0 {
-      if direct && qc_set_direct_io(fd, 0) != 0 { throw CaptureError.write(path: path, errno: errno) }
-      direct = false
-      try writeAll(UnsafeRawPointer(staging), byteCount: carried)
-      carried = 0
-    }
+    guard whole < byteCount else { return }
+    // A tail short of a block: the file's last bytes, so the file leaves direct mode for them.
+    if direct && qc_set_direct_io(fd, 0) != 0 { throw CaptureError.write(path: path, errno: errno) }
+    direct = false
+    try writeAll(UnsafeRawPointer(bytes + whole), byteCount: byteCount - whole)
   }
 
   private func writeAll(_ start: UnsafeRawPointer, byteCount: Int) throws {
