@@ -132,7 +132,7 @@ final class OutputFile {
 
 /// The writer thread's side of an `OutputFile`: one job at a time, handed over by two semaphores
 /// (each `sem_post`/`sem_wait` pair orders the memory between the threads).
-final class Drain: @unchecked Sendable {
+private final class Drain: @unchecked Sendable {
   let path: String
   private var fd: Int32
   private var idle = sem_t()
