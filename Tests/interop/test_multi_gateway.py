@@ -104,12 +104,16 @@ def test_two_gateways_on_disjoint_channels_and_a_restart_mid_day(namespaces, tmp
              "--interface", ROLES["feed"], "--rate", "20000", "--rerequest-port", str(REREQUEST_PORT),
              "--rerequest-linger", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         processes.append(feed)
+        feed_started = time.monotonic()
         # Mid-day, gateway B goes away for a moment and comes back.
         time.sleep(1.2)
         assert stop(gateway_b) == 0, log_b1.read_text()
         time.sleep(0.3)
         gateway_b, counters_b2, log_b2 = start_gateway(namespaces, "b", tmp_path, 2)
         processes.append(gateway_b)
+        # The scenario needs the feed still sending when B is back (it sends for about 3 s).
+        restart = f"B restarted {time.monotonic() - feed_started:.2f} s into the feed"
+        assert feed.poll() is None, f"the feed ended before gateway B restarted ({restart})"
         out, err = feed.communicate(timeout=60)
         assert feed.returncode == 0, err
         _, sub_err = subscriber.communicate(timeout=30)
@@ -126,7 +130,7 @@ def test_two_gateways_on_disjoint_channels_and_a_restart_mid_day(namespaces, tmp
     for name, values in counters.items():
         assert values["quotecast_feed_stale"] == 0, (name, values)
         assert values["quotecast_lost_messages_total"] == 0, (name, values)
-    assert counters["b2"]["quotecast_catch_ups_total"] == 1, counters["b2"]
+    assert counters["b2"]["quotecast_catch_ups_total"] == 1, (restart, counters["b2"], log_b2.read_text())
     assert counters["b2"]["quotecast_rerequests_total"] >= 1
     assert counters["a"]["quotecast_catch_ups_total"] == 0
     assert counters["a"]["quotecast_gaps_total"] == 0
