@@ -39,17 +39,35 @@ public final class OrderBooks {
     var timestampNs: UInt64 = 0
   }
 
-  /// Per-locate state other than the two sides.
+  /// Per-locate state other than the two sides. All zero bytes is the empty instrument (no
+  /// optionals stored), so the table starts as untouched zero pages, not 65,536 written entries.
   @usableFromInline
   struct Instrument {
-    var symbol: UInt64 = 0
-    var roundLotSize: UInt32 = 0
-    var defined = false
-    var tradingState: UInt8 = 0
-    var regSHOAction: UInt8 = 0
-    var operationalHaltAction: UInt8 = 0
-    var luldCollar: LULDCollarState?
-    var imbalance: ImbalanceState?
+    var symbol: UInt64
+    var roundLotSize: UInt32
+    var defined: Bool
+    var tradingState: UInt8
+    var regSHOAction: UInt8
+    var operationalHaltAction: UInt8
+    var hasLULDCollar: Bool
+    var hasImbalance: Bool
+    var lastLULDCollar: LULDCollarState
+    var lastImbalance: ImbalanceState
+
+    var luldCollar: LULDCollarState? {
+      get { hasLULDCollar ? lastLULDCollar : nil }
+      set {
+        hasLULDCollar = newValue != nil
+        if let newValue { lastLULDCollar = newValue }
+      }
+    }
+    var imbalance: ImbalanceState? {
+      get { hasImbalance ? lastImbalance : nil }
+      set {
+        hasImbalance = newValue != nil
+        if let newValue { lastImbalance = newValue }
+      }
+    }
   }
 
   public init(config: BookConfig = BookConfig()) {
@@ -63,10 +81,9 @@ public final class OrderBooks {
           maxReference: config.maxOrderReference, pageShift: config.referencePageShift,
           maxPages: config.maxReferencePages, maxLiveOrders: config.maxLiveOrders),
         arena: LevelArena(capacity: config.levelArenaEntries)))
-    instruments = .allocate(capacity: config.maxLocates)
-    instruments.initialize(repeating: Instrument(), count: config.maxLocates)
-    sides = .allocate(capacity: config.maxLocates * 2)
-    sides.initialize(repeating: SideState(), count: config.maxLocates * 2)
+    // Both tables are valid as zero bytes (an empty instrument, an empty side): mapped, not written.
+    instruments = PoolMemory.allocate(Instrument.self, count: config.maxLocates, hugePages: false)
+    sides = PoolMemory.allocate(SideState.self, count: config.maxLocates * 2, hugePages: false)
     eventBuffer = .allocate(capacity: config.eventCapacity)
     messagesByType = .allocate(capacity: 256)
     messagesByType.initialize(repeating: 0, count: 256)
@@ -78,8 +95,8 @@ public final class OrderBooks {
     state.pointee.arena.release()
     state.deinitialize(count: 1)
     state.deallocate()
-    instruments.deallocate()
-    sides.deallocate()
+    PoolMemory.release(instruments, count: config.maxLocates)
+    PoolMemory.release(sides, count: config.maxLocates * 2)
     eventBuffer.deallocate()
     messagesByType.deallocate()
     definitions.deallocate()

@@ -226,12 +226,13 @@ struct LevelArena {
   }
 }
 
-/// Zeroed memory for the big pools, mapped lazily (untouched pages cost nothing) and marked for
-/// transparent huge pages: the order and level pools are reached at random, and with 4 KiB pages
-/// nearly every such touch also misses the TLB.
+/// Zeroed memory for the big pools, mapped lazily (untouched pages cost nothing) and, unless told
+/// otherwise, marked for transparent huge pages: the order and level pools are reached at random,
+/// and with 4 KiB pages nearly every such touch also misses the TLB. Only for types whose all-zero
+/// bytes are a valid value (plain integers and Bools).
 @usableFromInline
 enum PoolMemory {
-  static func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+  static func allocate<T>(_ type: T.Type, count: Int, hugePages: Bool = true) -> UnsafeMutablePointer<T> {
     let bytes = max(count * MemoryLayout<T>.stride, 1)
     let hugePage = 2 << 20
     guard bytes >= hugePage else {
@@ -240,7 +241,7 @@ enum PoolMemory {
     let length = (bytes + hugePage - 1) & ~(hugePage - 1)
     let raw = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
     guard let raw, raw != MAP_FAILED else { fatalError("mmap of \(length) bytes for a book pool failed") }
-    _ = madvise(raw, length, MADV_HUGEPAGE)
+    if hugePages { _ = madvise(raw, length, MADV_HUGEPAGE) }
     return raw.bindMemory(to: T.self, capacity: count)
   }
 
